@@ -1,0 +1,353 @@
+"""MNIST: found, loaded, checked, and identified by a content hash.
+
+The machines this suite runs on are often offline, so Keras' own download cannot be the only
+source. The data can come from a path the user names (`--mnist PATH` or `MNIST_PATH`), from the
+file Keras cached on an earlier online run, or from Keras' download, in that order. A path the user
+named is never silently skipped: if it is unusable, they get an error about it rather than results
+computed on other data.
+
+Every source goes through the same validator, so a bad file fails here with a message that says
+what is wrong, which path, and what to do, instead of as a numpy/zipfile traceback (or a silently
+wrong accuracy) deep inside training. The content sha256 identifies exactly which data a result was
+measured on, independently of how the file was compressed.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+#: The arrays of a Keras-layout MNIST set, in the order the content sha256 hashes them.
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+#: The IDX file of each array, as published in the MNIST database (each may also end in ".gz").
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+_IMAGE_MAGIC = 0x00000803  # IDX: unsigned bytes, 3 dimensions
+_LABEL_MAGIC = 0x00000801  # IDX: unsigned bytes, 1 dimension
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # what np.load takes for npz (the 2nd: empty zip)
+_NPY_MAGIC = b"\x93NUMPY"
+
+#: What np.load, zipfile, gzip and zlib raise for a missing, truncated or corrupt file.
+_READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
+
+_NPZ_FIX = ("Pass a Keras-layout MNIST .npz (arrays x_train, y_train, x_test, y_test: uint8 "
+            "images of shape (N, 28, 28) and labels 0-9 of shape (N,)), or a folder holding the "
+            "four MNIST IDX files.")
+_IDX_FIX = ("Pass a folder holding the four MNIST IDX files (train-images-idx3-ubyte, "
+            "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each may "
+            "end in .gz) as published in the MNIST database, or a Keras-layout MNIST .npz file.")
+
+
+class DataError(Exception):
+    """Base of every error this module raises, so callers can catch the data problems alone."""
+
+
+class DataFormatError(DataError, ValueError):
+    """A named source exists (or was named) but cannot be used as MNIST."""
+
+
+class DataUnavailableError(DataError, RuntimeError):
+    """No source could provide MNIST: none was named, none cached, and the download failed."""
+
+
+@dataclass(frozen=True, eq=False)
+class Mnist:
+    """A validated MNIST set.
+
+    The arrays are read-only so that `sha256` keeps describing them; `eq=False` because comparing
+    arrays element-wise is not a truth value (compare `sha256` instead).
+    """
+
+    x_train: np.ndarray = field(repr=False)  # (N, 28, 28) uint8
+    y_train: np.ndarray = field(repr=False)  # (N,) uint8, values 0-9
+    x_test: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    sha256: str
+    source: str
+
+    def scaled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x_train / 255.0, x_test / 255.0) as float64, exactly as the reference recipe does it.
+
+        The recipe's accuracy is the baseline every threshold is measured against, so the inputs
+        must be the same floats, not a float32 or differently rounded variant.
+        """
+        return self.x_train / 255.0, self.x_test / 255.0
+
+
+def content_sha256(x_train: np.ndarray, y_train: np.ndarray,
+                   x_test: np.ndarray, y_test: np.ndarray) -> str:
+    """sha256 over the raw C-contiguous bytes of the four arrays, in that order.
+
+    It hashes the arrays rather than the file, so the same data re-compressed or stored as IDX
+    files has the same hash (see ../shared/data/README.md).
+    """
+    digest = hashlib.sha256()
+    for array in (x_train, y_train, x_test, y_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _absolute(path: Path | str) -> Path:
+    """Absolute, normalised, `~`-expanded: error messages must name the file unambiguously."""
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
+def _format_error(source: str, problem: str, fix: str) -> DataFormatError:
+    return DataFormatError(f"Cannot use {source} as MNIST: {problem}. {fix}")
+
+
+def _shown(names: list[str], limit: int = 10) -> str:
+    """A listing short enough for one error line, even if the user pointed at a huge folder."""
+    if not names:
+        return "nothing"
+    more = f", ... and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _validate(arrays: Mapping[str, np.ndarray], source: str, fix: str,
+              names: Mapping[str, str] | None = None) -> Mnist:
+    """Check the four arrays every source must provide and build the read-only Mnist.
+
+    `names` says what to call each array in a message (an IDX file name rather than a key).
+    Labels of any integer dtype are accepted and converted to uint8 once their range is checked,
+    so the hash and the training inputs do not depend on how a source happened to store them.
+    """
+    names = names or {key: key for key in KEYS}
+    checked: dict[str, np.ndarray] = {}
+    for split in ("train", "test"):
+        x_key, y_key = f"x_{split}", f"y_{split}"
+        x, y = np.asarray(arrays[x_key]), np.asarray(arrays[y_key])
+        x_name, y_name = names[x_key], names[y_key]
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise _format_error(source, f"{x_name} has shape {x.shape}; expected (N, 28, 28) "
+                                        f"images", fix)
+        if x.dtype != np.uint8:
+            raise _format_error(source, f"{x_name} has dtype {x.dtype}; expected uint8 pixels "
+                                        f"0-255 (unscaled)", fix)
+        if y.ndim != 1:
+            raise _format_error(source, f"{y_name} has shape {y.shape}; expected (N,) labels",
+                                fix)
+        if not np.issubdtype(y.dtype, np.integer):
+            raise _format_error(source, f"{y_name} has dtype {y.dtype}; expected integer labels "
+                                        f"0-9", fix)
+        if len(x) == 0:
+            raise _format_error(source, f"{x_name} holds no images; expected at least 1", fix)
+        if len(x) != len(y):
+            raise _format_error(source, f"{x_name} holds {len(x)} images but {y_name} holds "
+                                        f"{len(y)} labels; expected one label per image", fix)
+        bad = (y < 0) | (y > 9)
+        if bad.any():
+            values = ", ".join(str(v) for v in np.unique(y[bad])[:10])
+            raise _format_error(source, f"{y_name} holds {int(bad.sum())} labels outside 0-9 "
+                                        f"(bad values: {values})", fix)
+        checked[x_key], checked[y_key] = x, y.astype(np.uint8)
+    for array in checked.values():
+        array.flags.writeable = False
+    return Mnist(**checked, sha256=content_sha256(*(checked[key] for key in KEYS)),
+                 source=source)
+
+
+def _load_npz(path: Path | str, fix: str) -> Mnist:
+    """load_npz, with the advice in its errors chosen by the caller (the Keras cache differs)."""
+    path = _absolute(path)
+    source = f"npz file {path}"
+    if not path.exists():
+        raise _format_error(source, "no such file", fix)
+    if path.is_dir():
+        raise _format_error(source, "it is a folder, not a file", fix)
+    # np.load treats anything that is neither zip nor .npy as a pickle, and would answer a CSV or
+    # an HTML error page with advice to unpickle it: recognise the file by its first bytes first.
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise _format_error(source, f"it cannot be read ({type(exc).__name__}: {exc})",
+                            fix) from exc
+    if not head.startswith(_ZIP_MAGICS):
+        what = ("it is empty (0 bytes)" if not head
+                else "it is an .npy file (a single array)" if head == _NPY_MAGIC
+                else f"it starts with {head!r}")
+        raise _format_error(source, f"{what}, not an npz (zip) archive of "
+                                    f"{', '.join(KEYS)}", fix)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except _READ_ERRORS as exc:
+        raise _format_error(source, f"it is a damaged npz archive "
+                                    f"({type(exc).__name__}: {exc})", fix) from exc
+    with loaded:
+        missing = [key for key in KEYS if key not in loaded.files]
+        if missing:
+            raise _format_error(source, f"it lacks the array(s) {', '.join(missing)} (arrays "
+                                        f"found: {_shown(sorted(loaded.files))})", fix)
+        arrays = {}
+        for key in KEYS:
+            try:
+                arrays[key] = loaded[key]
+            except _READ_ERRORS as exc:
+                raise _format_error(source, f"its array {key} cannot be read "
+                                            f"({type(exc).__name__}: {exc})", fix) from exc
+    return _validate(arrays, source, fix)
+
+
+def load_npz(path: Path | str) -> Mnist:
+    """Load a Keras-layout MNIST .npz (the layout of Keras' cache and ../shared/data/mnist.npz)."""
+    return _load_npz(path, _NPZ_FIX)
+
+
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    """Read one IDX file of unsigned bytes, checking its header against its length.
+
+    A short file would otherwise be a reshape error, and a file with the wrong magic (e.g. the
+    image and label files swapped) would train on garbage.
+    """
+    source = f"IDX file {path}"
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+    except _READ_ERRORS as exc:
+        raise _format_error(source, f"it cannot be read ({type(exc).__name__}: {exc})",
+                            _IDX_FIX) from exc
+    kind, ndim = ("images", 3) if magic == _IMAGE_MAGIC else ("labels", 1)
+    header_size = 4 * (1 + ndim)
+    if len(raw) < header_size:
+        raise _format_error(source, f"it is {len(raw)} bytes long, shorter than the "
+                                    f"{header_size}-byte header of an IDX {kind} file", _IDX_FIX)
+    found, *shape = struct.unpack(f">{1 + ndim}I", raw[:header_size])
+    if found != magic:
+        gzipped = (" (its content is gzip-compressed: give the file a .gz suffix)"
+                   if raw.startswith(_GZIP_MAGIC) else "")
+        raise _format_error(source, f"its magic number is 0x{found:08X}, expected "
+                                    f"0x{magic:08X} for an IDX {kind} file{gzipped}", _IDX_FIX)
+    declared = int(np.prod(shape))
+    held = len(raw) - header_size
+    if held != declared:
+        dims = "x".join(str(d) for d in shape)
+        raise _format_error(source, f"its header declares {kind} of shape {dims} ({declared} "
+                                    f"bytes of data) but the file holds {held} bytes after the "
+                                    f"header", _IDX_FIX)
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def load_idx_folder(path: Path | str) -> Mnist:
+    """Load the four MNIST IDX files (as distributed by the MNIST database) from a folder.
+
+    Each file may be gzipped (name ending in .gz); if both forms exist the uncompressed one is
+    used, since `gunzip -k` leaves both behind.
+    """
+    folder = _absolute(path)
+    source = f"IDX folder {folder}"
+    if not folder.exists():
+        raise _format_error(source, "no such folder", _IDX_FIX)
+    if not folder.is_dir():
+        raise _format_error(source, "it is a file, not a folder", _IDX_FIX)
+    files: dict[str, Path] = {}
+    for key, name in IDX_FILES.items():
+        candidates = [folder / name, folder / f"{name}.gz"]
+        found = [candidate for candidate in candidates if candidate.is_file()]
+        if found:
+            files[key] = found[0]
+    if len(files) < len(IDX_FILES):
+        entries = sorted(entry.name for entry in folder.iterdir())
+        if not entries:
+            problem = "it is empty"
+        elif not files:
+            problem = f"it holds none of the four MNIST IDX files (found: {_shown(entries)})"
+        else:
+            missing = [f"{IDX_FILES[key]}[.gz]" for key in KEYS if key not in files]
+            problem = f"it lacks {', '.join(missing)} (found: {_shown(entries)})"
+        raise _format_error(source, problem, _IDX_FIX)
+    arrays = {key: _read_idx(file, _IMAGE_MAGIC if key.startswith("x") else _LABEL_MAGIC)
+              for key, file in files.items()}
+    names = {key: file.name for key, file in files.items()}
+    return _validate(arrays, source, _IDX_FIX, names=names)
+
+
+def load_from_path(path: Path | str) -> Mnist:
+    """Load MNIST from what the user named: a folder is read as IDX files, a file as an .npz."""
+    resolved = _absolute(path)
+    if not resolved.exists():
+        raise _format_error(str(resolved), "nothing exists at this path", _NPZ_FIX)
+    if resolved.is_dir():
+        return load_idx_folder(resolved)
+    return load_npz(resolved)
+
+
+def keras_cache_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the Keras download of MNIST is cached: $KERAS_HOME/datasets/mnist.npz, else
+    ~/.keras/datasets/mnist.npz.
+
+    tf_keras' `get_file` itself ignores KERAS_HOME, so the default download in `resolve_mnist`
+    passes this folder to `load_data(cache_dir=...)`: the file it writes is the one looked for here.
+    """
+    keras_home = environ.get("KERAS_HOME")
+    base = Path(keras_home) if keras_home else Path.home() / ".keras"
+    return _absolute(base / "datasets" / "mnist.npz")
+
+
+def _keras_download(keras_dir: Path) -> tuple:
+    """Keras' own MNIST download, caching under `keras_dir`/datasets.
+
+    TensorFlow is imported here and only here, so that a run given its data never pays for it.
+    """
+    from pipeline.tfenv import ensure_legacy_keras
+
+    ensure_legacy_keras()
+    import tf_keras
+
+    return tf_keras.datasets.mnist.load_data(cache_dir=str(keras_dir))
+
+
+def resolve_mnist(explicit: str | Path | None = None,
+                  environ: Mapping[str, str] = os.environ,
+                  download: Callable[[], tuple] | None = None) -> Mnist:
+    """Find MNIST: `explicit` (--mnist), else $MNIST_PATH, else the Keras cache, else download.
+
+    A path given by `explicit` or MNIST_PATH must work: if it does not, this raises
+    DataFormatError instead of falling back, because the user asked for that data. An empty
+    string counts as not given (as in `MNIST_PATH= pytest`). `download` returns
+    ((x_train, y_train), (x_test, y_test)); the default is tf_keras' download into the cache.
+    """
+    for given, origin in ((explicit, "the --mnist option"),
+                          (environ.get("MNIST_PATH"), "the MNIST_PATH variable")):
+        if given is not None and str(given) != "":
+            try:
+                return load_from_path(given)
+            except DataFormatError as exc:
+                raise DataFormatError(f"{exc} The path was given by {origin}, so no other source "
+                                      f"was tried.") from exc.__cause__
+    cache = keras_cache_path(environ)
+    if cache.exists():
+        return _load_npz(cache, f"This is Keras' MNIST cache (perhaps a partial download): delete "
+                                f"{cache} so Keras downloads it again, or pass --mnist PATH or "
+                                f"set MNIST_PATH to use other data.")
+    fetch = download or partial(_keras_download, cache.parent.parent)
+    try:
+        downloaded = fetch()
+    except Exception as exc:
+        raise DataUnavailableError(
+            f"MNIST could not be loaded: no --mnist option or MNIST_PATH variable was given, no "
+            f"Keras cache at {cache}, and Keras' download failed ({type(exc).__name__}: {exc}). "
+            f"Provide the data one of three ways: pass --mnist PATH (a Keras-layout .npz or a "
+            f"folder of the four MNIST IDX files), set MNIST_PATH=PATH, or run once with internet "
+            f"so Keras caches it at {cache}.") from exc
+    (x_train, y_train), (x_test, y_test) = downloaded
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return _validate(arrays, "Keras download",
+                     f"Delete {cache} and retry, or pass --mnist PATH or set MNIST_PATH.")

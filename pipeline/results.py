@@ -1,0 +1,483 @@
+"""The results CSV: its schema, an atomic writer and a validating reader.
+
+One CSV per `pytest bench` session, long format (one row per measurement), so that history is a
+folder of files that can be concatenated without migration. The reader is strict because the
+comparison gates TensorFlow upgrades on what it returns: a malformed file must stop the gate with
+a reason, never be half-read.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+#: Columns that describe the run; identical on every row of one file.
+RUN_COLUMNS: tuple[str, ...] = (
+    "schema_version", "run_id", "timestamp_utc", "git_commit", "git_dirty", "python",
+    "tensorflow", "tf_keras", "tfmot", "litert", "numpy", "platform", "cpu",
+    "dataset_sha256", "seed",
+)
+#: Columns that describe one measurement.
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "model", "runtime", "threads", "metric", "stage", "value", "unit",
+    "min", "median", "mean", "stddev", "iqr", "rounds", "samples",
+)
+COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
+
+MODELS: tuple[str, ...] = ("baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite")
+METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "sparsity", "latency", "stage_seconds")
+STAGES: tuple[str, ...] = ("train", "prune", "convert", "evaluate")
+
+#: Separator of the per-round latency times in the `samples` cell.
+SAMPLES_SEPARATOR = " "
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One row's measurement part. Optional fields stay None and are written as empty cells.
+
+    `stage` is set only on `stage_seconds` rows (train, prune, convert, evaluate), with `model`
+    naming the model that stage produced or evaluated; `runtime` and `threads` only on latency
+    rows.
+    """
+
+    model: str
+    metric: str
+    value: float
+    unit: str
+    stage: str | None = None
+    runtime: str | None = None
+    threads: int | None = None
+    min: float | None = None
+    median: float | None = None
+    mean: float | None = None
+    stddev: float | None = None
+    iqr: float | None = None
+    rounds: int | None = None
+    samples: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who, where and with what a run was made: the run columns of every row."""
+
+    run_id: str
+    timestamp_utc: str
+    git_commit: str
+    git_dirty: bool
+    python: str
+    tensorflow: str
+    tf_keras: str
+    tfmot: str
+    litert: str
+    numpy: str
+    platform: str
+    cpu: str
+    dataset_sha256: str
+    seed: int
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+
+def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
+    """Build the long-format table, columns in schema order."""
+    run_part = asdict(run)
+    rows = []
+    for m in measurements:
+        row = dict(run_part)
+        for f in fields(m):
+            v = getattr(m, f.name)
+            if f.name == "samples" and v is not None:
+                v = SAMPLES_SEPARATOR.join(repr(float(s)) for s in v)
+            row[f.name] = v
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def write_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write `frame` to `path` so that `path` is either absent or complete.
+
+    The CSV goes to a temporary file in the same folder (same file system, so the rename is
+    atomic), is flushed to disk, then renamed into place. An interrupt at any point leaves at
+    most a hidden `.tmp` file, which is removed on the way out when Python still runs.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            frame.to_csv(handle, index=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def parse_samples(cell: object) -> tuple[float, ...]:
+    """Per-round times from a `samples` cell; empty tuple for an empty cell."""
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)) or cell == "":
+        return ()
+    return tuple(float(s) for s in str(cell).split(SAMPLES_SEPARATOR) if s)
+
+
+def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
+    """The measurement part of each row, for code that wants objects rather than a table."""
+    for record in frame.to_dict("records"):
+        kwargs = {}
+        for f in fields(Measurement):
+            v = record.get(f.name)
+            if f.name == "samples":
+                v = parse_samples(v) or None
+            elif isinstance(v, float) and math.isnan(v):
+                v = None
+            kwargs[f.name] = v
+        yield Measurement(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Reader
+# --------------------------------------------------------------------------------------------
+
+#: Schema versions this reader understands. A file from a newer writer is refused rather than
+#: guessed at, because a misread column would silently move the gate.
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (SCHEMA_VERSION,)
+
+#: Run columns that must hold a value: the comparison selects, orders and labels runs by them.
+_REQUIRED_RUN_VALUES: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow")
+#: Measurement columns read as floats (empty cell -> NaN); `value` must also be finite.
+_FLOAT_COLUMNS: tuple[str, ...] = ("value", "min", "median", "mean", "stddev", "iqr")
+#: Measurement columns read as whole numbers (empty cell -> None).
+_INT_COLUMNS: tuple[str, ...] = ("threads", "rounds")
+#: The columns that identify one measurement within a run.
+KEY_COLUMNS: tuple[str, ...] = ("model", "runtime", "threads", "metric", "stage")
+
+
+_EMPTY_REASON = ("empty file; a results CSV has a header row and one row per measurement "
+                 "(was the run interrupted?)")
+
+
+class ResultsFileError(ValueError):
+    """A results CSV cannot be used; `str()` is one line, "<path>: <reason>".
+
+    One line because CI logs and the CLIs print it as is: the path says which file to look at,
+    the reason says what is wrong with which value.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = " ".join(reason.splitlines())
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+def _describe(row: dict[str, object]) -> str:
+    """'pruned_tflite latency tf.lite threads=1': which measurement a row is, for messages."""
+    parts = [str(row.get("model") or "?"), str(row.get("metric") or "?")]
+    if row.get("runtime"):
+        parts.append(str(row["runtime"]))
+    threads = row.get("threads")
+    if threads not in (None, ""):
+        # pandas writes an int column that has empty cells as floats: show "1", not "1.0"
+        shown = threads[:-2] if isinstance(threads, str) and threads.endswith(".0") else threads
+        parts.append(f"threads={shown}")
+    if row.get("stage"):
+        parts.append(str(row["stage"]))
+    return " ".join(parts)
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line number, cells) of each record; ResultsFileError for anything not a CSV."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ResultsFileError(path, "is a folder, not a results CSV; pass one CSV file "
+                                     "(a folder of runs is read as a history)") from None
+    except FileNotFoundError:
+        raise ResultsFileError(path, "no such file; check the path "
+                                     "(`pytest bench` writes results/*.csv)") from None
+    except OSError as exc:
+        raise ResultsFileError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise ResultsFileError(path, _EMPTY_REASON)
+    if b"\x00" in data:
+        raise ResultsFileError(path, "not a CSV text file: it contains NUL bytes (binary data?); "
+                                     "pass a results CSV written by `pytest bench`")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ResultsFileError(path, f"not a CSV text file: byte {exc.start} is not UTF-8 "
+                                     f"({data[exc.start:exc.start + 1]!r}); pass a results CSV "
+                                     f"written by `pytest bench`") from None
+    # A latency row of a long benchmark holds millions of characters of samples: lift the csv
+    # module's per-field limit for this read only.
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(max(old_limit, len(text) + 1))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        records = []
+        for cells in reader:
+            if cells:  # a blank line carries nothing; it is not a record
+                records.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise ResultsFileError(path, f"not a valid CSV: {exc} (line {reader.line_num})") from None
+    finally:
+        csv.field_size_limit(old_limit)
+    if not records:  # e.g. only a byte-order mark
+        raise ResultsFileError(path, _EMPTY_REASON)
+    header, rows = records[0][1], records[1:]
+    return header, rows
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise ResultsFileError(path, f"column {name!r} appears twice in the header; "
+                                         f"each column may appear once")
+        seen.add(name)
+    if not seen & set(COLUMNS):
+        start = ",".join(header)[:60]
+        raise ResultsFileError(path, f"not a results CSV: the header names none of its columns "
+                                     f"(it starts {start!r})")
+
+
+def _check_schema_version(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> None:
+    """Refuse a version this reader does not know before anything else: a newer schema may have
+    renamed columns, and 'missing column' would then send the reader the wrong way."""
+    if "schema_version" not in header:
+        return
+    col = header.index("schema_version")
+    supported = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+    for line, cells in rows:
+        raw = cells[col]
+        if raw not in {str(v) for v in SUPPORTED_SCHEMA_VERSIONS}:
+            raise ResultsFileError(path, f"line {line}: unknown schema_version {raw!r}; this "
+                                         f"reader supports {supported} (read a newer file with "
+                                         f"the pipeline version that wrote it)")
+
+
+def _parse_float(path: Path, line: int, row: dict[str, str], column: str) -> float:
+    raw = row[column]
+    if raw == "":
+        if column == "value":
+            raise ResultsFileError(path, f"line {line} ({_describe(row)}): value is empty; every "
+                                         f"measurement needs a finite number (NaN is written as "
+                                         f"an empty cell)")
+        return math.nan
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ResultsFileError(path, f"line {line} ({_describe(row)}): {column} {raw!r} is not "
+                                     f"a number") from None
+    if not math.isfinite(number):
+        raise ResultsFileError(path, f"line {line} ({_describe(row)}): {column} {raw!r} is not "
+                                     f"a finite number")
+    return number
+
+
+def _parse_int(path: Path, line: int, row: dict[str, str], column: str) -> int | None:
+    raw = row[column]
+    if raw == "":
+        return None
+    try:
+        number = float(raw)  # pandas writes an int column holding empty cells as "2.0"
+    except ValueError:
+        number = math.nan
+    if not number.is_integer():
+        raise ResultsFileError(path, f"line {line} ({_describe(row)}): {column} {raw!r} is not "
+                                     f"a whole number")
+    return int(number)
+
+
+def _parse_sample_cell(path: Path, line: int, row: dict[str, str]) -> tuple[float, ...]:
+    try:
+        samples = parse_samples(row["samples"])
+    except ValueError:
+        bad = next(t for t in row["samples"].split(SAMPLES_SEPARATOR) if t and not _is_float(t))
+        raise ResultsFileError(path, f"line {line} ({_describe(row)}): samples holds {bad[:40]!r}, "
+                                     f"not a number; expected per-round seconds separated by "
+                                     f"spaces") from None
+    if not all(math.isfinite(s) for s in samples):
+        raise ResultsFileError(path, f"line {line} ({_describe(row)}): samples holds a "
+                                     f"non-finite number; expected per-round seconds")
+    return samples
+
+
+def _is_float(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_run_columns(path: Path, records: list[tuple[int, dict[str, str]]]) -> None:
+    """One file, one run: every run column must be the same on every row."""
+    first_line, first = records[0]
+    run_ids = sorted({row["run_id"] for _, row in records})
+    if len(run_ids) > 1:
+        shown = ", ".join(repr(r) for r in run_ids[:5]) + (", ..." if len(run_ids) > 5 else "")
+        raise ResultsFileError(path, f"holds {len(run_ids)} run_ids ({shown}); a results file "
+                                     f"holds one run (put several files in a folder to read a "
+                                     f"history)")
+    for column in RUN_COLUMNS:
+        for line, row in records:
+            if row[column] != first[column]:
+                raise ResultsFileError(path, f"column {column} differs between rows of one run: "
+                                             f"{first[column]!r} on line {first_line}, "
+                                             f"{row[column]!r} on line {line}")
+    for column in _REQUIRED_RUN_VALUES:
+        if first[column] == "":
+            raise ResultsFileError(path, f"column {column} is empty; the comparison needs it to "
+                                         f"select and label the run")
+    try:
+        datetime.fromisoformat(first["timestamp_utc"])
+    except ValueError:
+        raise ResultsFileError(path, f"timestamp_utc {first['timestamp_utc']!r} is not an ISO "
+                                     f"8601 time (e.g. 2025-06-01T12:00:00+00:00)") from None
+    if first["git_dirty"] not in ("True", "False"):
+        raise ResultsFileError(path, f"git_dirty {first['git_dirty']!r} is not True or False")
+    try:
+        int(first["seed"])
+    except ValueError:
+        raise ResultsFileError(path, f"seed {first['seed']!r} is not an integer") from None
+
+
+def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
+                 parsed: list[dict[str, object]]) -> pd.DataFrame:
+    """Typed table: run strings, measurement numbers; empty optional cells become None/NaN."""
+    out: dict[str, list[object]] = {}
+    for column in COLUMNS:
+        if column in parsed[0]:
+            out[column] = [p[column] for p in parsed]
+        else:
+            out[column] = [row[column] or None for _, row in records]
+    for column in header:  # extra columns of a newer writer: kept verbatim
+        if column not in COLUMNS:
+            out[column] = [row[column] for _, row in records]
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in out.items()})
+    for column in _FLOAT_COLUMNS:
+        frame[column] = frame[column].astype("float64")
+    for column in ("schema_version", "seed"):
+        frame[column] = frame[column].astype("int64")
+    frame["git_dirty"] = frame["git_dirty"].astype(bool)
+    return frame
+
+
+def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read one results CSV (one run), checking everything the comparison relies on.
+
+    Strict on purpose: the comparison gates a TensorFlow upgrade on this table, so a file that is
+    empty, not a CSV, missing columns, of an unknown schema_version, holding several runs, with a
+    non-numeric or NaN `value`, a duplicate measurement key, an unknown metric, or a latency row
+    without parseable samples raises ResultsFileError naming the file, the line and the value.
+    Columns this schema does not know are kept (as strings), so a newer writer that only adds
+    columns stays readable.
+
+    Types: run columns are strings (`schema_version` and `seed` ints, `git_dirty` bool);
+    `value`, `min`, `median`, `mean`, `stddev`, `iqr` are float64 (NaN where empty); `threads`
+    and `rounds` are ints or None; other empty cells are None; `samples` stays the cell text
+    (see parse_samples). `frame.attrs["path"]` is the file read.
+    """
+    path = Path(path)
+    header, rows = _read_rows(path)
+    _check_header(path, header)
+    for line, cells in rows:
+        if len(cells) != len(header):
+            raise ResultsFileError(path, f"line {line} has {len(cells)} fields but the header has "
+                                         f"{len(header)}; the file is cut or was edited by hand")
+    _check_schema_version(path, header, rows)
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ResultsFileError(path, f"missing column(s) {', '.join(missing)}; a schema_version "
+                                     f"{SCHEMA_VERSION} file has all of pipeline.results.COLUMNS")
+    if not rows:
+        raise ResultsFileError(path, "no measurement rows, only a header; the run that wrote it "
+                                     "measured nothing")
+    records = [(line, dict(zip(header, cells))) for line, cells in rows]
+    _check_run_columns(path, records)
+
+    parsed: list[dict[str, object]] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for line, row in records:
+        if row["model"] == "":
+            raise ResultsFileError(path, f"line {line} ({_describe(row)}): model is empty")
+        if row["metric"] not in METRICS:
+            raise ResultsFileError(path, f"line {line} ({_describe(row)}): unknown metric "
+                                         f"{row['metric']!r}; known metrics: {', '.join(METRICS)}")
+        values: dict[str, object] = {c: _parse_float(path, line, row, c) for c in _FLOAT_COLUMNS}
+        values.update({c: _parse_int(path, line, row, c) for c in _INT_COLUMNS})
+        samples = _parse_sample_cell(path, line, row)
+        if row["metric"] == "latency" and not samples:
+            raise ResultsFileError(path, f"line {line} ({_describe(row)}): latency row without "
+                                         f"samples; the comparison's significance test needs the "
+                                         f"per-round seconds")
+        if samples and values["rounds"] is not None and len(samples) != values["rounds"]:
+            raise ResultsFileError(path, f"line {line} ({_describe(row)}): samples holds "
+                                         f"{len(samples)} numbers but rounds is "
+                                         f"{values['rounds']} (cut file?)")
+        key = tuple(row[c] if c != "threads" else str(values["threads"]) for c in KEY_COLUMNS)
+        if key in seen:
+            raise ResultsFileError(path, f"line {line} ({_describe(row)}) repeats the measurement "
+                                         f"of line {seen[key]}; each (model, runtime, threads, "
+                                         f"metric, stage) may appear once per run")
+        seen[key] = line
+        values["schema_version"] = int(row["schema_version"])
+        values["seed"] = int(row["seed"])
+        values["git_dirty"] = row["git_dirty"] == "True"
+        parsed.append(values)
+
+    frame = _typed_frame(header, records, parsed)
+    frame.attrs["path"] = str(path)
+    return frame
+
+
+def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+                 *, exclude: Iterable[str | os.PathLike[str]] = ()) -> pd.DataFrame:
+    """All runs of a history: one CSV, a folder (every `*.csv` directly in it, sorted by name),
+    or an explicit list of CSV files; `exclude` drops files of a folder (e.g. the candidate that
+    was written into the same folder, or a report written there).
+
+    One bad file among good ones stops the read: ResultsFileError names that file and says what
+    is wrong. A gate must never compare against a silently partial history — the latest run, or
+    the run of a given TensorFlow version, could be the very file that was skipped. Fix or move
+    the named file and run again. The same run_id in two files is refused for the same reason
+    (which copy would be the baseline?). An empty folder is an error too.
+    """
+    if isinstance(paths_or_folder, (str, os.PathLike)):
+        source = Path(paths_or_folder)
+        if source.is_dir():
+            skip = {Path(p).resolve() for p in exclude}
+            paths = [p for p in sorted(source.glob("*.csv")) if p.resolve() not in skip]
+            if not paths:
+                raise ResultsFileError(source, "no *.csv results files in this folder; run "
+                                               "`pytest bench` first or pass the folder that "
+                                               "holds them")
+        else:
+            paths = [source]
+    else:
+        paths = [Path(p) for p in paths_or_folder]
+        if not paths:
+            raise ValueError("read_history needs at least one path")
+    frames = []
+    first_file: dict[str, Path] = {}
+    for path in paths:
+        frame = read_results(path)
+        run_id = frame["run_id"].iloc[0]
+        if run_id in first_file:
+            raise ResultsFileError(path, f"run_id {run_id!r} is also in {first_file[run_id]}; "
+                                         f"each run must be in one file (remove the copy)")
+        first_file[run_id] = path
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,37 @@
+"""Seeding and the baseline fit."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pipeline import tfenv
+from pipeline.models import build_baseline
+from pipeline.recipe import RECIPE, Recipe
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and make TF ops deterministic.
+
+    Called at the start of every stage (not once per process), so a stage's result depends on
+    the seed alone, not on which other stages ran before it in the session.
+    """
+    tf = tfenv.tensorflow()
+    tfenv.keras().utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train_baseline(x_train: np.ndarray, y_train: np.ndarray, seed: int,
+                   recipe: Recipe = RECIPE) -> Any:
+    """Fit the baseline: `recipe.epochs` epochs, validation_split, default batch size."""
+    seed_everything(seed)
+    model = build_baseline(recipe)
+    model.fit(x_train, y_train, epochs=recipe.epochs, validation_split=recipe.validation_split,
+              verbose=0)
+    return model
+
+
+def evaluate_accuracy(model: Any, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    """Keras test accuracy, as the reference's `model.evaluate(...)[1]`."""
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    return float(accuracy)
