@@ -30,7 +30,7 @@ def test_invoke_latency(benchmark, model: str, runtime: str, threads: int,
     except RuntimeUnavailable as exc:
         pytest.skip(f"runtime {runtime} not available: {exc}")
     artifact = request.getfixturevalue(model)
-    image = mnist.scaled()[1][0]
+    image = mnist.x_test[0] / 255.0  # scaled as the recipe scales every input
     interpreter = ready_to_invoke(artifact.path, image, runtime, threads)
     benchmark.group = f"{model} invoke"
     benchmark.extra_info.update(model=model, runtime=runtime, threads=threads)

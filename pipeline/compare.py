@@ -24,7 +24,7 @@ import json
 import math
 import sys
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -43,7 +43,8 @@ VERDICTS: tuple[str, ...] = ("regressed", "improved", "ok", "not comparable", "i
 #: Metrics that are reported but never decide the exit code.
 INFO_METRICS: frozenset[str] = frozenset({"sparsity", "stage_seconds"})
 
-Key = tuple[str, "str | None", "int | None", str, "str | None"]  # model, runtime, threads, metric, stage
+#: (model, runtime, threads, metric, stage): what one measurement of a run is.
+Key = tuple[str, str | None, int | None, str, str | None]
 Format = Literal["text", "markdown", "json"]
 
 
@@ -81,7 +82,7 @@ class RunIdentity:
     @classmethod
     def of(cls, run: pd.DataFrame) -> RunIdentity:
         first = run.iloc[0]
-        return cls(**{name: _text(first.get(name)) for name in cls.__dataclass_fields__})
+        return cls(**{f.name: _text(first.get(f.name)) for f in fields(cls)})
 
     def label(self) -> str:
         return f"{self.run_id} (tensorflow {self.tensorflow}, cpu {self.cpu})"
@@ -103,6 +104,11 @@ def _version_key(version: str) -> tuple[int, Version | str]:
         return (1, version)
 
 
+def _times(frame: pd.DataFrame) -> pd.Series:
+    """timestamp_utc as instants, so runs written with different UTC offsets order correctly."""
+    return pd.to_datetime(frame["timestamp_utc"], utc=True, format="ISO8601")
+
+
 def select_run(history: pd.DataFrame, *, tf: str | None = None,
                run_id: str | None = None) -> pd.DataFrame:
     """The latest run (by timestamp_utc) of `history` matching `tf` and `run_id` (both optional).
@@ -120,7 +126,7 @@ def select_run(history: pd.DataFrame, *, tf: str | None = None,
     if matching.empty:
         runs = history.drop_duplicates("run_id")
         if run_id is not None:
-            ids = runs.sort_values("timestamp_utc", ascending=False)["run_id"].tolist()
+            ids = runs.assign(_time=_times(runs)).sort_values("_time", ascending=False)["run_id"]
             wanted = f"run_id {run_id!r}" + (f" and tensorflow {tf!r}" if tf is not None else "")
             raise SelectionError(f"no run with {wanted}; available run ids (newest first): "
                                  f"{', '.join(ids)}")
@@ -128,8 +134,8 @@ def select_run(history: pd.DataFrame, *, tf: str | None = None,
         versions = sorted(counts.index, key=_version_key)
         listed = ", ".join(f"{v} ({counts[v]} run{'s' if counts[v] > 1 else ''})" for v in versions)
         raise SelectionError(f"no run with tensorflow {tf!r}; available: {listed}")
-    times = pd.to_datetime(matching["timestamp_utc"], utc=True, format="ISO8601")
-    latest = matching.assign(_time=times).sort_values(["_time", "run_id"]).iloc[-1]["run_id"]
+    latest = matching.assign(_time=_times(matching)).sort_values(["_time", "run_id"])["run_id"]
+    latest = latest.iloc[-1]
     return matching[matching["run_id"] == latest].reset_index(drop=True)
 
 
@@ -274,18 +280,19 @@ def _cells(row: ComparisonRow) -> list[str]:
             row.change, row.allowed, row.verdict, row.detail]
 
 
-def summarize(rows: Sequence[ComparisonRow]) -> dict[str, object]:
-    """Counts per verdict, and whether the gate passes (nothing regressed)."""
+def exit_code(rows: Sequence[ComparisonRow]) -> int:
+    """1 when any row regressed, else 0: the only verdict that fails the gate."""
+    return 1 if any(row.verdict == "regressed" for row in rows) else 0
+
+
+def _counts(rows: Sequence[ComparisonRow]) -> dict[str, int]:
     counts = Counter(row.verdict for row in rows)
-    regressed = counts["regressed"]
-    return {"counts": {v: counts[v] for v in VERDICTS}, "passed": regressed == 0,
-            "exit_code": 1 if regressed else 0}
+    return {verdict: counts[verdict] for verdict in VERDICTS}
 
 
 def _summary_line(rows: Sequence[ComparisonRow]) -> str:
-    summary = summarize(rows)
-    counts = ", ".join(f"{n} {v}" for v, n in summary["counts"].items() if n)  # type: ignore[union-attr]
-    return f"{'PASS' if summary['passed'] else 'FAIL'}: {counts or 'nothing compared'}"
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in _counts(rows).items() if n)
+    return f"{'FAIL' if exit_code(rows) else 'PASS'}: {counts or 'nothing compared'}"
 
 
 def format_rows(rows: Sequence[ComparisonRow], fmt: Format, *,
@@ -300,7 +307,8 @@ def format_rows(rows: Sequence[ComparisonRow], fmt: Format, *,
         if runs is not None:
             document["runs"] = {"baseline": asdict(runs[0]), "candidate": asdict(runs[1])}
         document["rows"] = [asdict(row) for row in rows]
-        document["summary"] = summarize(rows)
+        document["summary"] = {"counts": _counts(rows), "passed": not exit_code(rows),
+                               "exit_code": exit_code(rows)}
         return json.dumps(document, indent=2, allow_nan=False)
     table = [_cells(row) for row in rows]
     if fmt == "markdown":
@@ -392,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = compare_runs(baseline, candidate, rules, force_latency=args.force_latency)
     print(format_rows(rows, args.format, runs=(RunIdentity.of(baseline),
                                                RunIdentity.of(candidate))))
-    return int(summarize(rows)["exit_code"])  # type: ignore[call-overload]
+    return exit_code(rows)
 
 
 def _fail(message: str) -> int:

@@ -306,12 +306,9 @@ def _keras_download(keras_dir: Path) -> tuple:
 
     TensorFlow is imported here and only here, so that a run given its data never pays for it.
     """
-    from pipeline.tfenv import ensure_legacy_keras
+    from pipeline import tfenv
 
-    ensure_legacy_keras()
-    import tf_keras
-
-    return tf_keras.datasets.mnist.load_data(cache_dir=str(keras_dir))
+    return tfenv.keras().datasets.mnist.load_data(cache_dir=str(keras_dir))
 
 
 def resolve_mnist(explicit: str | Path | None = None,

@@ -38,6 +38,9 @@ MODELS: tuple[str, ...] = ("baseline", "pruned", "pruned_tflite", "pruned_quanti
 METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "sparsity", "latency", "stage_seconds")
 STAGES: tuple[str, ...] = ("train", "prune", "convert", "evaluate")
 
+#: Columns holding integers (possibly empty).
+INTEGER_COLUMNS: tuple[str, ...] = ("schema_version", "seed", "threads", "rounds")
+
 #: Separator of the per-round latency times in the `samples` cell.
 SAMPLES_SEPARATOR = " "
 
@@ -100,7 +103,9 @@ def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
                 v = SAMPLES_SEPARATOR.join(repr(float(s)) for s in v)
             row[f.name] = v
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    # Nullable integers, so `threads` is written "1", not "1.0", and stays empty where unused.
+    return frame.astype({name: "Int64" for name in INTEGER_COLUMNS})
 
 
 def write_atomic(frame: pd.DataFrame, path: Path) -> Path:
@@ -186,11 +191,8 @@ def _describe(row: dict[str, object]) -> str:
     parts = [str(row.get("model") or "?"), str(row.get("metric") or "?")]
     if row.get("runtime"):
         parts.append(str(row["runtime"]))
-    threads = row.get("threads")
-    if threads not in (None, ""):
-        # pandas writes an int column that has empty cells as floats: show "1", not "1.0"
-        shown = threads[:-2] if isinstance(threads, str) and threads.endswith(".0") else threads
-        parts.append(f"threads={shown}")
+    if row.get("threads") not in (None, ""):
+        parts.append(f"threads={row['threads']}")
     if row.get("stage"):
         parts.append(str(row["stage"]))
     return " ".join(parts)
@@ -291,7 +293,7 @@ def _parse_int(path: Path, line: int, row: dict[str, str], column: str) -> int |
     if raw == "":
         return None
     try:
-        number = float(raw)  # pandas writes an int column holding empty cells as "2.0"
+        number = float(raw)  # "2.0" too: what pandas writes for a float column of counts
     except ValueError:
         number = math.nan
     if not number.is_integer():
@@ -457,6 +459,10 @@ def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.Pat
     """
     if isinstance(paths_or_folder, (str, os.PathLike)):
         source = Path(paths_or_folder)
+        if not source.exists():
+            raise ResultsFileError(source, "no such file or folder; pass a results CSV or the "
+                                           "folder that holds them (`pytest bench` writes "
+                                           "results/*.csv)")
         if source.is_dir():
             skip = {Path(p).resolve() for p in exclude}
             paths = [p for p in sorted(source.glob("*.csv")) if p.resolve() not in skip]

@@ -29,7 +29,7 @@ def load_mnist():
 
 
 def get_gzipped_model_size(file):
-    _, zipped_file = tempfile.mkstemp(".zip")
+    zipped_file = file + ".zip"
     with zipfile.ZipFile(zipped_file, "w", compression=zipfile.ZIP_DEFLATED) as f:
         f.write(file)
     return os.path.getsize(zipped_file)

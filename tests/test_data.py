@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pipeline import tfenv
 from pipeline.data import (
     DataFormatError,
     DataUnavailableError,
@@ -30,7 +31,8 @@ from pipeline.data import (
     resolve_mnist,
 )
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
 #: Printed by scripts/make_test_sample.py when it made tests/data/mnist_sample.npz from the full
 #: MNIST set (first 1000 training and first 200 test images).
 SAMPLE_SHA256 = "723a40260b84717f85a37cd7cfade4ec081d0871c83bb00f73db884f95d45323"
@@ -264,33 +266,30 @@ def test_keras_cache_path(tmp_path: Path) -> None:
     assert keras_cache_path({"KERAS_HOME": str(tmp_path)}) == tmp_path / "datasets" / "mnist.npz"
 
 
-def test_the_default_download_imports_keras_lazily_and_caches_under_keras_home(
+def test_the_default_download_uses_tfenv_keras_and_caches_under_keras_home(
         tmp_path: Path, sample: Arrays, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake pipeline.tfenv and tf_keras modules stand in for TensorFlow, which is never imported."""
+    """A fake `tfenv.keras()` stands in for TensorFlow, which is never imported here."""
     calls: list[object] = []
 
     def load_data(cache_dir: str) -> tuple:
         calls.append(cache_dir)
         return (sample["x_train"], sample["y_train"]), (sample["x_test"], sample["y_test"])
-    tfenv = types.ModuleType("pipeline.tfenv")
-    tfenv.ensure_legacy_keras = lambda: calls.append("ensure_legacy_keras")  # type: ignore[attr-defined]
-    tf_keras = types.SimpleNamespace(datasets=types.SimpleNamespace(
+    fake_keras = types.SimpleNamespace(datasets=types.SimpleNamespace(
         mnist=types.SimpleNamespace(load_data=load_data)))
-    monkeypatch.setitem(sys.modules, "pipeline.tfenv", tfenv)
-    monkeypatch.setitem(sys.modules, "tf_keras", tf_keras)
+    monkeypatch.setattr(tfenv, "keras", lambda: fake_keras)
     mnist = resolve_mnist(environ={"KERAS_HOME": str(tmp_path / "keras_home")})
     assert (mnist.source, mnist.sha256) == ("Keras download", SAMPLE_SHA256)
-    assert calls == ["ensure_legacy_keras", str(tmp_path / "keras_home")]
+    assert calls == [str(tmp_path / "keras_home")]
 
 
 def test_importing_and_loading_does_not_import_tensorflow() -> None:
     """Checked in a fresh interpreter: other test modules in this session may import TensorFlow."""
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from pipeline.data import load_from_path; "
-            "load_from_path(sys.argv[2]); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', "
-            "'keras')))")
-    done = subprocess.run([sys.executable, "-c", code, str(SAMPLE.parent.parent.parent),
-                           str(SAMPLE)], capture_output=True, text=True, check=True)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "from pipeline.data import load_from_path; load_from_path(sys.argv[2]); "
+            "print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('tensorflow', 'tf_keras', 'keras')))")
+    done = subprocess.run([sys.executable, "-c", code, str(REPO_ROOT), str(SAMPLE)],
+                          capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
 

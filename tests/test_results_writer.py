@@ -1,0 +1,63 @@
+"""The results CSV writer: schema order, empty cells, and atomic replacement."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.results import (COLUMNS, SCHEMA_VERSION, Measurement, RunInfo, parse_samples,
+                              to_frame, write_atomic)
+
+RUN = RunInfo(run_id="r1", timestamp_utc="2026-11-27T20:00:00+00:00", git_commit="abc",
+              git_dirty=False, python="3.11.7", tensorflow="2.21.0", tf_keras="2.21.0",
+              tfmot="0.8.1", litert="2.3.0", numpy="2.4.6", platform="Linux-x86_64",
+              cpu="Test CPU", dataset_sha256="0" * 64, seed=0)
+ROWS = [
+    Measurement(model="baseline", metric="accuracy", value=0.9795, unit="fraction"),
+    Measurement(model="baseline", metric="stage_seconds", stage="train", value=18.2, unit="s"),
+    Measurement(model="pruned_tflite", metric="latency", value=1.1e-5, unit="s",
+                runtime="tf.lite", threads=1, min=1e-5, median=1.1e-5, mean=1.2e-5,
+                stddev=1e-6, iqr=5e-7, rounds=3, samples=(1e-5, 1.1e-5, 1.5e-5)),
+]
+
+
+def test_written_csv_has_schema_columns_in_order_and_empty_cells(tmp_path: Path) -> None:
+    path = write_atomic(to_frame(RUN, ROWS), tmp_path / "run.csv")
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(COLUMNS)
+    assert rows[0]["schema_version"] == str(SCHEMA_VERSION)
+    assert rows[0]["runtime"] == "" and rows[0]["samples"] == "" and rows[0]["stage"] == ""
+    assert rows[1]["stage"] == "train"
+    assert parse_samples(rows[2]["samples"]) == (1e-5, 1.1e-5, 1.5e-5)
+    assert rows[2]["threads"] == "1"
+
+
+class ExplodingFrame(pd.DataFrame):
+    """A frame whose CSV serialisation writes half a file, then fails like a full disk."""
+
+    def to_csv(self, handle, **kwargs):  # type: ignore[override]
+        handle.write("schema_version,run_id\n1,")
+        raise OSError(28, "No space left on device")
+
+
+def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path: Path) -> None:
+    target = tmp_path / "run.csv"
+    target.write_text("previous complete file\n")
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(ExplodingFrame(to_frame(RUN, ROWS)), target)
+    assert target.read_text() == "previous complete file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.csv"]
+
+
+def test_interrupt_during_write_leaves_nothing(tmp_path: Path) -> None:
+    class Interrupted(pd.DataFrame):
+        def to_csv(self, handle, **kwargs):  # type: ignore[override]
+            handle.write("schema_version")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(Interrupted(to_frame(RUN, ROWS)), tmp_path / "run.csv")
+    assert list(tmp_path.iterdir()) == []
