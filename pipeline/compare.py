@@ -24,9 +24,10 @@ import json
 import math
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Any, Literal
 
 import pandas as pd
 from packaging.version import InvalidVersion, Version
@@ -34,7 +35,13 @@ from scipy.stats import mannwhitneyu
 
 from pipeline.config import DEFAULT_CONFIG_PATH, CompareRules, ConfigError, load_config
 from pipeline.results import (
-    METRICS, MODELS, STAGES, ResultsFileError, parse_samples, read_history, read_results,
+    METRICS,
+    MODELS,
+    STAGES,
+    ResultsFileError,
+    parse_samples,
+    read_history,
+    read_results,
 )
 
 PROG = "pipeline.compare"
@@ -45,6 +52,8 @@ INFO_METRICS: frozenset[str] = frozenset({"sparsity", "stage_seconds"})
 
 #: (model, runtime, threads, metric, stage): what one measurement of a run is.
 Key = tuple[str, str | None, int | None, str, str | None]
+#: One row of a results frame, as a dict.
+Record = dict[str, Any]
 Format = Literal["text", "markdown", "json"]
 
 
@@ -82,13 +91,17 @@ class RunIdentity:
     @classmethod
     def of(cls, run: pd.DataFrame) -> RunIdentity:
         first = run.iloc[0]
-        return cls(**{f.name: _text(first.get(f.name)) for f in fields(cls)})
+        return cls(**{f.name: _as_text(first.get(f.name)) for f in fields(cls)})
 
     def label(self) -> str:
         return f"{self.run_id} (tensorflow {self.tensorflow}, cpu {self.cpu})"
 
 
-def _text(value: object) -> str:
+#: (baseline, candidate) for the report header.
+RunPair = tuple[RunIdentity, RunIdentity]
+
+
+def _as_text(value: object) -> str:
     return "" if _missing(value) else str(value)
 
 
@@ -139,13 +152,13 @@ def select_run(history: pd.DataFrame, *, tf: str | None = None,
     return matching[matching["run_id"] == latest].reset_index(drop=True)
 
 
-def _key(record: dict[str, object]) -> Key:
-    def optional(name: str) -> object:
+def _key(record: Record) -> Key:
+    def optional(name: str) -> Any:
         value = record.get(name)
         return None if _missing(value) or value == "" else value
 
     threads = optional("threads")
-    return (str(record["model"]), optional("runtime"),  # type: ignore[return-value]
+    return (str(record["model"]), optional("runtime"),
             None if threads is None else int(threads), str(record["metric"]), optional("stage"))
 
 
@@ -159,7 +172,7 @@ def _order(key: Key) -> tuple[object, ...]:
             rank(STAGES, stage))
 
 
-def _single_run(frame: pd.DataFrame, side: str) -> dict[Key, dict[str, object]]:
+def _single_run(frame: pd.DataFrame, side: str) -> dict[Key, Record]:
     run_ids = frame["run_id"].unique()
     if len(run_ids) != 1:
         raise ValueError(f"{side} must hold exactly one run, got run_ids {list(run_ids)}; "
@@ -188,10 +201,10 @@ def _size(base: float, cand: float, rules: CompareRules) -> tuple[str, str, str]
     return f"{growth:+.1%}", f"+{limit:.1%}", verdict
 
 
-def _latency(base: dict[str, object], cand: dict[str, object], rules: CompareRules,
+def _latency(base: Record, cand: Record, rules: CompareRules,
              environment: str, force: bool) -> tuple[str, str, str, str]:
     """(change, allowed, verdict, detail) of one latency key."""
-    ratio = float(cand["value"]) / float(base["value"])  # type: ignore[arg-type]
+    ratio = float(cand["value"]) / float(base["value"])
     limit, alpha = rules.latency_slowdown_max, rules.latency_alpha
     change, allowed = f"x{ratio:.2f}", f"x{limit:.2f} and p<{alpha:g}"
     if environment and not force:
@@ -217,6 +230,23 @@ def _info(metric: str, base: float, cand: float) -> str:
     return f"{cand / base - 1:+.1%}" if base else ""
 
 
+def _judge(metric: str, base: Record, cand: Record, rules: CompareRules, environment: str,
+           force_latency: bool) -> tuple[str, str, str, str]:
+    """(change, allowed, verdict, detail) of a key present in both runs."""
+    base_value, cand_value = float(base["value"]), float(cand["value"])
+    if metric in INFO_METRICS:
+        return _info(metric, base_value, cand_value), "", "info", ""
+    if metric == "accuracy":
+        return (*_accuracy(base_value, cand_value, rules), "")
+    if metric not in ("latency", "zipped_bytes"):
+        return "", "", "not comparable", f"no rule for metric {metric!r}"
+    if base_value <= 0:
+        return "", "", "not comparable", "baseline value is not positive"
+    if metric == "latency":
+        return _latency(base, cand, rules, environment, force_latency)
+    return (*_size(base_value, cand_value, rules), "")
+
+
 def compare_runs(baseline: pd.DataFrame, candidate: pd.DataFrame, rules: CompareRules, *,
                  force_latency: bool = False) -> list[ComparisonRow]:
     """One ComparisonRow per measurement key of either run, in report order.
@@ -228,29 +258,15 @@ def compare_runs(baseline: pd.DataFrame, candidate: pd.DataFrame, rules: Compare
     environment = _environment_difference(RunIdentity.of(baseline), RunIdentity.of(candidate))
     rows = []
     for key in sorted(base_rows.keys() | cand_rows.keys(), key=_order):
-        model, runtime, threads, metric, stage = key
         base, cand = base_rows.get(key), cand_rows.get(key)
-        base_value = None if base is None else float(base["value"])  # type: ignore[arg-type]
-        cand_value = None if cand is None else float(cand["value"])  # type: ignore[arg-type]
-        detail = ""
         if base is None or cand is None:
-            change, allowed = "", ""
-            verdict = "candidate only" if base is None else "baseline only"
-        elif metric in INFO_METRICS:
-            change, allowed, verdict = _info(metric, base_value, cand_value), "", "info"
-        elif metric == "latency" and base_value > 0:
-            change, allowed, verdict, detail = _latency(base, cand, rules, environment,
-                                                        force_latency)
-        elif metric == "accuracy":
-            change, allowed, verdict = _accuracy(base_value, cand_value, rules)
-        elif metric == "zipped_bytes" and base_value > 0:
-            change, allowed, verdict = _size(base_value, cand_value, rules)
+            judged = ("", "", "candidate only" if base is None else "baseline only", "")
         else:
-            change, allowed, verdict = "", "", "not comparable"
-            detail = ("baseline value is not positive" if metric in ("latency", "zipped_bytes")
-                      else f"no rule for metric {metric!r}")
-        rows.append(ComparisonRow(model, runtime, threads, metric, stage, base_value, cand_value,
-                                  change, allowed, verdict, detail))
+            judged = _judge(key[3], base, cand, rules, environment, force_latency)
+        rows.append(ComparisonRow(
+            *key, baseline=None if base is None else float(base["value"]),
+            candidate=None if cand is None else float(cand["value"]),
+            change=judged[0], allowed=judged[1], verdict=judged[2], detail=judged[3]))
     return rows
 
 
@@ -272,11 +288,14 @@ def _show(metric: str, value: float | None) -> str:
 
 _TABLE_COLUMNS = ("model", "metric", "runtime", "threads", "stage", "baseline", "candidate",
                   "change", "allowed", "verdict", "detail")
+#: Right-aligned, so digits line up in a terminal and in GitHub's table.
+_NUMERIC_COLUMNS = frozenset({"threads", "baseline", "candidate", "change"})
 
 
 def _cells(row: ComparisonRow) -> list[str]:
-    return [row.model, row.metric, row.runtime or "", "" if row.threads is None else str(row.threads),
-            row.stage or "", _show(row.metric, row.baseline), _show(row.metric, row.candidate),
+    threads = "" if row.threads is None else str(row.threads)
+    return [row.model, row.metric, row.runtime or "", threads, row.stage or "",
+            _show(row.metric, row.baseline), _show(row.metric, row.candidate),
             row.change, row.allowed, row.verdict, row.detail]
 
 
@@ -295,55 +314,70 @@ def _summary_line(rows: Sequence[ComparisonRow]) -> str:
     return f"{'FAIL' if exit_code(rows) else 'PASS'}: {counts or 'nothing compared'}"
 
 
+def _format_json(rows: Sequence[ComparisonRow], runs: RunPair | None) -> str:
+    document: dict[str, object] = {}
+    if runs is not None:
+        document["runs"] = {"baseline": asdict(runs[0]), "candidate": asdict(runs[1])}
+    document["rows"] = [asdict(row) for row in rows]
+    document["summary"] = {"counts": _counts(rows), "passed": not exit_code(rows),
+                           "exit_code": exit_code(rows)}
+    return json.dumps(document, indent=2, allow_nan=False)
+
+
+def _format_markdown(rows: Sequence[ComparisonRow],
+                     runs: RunPair | None) -> str:
+    def escape(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    def run(label: str, ident: RunIdentity) -> str:
+        return (f"**{label}** `{ident.run_id}` (tensorflow {escape(ident.tensorflow)}, "
+                f"cpu {escape(ident.cpu)})")
+
+    lines = []
+    if runs is not None:
+        lines += [f"{run('Baseline', runs[0])} vs {run('candidate', runs[1])}", ""]
+    lines.append("| " + " | ".join(_TABLE_COLUMNS) + " |")
+    lines.append("|" + "|".join("---:" if c in _NUMERIC_COLUMNS else "---"
+                                for c in _TABLE_COLUMNS) + "|")
+    for row in rows:
+        cells = [escape(c) for c in _cells(row)]
+        if row.verdict == "regressed":
+            cells[_TABLE_COLUMNS.index("verdict")] = "**regressed**"
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"**{_summary_line(rows)}**"]
+    return "\n".join(lines)
+
+
+def _format_text(rows: Sequence[ComparisonRow],
+                 runs: RunPair | None) -> str:
+    table = [list(_TABLE_COLUMNS)] + [_cells(row) for row in rows]
+    widths = [max(len(cells[i]) for cells in table) for i in range(len(_TABLE_COLUMNS))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if name in _NUMERIC_COLUMNS else c.ljust(w)
+                         for name, c, w in zip(_TABLE_COLUMNS, cells, widths, strict=True)
+                         ).rstrip()
+
+    lines = []
+    if runs is not None:
+        lines.append(f"baseline {runs[0].label()} vs candidate {runs[1].label()}")
+    lines += [line(cells) for cells in table] + [_summary_line(rows)]
+    return "\n".join(lines)
+
+
+_FORMATTERS = {"text": _format_text, "markdown": _format_markdown, "json": _format_json}
+
+
 def format_rows(rows: Sequence[ComparisonRow], fmt: Format, *,
-                runs: tuple[RunIdentity, RunIdentity] | None = None) -> str:
+                runs: RunPair | None = None) -> str:
     """Render the comparison: `text` for a terminal, `markdown` for a CI job summary (a GitHub
     table), `json` for tools ({"runs": ..., "rows": [...], "summary": {...}}).
 
     `runs` (baseline, candidate) adds the header naming both runs.
     """
-    if fmt == "json":
-        document: dict[str, object] = {}
-        if runs is not None:
-            document["runs"] = {"baseline": asdict(runs[0]), "candidate": asdict(runs[1])}
-        document["rows"] = [asdict(row) for row in rows]
-        document["summary"] = {"counts": _counts(rows), "passed": not exit_code(rows),
-                               "exit_code": exit_code(rows)}
-        return json.dumps(document, indent=2, allow_nan=False)
-    table = [_cells(row) for row in rows]
-    if fmt == "markdown":
-        def escape(cell: str) -> str:
-            return cell.replace("|", "\\|")
-
-        lines = []
-        if runs is not None:
-            lines += [f"**Baseline** `{runs[0].run_id}` (tensorflow {escape(runs[0].tensorflow)}, "
-                      f"cpu {escape(runs[0].cpu)}) vs **candidate** `{runs[1].run_id}` "
-                      f"(tensorflow {escape(runs[1].tensorflow)}, cpu {escape(runs[1].cpu)})", ""]
-        lines.append("| " + " | ".join(_TABLE_COLUMNS) + " |")
-        lines.append("|" + "|".join("---:" if c in ("threads", "baseline", "candidate", "change")
-                                    else "---" for c in _TABLE_COLUMNS) + "|")
-        for row, cells in zip(rows, table):
-            if row.verdict == "regressed":
-                cells[_TABLE_COLUMNS.index("verdict")] = "**regressed**"
-            lines.append("| " + " | ".join(escape(c) for c in cells) + " |")
-        lines += ["", f"**{_summary_line(rows)}**"]
-        return "\n".join(lines)
-    if fmt != "text":
+    if fmt not in _FORMATTERS:
         raise ValueError(f"unknown format {fmt!r}; use text, markdown or json")
-    widths = [max([len(c)] + [len(cells[i]) for cells in table])
-              for i, c in enumerate(_TABLE_COLUMNS)]
-    right = {"threads", "baseline", "candidate", "change"}
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if name in right else c.ljust(w)
-                         for name, c, w in zip(_TABLE_COLUMNS, cells, widths)).rstrip()
-
-    lines = []
-    if runs is not None:
-        lines.append(f"baseline {runs[0].label()} vs candidate {runs[1].label()}")
-    lines += [line(_TABLE_COLUMNS)] + [line(cells) for cells in table] + [_summary_line(rows)]
-    return "\n".join(lines)
+    return _FORMATTERS[fmt](rows, runs)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -172,15 +172,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The CLI; returns the exit code (0 written, 2 unusable input)."""
     args = _parser().parse_args(argv)
     try:
-        history = read_history(args.results_dir, exclude=[args.csv])
+        table = history_table(read_history(args.results_dir, exclude=[args.csv]))
+        write_atomic(table, args.csv)
+        plot_history(table, args.png)
     except ResultsFileError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    table = history_table(history)
-    write_atomic(table, args.csv)
-    plot_history(table, args.png)
+        return _fail(str(exc))
+    except OSError as exc:  # an output folder that cannot be written
+        return _fail(f"{exc.filename}: {exc.strerror}")
     print(f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> {args.csv}, {args.png}")
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -407,7 +407,7 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     if not rows:
         raise ResultsFileError(path, "no measurement rows, only a header; the run that wrote it "
                                      "measured nothing")
-    records = [(line, dict(zip(header, cells))) for line, cells in rows]
+    records = [(line, dict(zip(header, cells, strict=True))) for line, cells in rows]
     _check_run_columns(path, records)
 
     parsed: list[dict[str, object]] = []

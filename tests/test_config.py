@@ -24,15 +24,15 @@ def test_shipped_config_loads_with_sane_bounds() -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("baseline_min = 0.970", "baseline_min = 1.5",
+    ("baseline_min = 0.975", "baseline_min = 1.5",
      "accuracy.baseline_min = 1.5 is outside [0.0, 1.0]."),
-    ("baseline_min = 0.970", 'baseline_min = "high"',
+    ("baseline_min = 0.975", 'baseline_min = "high"',
      "accuracy.baseline_min = 'high' must be a number."),
     ("rounds = 200", "rounds = 200.5", "latency.rounds = 200.5 must be an integer."),
     ("rounds = 200", "rounds = true", "latency.rounds = True must be an integer."),
-    ("tolerance = 0.01", "tolerance = 0.01\ntolerence = 0.02",
+    ("tolerance = 0.005", "tolerance = 0.005\ntolerence = 0.02",
      "unknown key(s) sparsity.tolerence; known keys of [sparsity]: target, tolerance."),
-    ("tolerance = 0.01", "", "missing key sparsity.tolerance; add it under [sparsity]."),
+    ("tolerance = 0.005", "", "missing key sparsity.tolerance; add it under [sparsity]."),
     ("[compare]", "[comparison]", "missing table [compare]; see README 'Thresholds' for its keys."),
 ])
 def test_bad_value_names_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:

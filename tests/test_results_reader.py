@@ -5,18 +5,29 @@ from __future__ import annotations
 import csv
 import importlib.util
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timezone
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.results import (
-    COLUMNS, METRICS, MODELS, RUN_COLUMNS, STAGES, Measurement, ResultsFileError, RunInfo,
-    measurements_of, read_history, read_results, to_frame, write_atomic,
+    COLUMNS,
+    METRICS,
+    MODELS,
+    RUN_COLUMNS,
+    STAGES,
+    Measurement,
+    ResultsFileError,
+    RunInfo,
+    measurements_of,
+    read_history,
+    read_results,
+    to_frame,
+    write_atomic,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
@@ -105,16 +116,16 @@ def test_bad_fixture_is_refused_with_exact_reason(name: str) -> None:
     (lambda rows: [{**r, "run_id": ""} for r in rows],
      "column run_id is empty; the comparison needs it to select and label the run"),
     (lambda rows: [rows[0], {**rows[1], "cpu": "Other CPU"}, *rows[2:]],
-     "column cpu differs between rows of one run: 'AMD EPYC 7763 64-Core Processor' on line 2, "
-     "'Other CPU' on line 3"),
+     ("column cpu differs between rows of one run: 'AMD EPYC 7763 64-Core Processor' on line 2, "
+     "'Other CPU' on line 3")),
     (lambda rows: [{**r, "value": "inf"} if r["metric"] == "sparsity" else r for r in rows],
      "line 10 (pruned sparsity): value 'inf' is not a finite number"),
     (lambda rows: [{**r, "threads": "1.5"} if r["metric"] == "latency" else r for r in rows],
      "line 11 (pruned_tflite latency tf.lite threads=1.5): threads '1.5' is not a whole number"),
     (lambda rows: [{**r, "samples": r["samples"].rsplit(" ", 10)[0]}
                    if r["metric"] == "latency" else r for r in rows],
-     "line 11 (pruned_tflite latency tf.lite threads=1): samples holds 190 numbers but rounds is "
-     "200 (cut file?)"),
+     ("line 11 (pruned_tflite latency tf.lite threads=1): samples holds 190 numbers but rounds is "
+     "200 (cut file?)")),
     (lambda rows: [{**r, "model": ""} if r["metric"] == "sparsity" else r for r in rows],
      "line 10 (? sparsity): model is empty"),
 ], ids=["header-only", "timestamp", "empty-run-id", "run-column-differs", "inf-value",
@@ -127,15 +138,15 @@ def test_invalid_cell_is_refused_with_exact_reason(
 
 
 @pytest.mark.parametrize(("content", "reason"), [
-    ("\n \n", "empty file; a results CSV has a header row and one row per measurement "
-              "(was the run interrupted?)"),
-    ("hello world\n", "not a results CSV: the header names none of its columns "
-                      "(it starts 'hello world')"),
-    ("model,model\nx,y\n", "column 'model' appears twice in the header; each column may "
-                           "appear once"),
+    ("\n \n", ("empty file; a results CSV has a header row and one row per measurement "
+              "(was the run interrupted?)")),
+    ("hello world\n", ("not a results CSV: the header names none of its columns "
+                      "(it starts 'hello world')")),
+    ("model,model\nx,y\n", ("column 'model' appears twice in the header; each column may "
+                           "appear once")),
     ('model,metric\n"x,accuracy\n', "not a valid CSV: unexpected end of data (line 2)"),
-    ("model,metric\nx,accuracy,1\n", "line 2 has 3 fields but the header has 2; the file is "
-                                     "cut or was edited by hand"),
+    ("model,metric\nx,accuracy,1\n", ("line 2 has 3 fields but the header has 2; the file is "
+                                     "cut or was edited by hand")),
 ])
 def test_text_that_is_not_a_results_csv_is_refused(tmp_path: Path, content: str,
                                                    reason: str) -> None:
@@ -184,7 +195,8 @@ def test_one_bad_file_stops_the_history_and_is_named(tmp_path: Path) -> None:
         shutil.copy(FIXTURES / name, tmp_path / name)
     with pytest.raises(ResultsFileError) as caught:
         read_history(tmp_path)
-    assert str(caught.value) == f"{tmp_path / 'bad_nan_value.csv'}: {BAD_REASONS['bad_nan_value.csv']}"
+    bad = tmp_path / "bad_nan_value.csv"
+    assert str(caught.value) == f"{bad}: {BAD_REASONS['bad_nan_value.csv']}"
 
 
 def test_history_refuses_empty_folder_missing_path_and_copied_run(tmp_path: Path) -> None:
