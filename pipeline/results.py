@@ -108,6 +108,16 @@ def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
     return frame.astype({name: "Int64" for name in INTEGER_COLUMNS})
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Mode of a written CSV: what open() would give a new file under the current umask.
+_CREATE_MODE = 0o666 & ~_umask()
+
+
 def write_atomic(frame: pd.DataFrame, path: Path) -> Path:
     """Write `frame` to `path` so that `path` is either absent or complete.
 
@@ -123,6 +133,7 @@ def write_atomic(frame: pd.DataFrame, path: Path) -> Path:
             frame.to_csv(handle, index=False)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, _CREATE_MODE)  # mkstemp makes 0600; history is for everyone to read
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -44,22 +44,22 @@ BAD_REASONS: dict[str, str] = {
                               "pipeline.results.COLUMNS",
     "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1 (read a "
                           "newer file with the pipeline version that wrote it)",
-    "bad_nan_value.csv": "line 4 (pruned accuracy): value is empty; every measurement needs a "
+    "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
                          "finite number (NaN is written as an empty cell)",
-    "bad_non_numeric_value.csv": "line 4 (pruned accuracy): value 'n/a' is not a number",
-    "bad_duplicate_rows.csv": "line 25 (pruned_tflite accuracy) repeats the measurement of line "
-                              "6; each (model, runtime, threads, metric, stage) may appear once "
+    "bad_non_numeric_value.csv": "line 8 (pruned accuracy): value 'n/a' is not a number",
+    "bad_duplicate_rows.csv": "line 27 (pruned_tflite accuracy) repeats the measurement of line "
+                              "13; each (model, runtime, threads, metric, stage) may appear once "
                               "per run",
-    "bad_latency_without_samples.csv": "line 11 (pruned_tflite latency tf.lite threads=1): "
+    "bad_latency_without_samples.csv": "line 19 (pruned_tflite latency tf.lite threads=1): "
                                        "latency row without samples; the comparison's "
                                        "significance test needs the per-round seconds",
-    "bad_latency_bad_samples.csv": "line 11 (pruned_tflite latency tf.lite threads=1): samples "
+    "bad_latency_bad_samples.csv": "line 19 (pruned_tflite latency tf.lite threads=1): samples "
                                    "holds 'fast', not a number; expected per-round seconds "
                                    "separated by spaces",
     "bad_two_runs.csv": "holds 2 run_ids ('20250601T120000Z-3f2a9c1', "
                         "'20250602T120000Z-0000000'); a results file holds one run (put several "
                         "files in a folder to read a history)",
-    "bad_unknown_metric.csv": "line 4 (pruned flops): unknown metric 'flops'; known metrics: "
+    "bad_unknown_metric.csv": "line 8 (pruned flops): unknown metric 'flops'; known metrics: "
                               "accuracy, zipped_bytes, sparsity, latency, stage_seconds",
 }
 
@@ -96,7 +96,7 @@ def test_fixture_set_is_complete() -> None:
 def test_good_fixture_reads_as_one_typed_run(name: str) -> None:
     frame = read_results(FIXTURES / name)
     assert list(frame.columns) == list(COLUMNS)
-    assert len(frame) == 23 and frame["run_id"].nunique() == 1
+    assert len(frame) == 25 and frame["run_id"].nunique() == 1
     assert frame.attrs["path"] == str(FIXTURES / name)
     assert frame["value"].dtype == "float64"
     latency = frame[frame["metric"] == "latency"]
@@ -121,10 +121,10 @@ def test_bad_fixture_is_refused_with_exact_reason(name: str) -> None:
     (lambda rows: [{**r, "value": "inf"} if r["metric"] == "sparsity" else r for r in rows],
      "line 10 (pruned sparsity): value 'inf' is not a finite number"),
     (lambda rows: [{**r, "threads": "1.5"} if r["metric"] == "latency" else r for r in rows],
-     "line 11 (pruned_tflite latency tf.lite threads=1.5): threads '1.5' is not a whole number"),
+     "line 19 (pruned_tflite latency tf.lite threads=1.5): threads '1.5' is not a whole number"),
     (lambda rows: [{**r, "samples": r["samples"].rsplit(" ", 10)[0]}
                    if r["metric"] == "latency" else r for r in rows],
-     ("line 11 (pruned_tflite latency tf.lite threads=1): samples holds 190 numbers but rounds is "
+     ("line 19 (pruned_tflite latency tf.lite threads=1): samples holds 190 numbers but rounds is "
      "200 (cut file?)")),
     (lambda rows: [{**r, "model": ""} if r["metric"] == "sparsity" else r for r in rows],
      "line 10 (? sparsity): model is empty"),
@@ -185,7 +185,7 @@ def test_history_folder_reads_every_csv_sorted(tmp_path: Path) -> None:
     history = read_history(tmp_path)
     assert list(dict.fromkeys(history["run_id"])) == ["20250601T120000Z-3f2a9c1",
                                                       "20250608T120000Z-a1b2c3d"]
-    assert len(history) == 46
+    assert len(history) == 50
     assert read_history(tmp_path, exclude=[tmp_path / "same.csv"])["run_id"].nunique() == 1
     assert read_history([FIXTURES / "same.csv"])["run_id"].nunique() == 1
 

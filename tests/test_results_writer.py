@@ -61,3 +61,13 @@ def test_interrupt_during_write_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         write_atomic(Interrupted(to_frame(RUN, ROWS)), tmp_path / "run.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_file_is_readable_like_any_new_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = write_atomic(to_frame(RUN, ROWS), tmp_path / "run.csv")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
