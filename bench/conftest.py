@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from pipeline.compare import Key, SelectionError, gated_keys, load_baseline
 from pipeline.config import ConfigError, Config, load_config
 from pipeline.data import DataError, Mnist, resolve_mnist
 from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id
 from pipeline.recipe import DEFAULT_SEED
-from pipeline.results import to_frame, write_atomic
+from pipeline.results import ResultsFileError, RunInfo, to_frame, write_atomic
 from pipeline.run import BenchRun, KerasArtifact, PrunedArtifact, TFLiteArtifact
 from pipeline.tfenv import EnvironmentProblem
 
@@ -36,6 +38,20 @@ class BenchSession:
         self.mnist_option: str | None = config.getoption("mnist")
         self.bench_run: BenchRun | None = None
         self.results_path: Path | None = None
+        self.history_baseline = _history_baseline(config)
+
+
+def _history_baseline(config: pytest.Config) -> pd.DataFrame | None:
+    """The run `--compare-to` selects, read before any training so a bad path fails at once."""
+    path = config.getoption("compare_to")
+    if path is None:
+        return None
+    try:
+        return load_baseline(Path(path), tf=config.getoption("compare_tf"))
+    except ResultsFileError as exc:
+        raise pytest.UsageError(f"--compare-to: {exc}") from None
+    except SelectionError as exc:
+        raise pytest.UsageError(f"--compare-to: {path}: {exc}") from None
 
 
 _SESSION = pytest.StashKey[BenchSession]()
@@ -54,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder for this session's artifacts (default runs/<run_id>/).")
     group.addoption("--thresholds", metavar="PATH", default=None,
                     help="threshold config (default bench/thresholds.toml).")
+    group.addoption("--compare-to", metavar="PATH", default=None,
+                    help="results CSV or history folder: fail a test for each measurement "
+                         "that regressed against its latest run ([compare] rules).")
+    group.addoption("--compare-tf", metavar="VERSION", default=None,
+                    help="with --compare-to: compare against the latest run of this "
+                         "TensorFlow version.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,6 +85,32 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION] = BenchSession(config, thresholds)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One history-gate test per gated measurement key of the --compare-to baseline run."""
+    if "history_key" not in metafunc.fixturenames:
+        return
+    baseline = metafunc.config.stash[_SESSION].history_baseline
+    keys = gated_keys(baseline) if baseline is not None else []
+    metafunc.parametrize("history_key", keys, ids=[_key_id(k) for k in keys])
+
+
+def _key_id(key: Key) -> str:
+    return "-".join(str(part) for part in key if part is not None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """History-gate tests run last (they judge what the other tests measured), and only with
+    --compare-to; without it they are deselected rather than reported as skipped."""
+    gate = [item for item in items if "history_key" in getattr(item, "fixturenames", ())]
+    others = [item for item in items if item not in gate]
+    if config.stash[_SESSION].history_baseline is None:
+        if gate:
+            config.hook.pytest_deselected(items=gate)
+        items[:] = others
+    else:
+        items[:] = others + gate
 
 
 def _session(request: pytest.FixtureRequest) -> BenchSession:
@@ -81,6 +129,20 @@ def mnist(request: pytest.FixtureRequest) -> Mnist:
         return resolve_mnist(_session(request).mnist_option)
     except DataError as exc:
         pytest.exit(f"bench: {exc}", returncode=SETUP_PROBLEM_EXIT)
+
+
+@pytest.fixture(scope="session")
+def history_baseline(request: pytest.FixtureRequest) -> pd.DataFrame:
+    baseline = _session(request).history_baseline
+    assert baseline is not None, "history-gate tests run only with --compare-to"
+    return baseline
+
+
+@pytest.fixture(scope="session")
+def run_info(request: pytest.FixtureRequest, bench_run: BenchRun) -> RunInfo:
+    """This session's run columns (the same values its CSV will carry)."""
+    session = _session(request)
+    return collect_run_info(session.run_id, bench_run.mnist.sha256, bench_run.seed)
 
 
 @pytest.fixture(scope="session")

@@ -152,7 +152,32 @@ def select_run(history: pd.DataFrame, *, tf: str | None = None,
     return matching[matching["run_id"] == latest].reset_index(drop=True)
 
 
-def _key(record: Record) -> Key:
+def load_baseline(path: Path, *, tf: str | None = None, run_id: str | None = None,
+                  exclude_path: Path | None = None,
+                  exclude_run_id: str | None = None) -> pd.DataFrame:
+    """The baseline run from a results CSV or history folder: the latest, or as selected.
+
+    The candidate is usually written into the history folder itself, so its file and run id
+    are left out first: a run must never be its own baseline, or the gate would always pass.
+    Raises ResultsFileError for an unusable file, SelectionError when no run is left.
+    """
+    history = read_history(path, exclude=[exclude_path] if exclude_path else [])
+    if exclude_run_id is not None:
+        history = history[history["run_id"] != exclude_run_id]
+        if history.empty:
+            raise SelectionError(f"holds only the candidate's own run {exclude_run_id!r}; pass "
+                                 f"a history with an earlier run as BASELINE")
+    return select_run(history, tf=tf, run_id=run_id)
+
+
+def gated_keys(run: pd.DataFrame) -> list[Key]:
+    """The keys of `run` that a rule can fail (not the info metrics), in report order."""
+    keys = {key_of(r) for r in run.to_dict("records")}
+    return sorted((k for k in keys if k[3] not in INFO_METRICS), key=_order)
+
+
+def key_of(record: Record) -> Key:
+    """The measurement key of a results row (or of `dataclasses.asdict(Measurement)`)."""
     def optional(name: str) -> Any:
         value = record.get(name)
         return None if _missing(value) or value == "" else value
@@ -177,7 +202,7 @@ def _single_run(frame: pd.DataFrame, side: str) -> dict[Key, Record]:
     if len(run_ids) != 1:
         raise ValueError(f"{side} must hold exactly one run, got run_ids {list(run_ids)}; "
                          f"pick one with select_run()")
-    return {_key(r): r for r in frame.to_dict("records")}
+    return {key_of(r): r for r in frame.to_dict("records")}
 
 
 def _environment_difference(baseline: RunIdentity, candidate: RunIdentity) -> str:
@@ -418,13 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         candidate = read_results(args.candidate)
         # The candidate is usually written into the history folder itself: never let it be its
         # own baseline, or the gate would always pass.
-        history = read_history(args.baseline, exclude=[args.candidate])
-        candidate_id = candidate["run_id"].iloc[0]
-        others = history[history["run_id"] != candidate_id]
-        if others.empty:
-            raise SelectionError(f"holds only the candidate's own run {candidate_id!r}; pass a "
-                                 f"history with an earlier run as BASELINE")
-        baseline = select_run(others, tf=args.tf, run_id=args.run_id)
+        baseline = load_baseline(args.baseline, tf=args.tf, run_id=args.run_id,
+                                 exclude_path=args.candidate,
+                                 exclude_run_id=candidate["run_id"].iloc[0])
     except (ConfigError, ResultsFileError) as exc:
         return _fail(str(exc))
     except SelectionError as exc:
