@@ -1,0 +1,47 @@
+"""Same seed, same TensorFlow, same machine: the same model, bit for bit.
+
+Run on the committed 1,200-image sample so it takes seconds; the full-data equivalent is the
+noise check in README ("Determinism"). Also pins the claim that steps_per_execution only
+changes speed, which the suite relies on to stay within the bare recipe's time.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.data import load_npz
+from pipeline.recipe import RECIPE
+from pipeline.run import BenchRun
+from pipeline.training import train_baseline
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_npz(SAMPLE)
+
+
+def figures(run: BenchRun) -> dict[str, float]:
+    artifacts = [run.baseline, run.pruned, run.pruned_tflite, run.pruned_quantized_tflite]
+    return {f"{a.name}.{field}": getattr(a, field)
+            for a in artifacts for field in ("accuracy", "zipped_bytes")} | {
+        "sparsity": run.pruned.sparsity}
+
+
+def test_two_runs_with_the_same_seed_give_the_same_figures(sample, tmp_path: Path) -> None:
+    first = figures(BenchRun(sample, tmp_path / "a", seed=3))
+    second = figures(BenchRun(sample, tmp_path / "b", seed=3))
+    assert first == second
+
+
+def test_steps_per_execution_does_not_change_the_trained_weights(sample) -> None:
+    x_train = sample.scaled()[0]
+    one_step = dataclasses.replace(RECIPE, baseline_steps_per_execution=1)
+    reference = train_baseline(x_train, sample.y_train, 5, one_step).get_weights()
+    fast = train_baseline(x_train, sample.y_train, 5, RECIPE).get_weights()
+    for expected, actual in zip(reference, fast, strict=True):
+        np.testing.assert_array_equal(actual, expected)
