@@ -69,10 +69,19 @@ def test_no_data_source_names_the_three_ways(tmp_path: Path) -> None:
     assert results_files(tmp_path) == []
 
 
-def test_interrupted_session_writes_no_results(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
+@pytest.mark.parametrize(("signum", "returncode"), [
+    (signal.SIGINT, pytest.ExitCode.INTERRUPTED),  # Ctrl-C: pytest's own clean stop
+    (signal.SIGKILL, -signal.SIGKILL),              # kill -9: no Python code runs at all
+], ids=["ctrl-c", "kill"])
+def test_interrupted_session_changes_nothing_in_results(tmp_path: Path, signum: int,
+                                                        returncode: int) -> None:
+    results, run_dir = tmp_path / "results", tmp_path / "run"
+    results.mkdir()
+    history = results / "earlier_run.csv"
+    history.write_text("an earlier complete run\n")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in results.iterdir()}
     process = subprocess.Popen(
-        bench_command(tmp_path / "results", "--run-dir", str(run_dir), "--mnist", str(SAMPLE)),
+        bench_command(results, "--run-dir", str(run_dir), "--mnist", str(SAMPLE)),
         cwd=REPO_ROOT, env=bench_env(tmp_path), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
@@ -81,11 +90,13 @@ def test_interrupted_session_writes_no_results(tmp_path: Path) -> None:
     assert process.poll() is None, f"session ended before it could be interrupted:\n" \
                                    f"{process.communicate()[0]}"
     time.sleep(1.0)  # well inside training
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     output, _ = process.communicate(timeout=300)
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
-    assert "results:   none written (session did not run to the end)" in output
-    assert results_files(tmp_path) == []
+    assert process.returncode == returncode, output
+    if signum == signal.SIGINT:
+        assert "results:   none written (session did not run to the end)" in output
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in results.iterdir()}
+    assert after == before
 
 
 def test_two_concurrent_sessions_write_two_complete_files(tmp_path: Path) -> None:
