@@ -117,3 +117,26 @@ def test_two_concurrent_sessions_write_two_complete_files(tmp_path: Path) -> Non
         assert list(frame.columns) == list(COLUMNS)
         assert set(frame["metric"]) == {"accuracy", "zipped_bytes", "stage_seconds"}
         assert frame["run_id"].nunique() == 1 and frame["run_id"][0] == path.stem
+
+
+def test_compare_to_fails_the_regressed_measurement_with_its_row(tmp_path: Path) -> None:
+    """A model trained on the 1,200-image sample is far less accurate than the frozen history
+    run (0.98): the history-gate test of that accuracy must fail, naming the row."""
+    history = REPO_ROOT / "tests" / "fixtures" / "results" / "base.csv"
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(history),
+                     "-k", "baseline_accuracy_floor or history_gate and baseline-accuracy")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "test_no_regression_against_history[baseline-accuracy] FAILED" in output or \
+           "FAILED bench/test_history_gate.py::test_no_regression_against_history" \
+           "[baseline-accuracy]" in output, output
+    assert "regressed against history:" in output
+    assert "baseline 20250601T120000Z-3f2a9c1 (tensorflow 2.20.0" in output
+
+
+def test_compare_to_an_unusable_history_stops_before_training(tmp_path: Path) -> None:
+    bad = REPO_ROOT / "tests" / "fixtures" / "results" / "bad_nan_value.csv"
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(bad))
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert f"ERROR: --compare-to: {bad}: " in done.stderr
+    assert not (tmp_path / "run").exists() and results_files(tmp_path) == []
