@@ -48,14 +48,49 @@ def results_files(tmp_path: Path) -> list[Path]:
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
-def test_bad_data_path_stops_the_session_with_a_reason(tmp_path: Path) -> None:
-    missing = tmp_path / "nowhere" / "mnist.npz"
-    done = run_bench(tmp_path, "--mnist", str(missing))
-    assert done.returncode == 4, done.stdout + done.stderr
-    assert (f"bench: Cannot use {missing} as MNIST: nothing exists at this path."
-            in done.stdout + done.stderr)
-    assert "The path was given by the --mnist option, so no other source was tried." in done.stdout
+def _truncated_sample(tmp_path: Path) -> Path:
+    path = tmp_path / "truncated.npz"
+    path.write_bytes(SAMPLE.read_bytes()[:5000])
+    return path
+
+
+def _empty_folder(tmp_path: Path) -> Path:
+    path = tmp_path / "idx"
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda tmp: tmp / "nowhere" / "mnist.npz", "as MNIST: nothing exists at this path."),
+    (_truncated_sample, "as MNIST: it is a damaged npz archive"),
+    (_empty_folder, "as MNIST: it is empty."),
+], ids=["missing", "truncated-npz", "empty-folder"])
+def test_bad_data_stops_the_session_with_a_reason(tmp_path: Path, make, message: str) -> None:
+    path = make(tmp_path)
+    done = run_bench(tmp_path, "--mnist", str(path))
+    output = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert "bench: Cannot use " in output and str(path) in output and message in output
+    assert "The path was given by the --mnist option, so no other source was tried." in output
     assert results_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("flag", ["--benchmark-disable", "--benchmark-skip"])
+def test_pytest_benchmark_flags_keep_working(tmp_path: Path, flag: str) -> None:
+    """Disabled: invoke runs once, untimed, and the CSV holds the other rows but no latency;
+    skipped: the test skips before building anything, so there is nothing to write."""
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), flag, "-k",
+                     "latency and pruned_quantized_tflite and tf.lite-1")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    if flag == "--benchmark-disable":
+        assert "1 passed" in output
+        (path,) = results_files(tmp_path)
+        metrics = set(pd.read_csv(path)["metric"])
+        assert "accuracy" in metrics and "latency" not in metrics
+    else:
+        assert "1 skipped" in output
+        assert results_files(tmp_path) == []
 
 
 def test_no_data_source_names_the_three_ways(tmp_path: Path) -> None:
@@ -115,6 +150,8 @@ def test_two_concurrent_sessions_write_two_complete_files(tmp_path: Path) -> Non
     for path in files:
         frame = pd.read_csv(path)
         assert list(frame.columns) == list(COLUMNS)
+        # Lazy fixtures: a test that needs only the baseline never triggers pruning.
+        assert set(frame["model"]) == {"baseline"}
         assert set(frame["metric"]) == {"accuracy", "zipped_bytes", "stage_seconds"}
         assert frame["run_id"].nunique() == 1 and frame["run_id"][0] == path.stem
 
