@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipeline.compare import Key, SelectionError, gated_keys, load_baseline
-from pipeline.config import ConfigError, Config, load_config
+from pipeline.config import Config, ConfigError, load_config
 from pipeline.data import DataError, Mnist, resolve_mnist
 from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id
 from pipeline.recipe import DEFAULT_SEED

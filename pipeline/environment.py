@@ -8,7 +8,7 @@ from __future__ import annotations
 import platform
 import secrets
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -67,7 +67,7 @@ def git_state() -> tuple[str, bool]:
 
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable, readable, and unique even for two sessions started in the same second."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     tensorflow_version = package_version("tensorflow") or "none"
     return f"{now:%Y%m%dT%H%M%SZ}_tf{tensorflow_version}_{secrets.token_hex(3)}"
 
@@ -77,7 +77,7 @@ def collect_run_info(run_id: str, dataset_sha256: str, seed: int) -> RunInfo:
     commit, dirty = git_state()
     return RunInfo(
         run_id=run_id,
-        timestamp_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         git_commit=commit, git_dirty=dirty,
         python=platform.python_version(),
         tensorflow=package_version("tensorflow"), tf_keras=package_version("tf_keras"),

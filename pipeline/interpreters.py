@@ -7,8 +7,9 @@ so latency is measured on both; accuracy uses `tf.lite`, as the reference recipe
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

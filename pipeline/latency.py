@@ -5,7 +5,8 @@ pytest-benchmark times the calls; this turns its per-round statistics into one C
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from pipeline.results import Measurement
 

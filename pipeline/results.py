@@ -12,10 +12,10 @@ import io
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 

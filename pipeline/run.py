@@ -8,11 +8,12 @@ asserts on them: a failed threshold is history worth keeping too.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pipeline.conversion import save_h5, to_tflite
 from pipeline.data import Mnist

@@ -59,9 +59,9 @@ def tensorflow() -> ModuleType:
 def keras() -> ModuleType:
     """The Keras 2 module that tfmot works with: `tf.keras` once legacy Keras is in force.
 
-    With the variable set that is the `tf_keras` package, on 2.15 as on later lines (2.15 bundles
-    Keras 2 but honours the variable too). Models must be built with exactly this module, or tfmot refuses them ("can only prune an object of
-    the following types").
+    With the variable set that is the `tf_keras` package, on 2.15 as on later lines (2.15
+    bundles Keras 2 but honours the variable too). Models must be built with exactly this
+    module, or tfmot refuses them ("can only prune an object of the following types").
     """
     tf = tensorflow()
     try:

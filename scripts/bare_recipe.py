@@ -9,15 +9,14 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import math  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import zipfile  # noqa: E402
+import sys
+import tempfile
+import zipfile
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_model_optimization as tfmot  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tensorflow_model_optimization as tfmot
+import tf_keras as keras
 
 
 def load_mnist():

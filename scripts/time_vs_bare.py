@@ -49,7 +49,8 @@ def main() -> int:
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratio = medians["pytest bench"] / medians["bare recipe"]
     for name, values in times.items():
-        print(f"{name:>13}: median {medians[name]:.1f} s  runs {', '.join(f'{v:.1f}' for v in values)}")
+        runs = ", ".join(f"{v:.1f}" for v in values)
+        print(f"{name:>13}: median {medians[name]:.1f} s  runs {runs}")
     print(f"pytest bench / bare recipe = {ratio:.2f}")
     return 0 if ratio <= 1.0 else 1
 

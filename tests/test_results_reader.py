@@ -7,7 +7,7 @@ import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -265,7 +265,7 @@ def measurements(draw: st.DrawFn) -> Measurement:
 
 RUNS = st.builds(
     RunInfo, run_id=_TEXT,
-    timestamp_utc=st.datetimes(timezones=st.just(timezone.utc)).map(lambda t: t.isoformat()),
+    timestamp_utc=st.datetimes(timezones=st.just(UTC)).map(lambda t: t.isoformat()),
     git_commit=_TEXT, git_dirty=st.booleans(), python=_TEXT, tensorflow=_TEXT, tf_keras=_TEXT,
     tfmot=_TEXT, litert=_TEXT, numpy=_TEXT, platform=_TEXT, cpu=_TEXT, dataset_sha256=_TEXT,
     seed=st.integers(0, 2**31),

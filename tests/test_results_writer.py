@@ -7,8 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.results import (COLUMNS, SCHEMA_VERSION, Measurement, RunInfo, parse_samples,
-                              to_frame, write_atomic)
+from pipeline.results import (
+    COLUMNS,
+    SCHEMA_VERSION,
+    Measurement,
+    RunInfo,
+    parse_samples,
+    to_frame,
+    write_atomic,
+)
 
 RUN = RunInfo(run_id="r1", timestamp_utc="2026-11-27T20:00:00+00:00", git_commit="abc",
               git_dirty=False, python="3.11.7", tensorflow="2.21.0", tf_keras="2.21.0",

@@ -124,5 +124,6 @@ def test_missing_litert_is_a_named_unavailable_runtime(monkeypatch: pytest.Monke
 
 
 def test_unknown_runtime() -> None:
-    with pytest.raises(ValueError, match=r"unknown runtime 'tflite'; known: tf.lite, ai_edge_litert"):
+    with pytest.raises(ValueError,
+                       match=r"unknown runtime 'tflite'; known: tf.lite, ai_edge_litert"):
         interpreters.interpreter_class("tflite")
