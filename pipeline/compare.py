@@ -53,7 +53,7 @@ INFO_METRICS: frozenset[str] = frozenset({"sparsity", "stage_seconds"})
 #: (model, runtime, threads, metric, stage): what one measurement of a run is.
 Key = tuple[str, str | None, int | None, str, str | None]
 #: One row of a results frame, as a dict.
-Record = dict[str, Any]
+Record = dict[Any, Any]
 Format = Literal["text", "markdown", "json"]
 
 

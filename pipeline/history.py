@@ -105,7 +105,7 @@ def plot_history(table: pd.DataFrame, path: Path) -> Path:
     """Draw the three panels of `table` (see the module docstring) into a PNG at `path`."""
     run_ids = list(dict.fromkeys(table["run_id"]))  # table is in run order
     runs = table.drop_duplicates("run_id").set_index("run_id")
-    labels = [f"{runs.at[r, 'tensorflow']}\n{str(runs.at[r, 'timestamp_utc'])[:10]}"
+    labels = [f"{runs.at[r, 'tensorflow']!s}\n{str(runs.at[r, 'timestamp_utc'])[:10]}"
               for r in run_ids]
     x = {run_id: i for i, run_id in enumerate(run_ids)}
     models = table[table["runtime"].isna()]
@@ -127,18 +127,18 @@ def plot_history(table: pd.DataFrame, path: Path) -> Path:
         (axes[2], "latency median per invoke, 1 thread", "microseconds",
          [(f"{m} / {rt}", m, rt, group, "latency_median_s")
           for (m, rt), group in sorted(latency.groupby(["model", "runtime"]),
-                                       key=lambda item: (_model_rank(item[0][0]), item[0]))]),
+                                       key=lambda item: (_model_rank(str(item[0][0])), item[0]))]),
     )
     for ax, title, ylabel, series in panels:
         for name, model, runtime, data, column in series:
             data = data.dropna(subset=[column])
             if data.empty:
                 continue
-            color, marker = _MODEL_STYLE.get(model, ("tab:gray", "x"))
+            color, marker = _MODEL_STYLE.get(str(model), ("tab:gray", "x"))
             scale = 1e6 if column == "latency_median_s" else 1.0
             ax.plot([x[r] for r in data["run_id"]], data[column] * scale, label=name,
                     color=color, marker=marker, markersize=5,
-                    linestyle=_RUNTIME_LINESTYLE.get(runtime, ":") if runtime else "-")
+                    linestyle=_RUNTIME_LINESTYLE.get(str(runtime), ":") if runtime else "-")
         ax.set_title(title, loc="left", fontsize=11)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)

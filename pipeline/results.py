@@ -12,10 +12,11 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -151,7 +152,7 @@ def parse_samples(cell: object) -> tuple[float, ...]:
 def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
     """The measurement part of each row, for code that wants objects rather than a table."""
     for record in frame.to_dict("records"):
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for f in fields(Measurement):
             v = record.get(f.name)
             if f.name == "samples":
@@ -197,7 +198,7 @@ class ResultsFileError(ValueError):
         super().__init__(f"{self.path}: {self.reason}")
 
 
-def _describe(row: dict[str, object]) -> str:
+def _describe(row: Mapping[str, object]) -> str:
     """'pruned_tflite latency tf.lite threads=1': which measurement a row is, for messages."""
     parts = [str(row.get("model") or "?"), str(row.get("metric") or "?")]
     if row.get("runtime"):
