@@ -8,6 +8,7 @@ completion (tests passed or failed), every recorded measurement goes into one ne
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -152,7 +153,8 @@ def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
     return session.bench_run
 
 
-def _stage(bench_run: BenchRun, name: str):
+def _stage(bench_run: BenchRun, name: str) -> Any:
+    """Build a stage; an environment problem (e.g. Keras 3 in use) stops the whole session."""
     try:
         return getattr(bench_run, name)
     except EnvironmentProblem as exc:
