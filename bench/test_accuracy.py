@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import Config
+from pipeline.results import TFLITE_MODELS
 from pipeline.run import KerasArtifact, PrunedArtifact
-
-TFLITE_MODELS = ("pruned_tflite", "pruned_quantized_tflite")
 
 
 def test_baseline_accuracy_floor(baseline: KerasArtifact, thresholds: Config) -> None:

@@ -13,9 +13,9 @@ from pipeline.config import Config
 from pipeline.data import Mnist
 from pipeline.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class, ready_to_invoke
 from pipeline.latency import latency_measurement
+from pipeline.results import TFLITE_MODELS
 from pipeline.run import BenchRun
 
-TFLITE_MODELS = ("pruned_tflite", "pruned_quantized_tflite")
 THREADS = (1, 2)
 
 

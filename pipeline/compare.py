@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from packaging.version import InvalidVersion, Version
 from scipy.stats import mannwhitneyu
 
 from pipeline.config import DEFAULT_CONFIG_PATH, CompareRules, ConfigError, load_config
@@ -42,6 +41,8 @@ from pipeline.results import (
     parse_samples,
     read_history,
     read_results,
+    run_times,
+    tf_version_key,
 )
 
 PROG = "pipeline.compare"
@@ -109,19 +110,6 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def _version_key(version: str) -> tuple[int, Version | str]:
-    """Order TF versions numerically (2.9 < 2.10); unparseable strings after all real ones."""
-    try:
-        return (0, Version(version))
-    except InvalidVersion:
-        return (1, version)
-
-
-def _times(frame: pd.DataFrame) -> pd.Series:
-    """timestamp_utc as instants, so runs written with different UTC offsets order correctly."""
-    return pd.to_datetime(frame["timestamp_utc"], utc=True, format="ISO8601")
-
-
 def select_run(history: pd.DataFrame, *, tf: str | None = None,
                run_id: str | None = None) -> pd.DataFrame:
     """The latest run (by timestamp_utc) of `history` matching `tf` and `run_id` (both optional).
@@ -139,15 +127,15 @@ def select_run(history: pd.DataFrame, *, tf: str | None = None,
     if matching.empty:
         runs = history.drop_duplicates("run_id")
         if run_id is not None:
-            ids = runs.assign(_time=_times(runs)).sort_values("_time", ascending=False)["run_id"]
+            ids = runs.assign(_time=run_times(runs)).sort_values("_time", ascending=False)["run_id"]
             wanted = f"run_id {run_id!r}" + (f" and tensorflow {tf!r}" if tf is not None else "")
             raise SelectionError(f"no run with {wanted}; available run ids (newest first): "
                                  f"{', '.join(ids)}")
         counts = runs["tensorflow"].value_counts()
-        versions = sorted(counts.index, key=_version_key)
+        versions = sorted(counts.index, key=tf_version_key)
         listed = ", ".join(f"{v} ({counts[v]} run{'s' if counts[v] > 1 else ''})" for v in versions)
         raise SelectionError(f"no run with tensorflow {tf!r}; available: {listed}")
-    latest = matching.assign(_time=_times(matching)).sort_values(["_time", "run_id"])["run_id"]
+    latest = matching.assign(_time=run_times(matching)).sort_values(["_time", "run_id"])["run_id"]
     latest = latest.iloc[-1]
     return matching[matching["run_id"] == latest].reset_index(drop=True)
 

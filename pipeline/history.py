@@ -26,30 +26,31 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
-from packaging.version import InvalidVersion, Version
 
-from pipeline.results import MODELS, ResultsFileError, read_history, write_atomic
+from pipeline.results import (
+    MODELS,
+    TFLITE_MODELS,
+    ResultsFileError,
+    read_history,
+    run_times,
+    tf_version_key,
+    write_atomic,
+)
 
 PROG = "pipeline.history"
 TABLE_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp_utc", "tensorflow", "cpu", "model", "runtime", "threads",
     "accuracy", "zipped_bytes", "size_ratio", "latency_median_s",
 )
-#: The ratios drawn: the converted models whose size the pruning recipe is about.
-RATIO_MODELS: tuple[str, ...] = ("pruned_tflite", "pruned_quantized_tflite")
 
 
 def _run_order(runs: pd.DataFrame) -> list[str]:
     """run_ids ordered by (TensorFlow version, timestamp); unparseable versions go last."""
-    def key(row: pd.Series) -> tuple[object, ...]:
-        try:
-            version: tuple[int, object] = (0, Version(row["tensorflow"]))
-        except InvalidVersion:
-            version = (1, row["tensorflow"])
-        return (*version, row["_time"], row["run_id"])
-
-    runs = runs.assign(_time=pd.to_datetime(runs["timestamp_utc"], utc=True, format="ISO8601"))
-    return [row["run_id"] for _, row in sorted(runs.iterrows(), key=lambda item: key(item[1]))]
+    runs = runs.assign(_time=run_times(runs))
+    return [row["run_id"] for _, row in sorted(
+        runs.iterrows(),
+        key=lambda item: (tf_version_key(item[1]["tensorflow"]), item[1]["_time"],
+                          item[1]["run_id"]))]
 
 
 def _model_rank(model: str) -> int:
@@ -123,7 +124,7 @@ def plot_history(table: pd.DataFrame, path: Path) -> Path:
           for m in models["model"].unique()]),
         (axes[1], "size ratio: baseline zipped bytes / model zipped bytes (higher is smaller)",
          "ratio (x)",
-         [(m, m, None, models[models["model"] == m], "size_ratio") for m in RATIO_MODELS]),
+         [(m, m, None, models[models["model"] == m], "size_ratio") for m in TFLITE_MODELS]),
         (axes[2], "latency median per invoke, 1 thread", "microseconds",
          [(f"{m} / {rt}", m, rt, group, "latency_median_s")
           for (m, rt), group in sorted(latency.groupby(["model", "runtime"]),

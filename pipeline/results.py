@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from packaging.version import InvalidVersion, Version
 
 SCHEMA_VERSION = 1
 
@@ -36,6 +37,8 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
 COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
 
 MODELS: tuple[str, ...] = ("baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite")
+#: The converted models: interpreter accuracy, latency and the size ratios the recipe is about.
+TFLITE_MODELS: tuple[str, ...] = ("pruned_tflite", "pruned_quantized_tflite")
 METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "sparsity", "latency", "stage_seconds")
 STAGES: tuple[str, ...] = ("train", "prune", "convert", "evaluate")
 
@@ -147,6 +150,19 @@ def parse_samples(cell: object) -> tuple[float, ...]:
     if cell is None or (isinstance(cell, float) and math.isnan(cell)) or cell == "":
         return ()
     return tuple(float(s) for s in str(cell).split(SAMPLES_SEPARATOR) if s)
+
+
+def tf_version_key(version: str) -> tuple[int, Version | str]:
+    """Order TF versions numerically (2.9 < 2.10); unparseable strings after all real ones."""
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
+
+
+def run_times(frame: pd.DataFrame) -> pd.Series:
+    """timestamp_utc as instants, so runs written with different UTC offsets order correctly."""
+    return pd.to_datetime(frame["timestamp_utc"], utc=True, format="ISO8601")
 
 
 def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:

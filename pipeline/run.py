@@ -128,9 +128,3 @@ class BenchRun:
     @cached_property
     def pruned_quantized_tflite(self) -> TFLiteArtifact:
         return self._tflite("pruned_quantized_tflite", quantize=True)
-
-    def tflite(self, name: str) -> TFLiteArtifact:
-        """A TFLite artifact by model name, for parametrized tests."""
-        if name not in ("pruned_tflite", "pruned_quantized_tflite"):
-            raise ValueError(f"not a TFLite model name: {name!r}")
-        return getattr(self, name)
