@@ -1,26 +1,39 @@
 """The `pytest bench` session: options, lazy session fixtures, and the results CSV.
 
 Thin by design: fixtures call `pipeline`, tests assert on what it returns. Each stage is built
-once per session, on first use (see pipeline/run.py). At the end of a session that ran to
-completion (tests passed or failed), every recorded measurement goes into one new CSV under
-`--results-dir`; an interrupted or broken session writes nothing there.
+once per session, on first use (see pipeline/run.py). At the end of a session whose tests all
+ran (passed or failed), every recorded measurement goes into one new CSV under
+`--results-dir`; an interrupted session, or one stopped by a data or environment problem,
+writes nothing there.
+
+A session that ran less than the whole default selection (-k, -m, a narrower path, a skipped
+or erroring test, --benchmark-disable/--benchmark-skip, -x stopping early) still writes its CSV
+(a failure is history too) but marks it `complete=False` with the reason, so the gate never
+picks it as a reference run.
 """
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from pipeline.compare import Key, SelectionError, gated_keys, load_baseline
+from pipeline.compare import SelectionError, gated_keys, load_reference
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.data import DataError, Mnist, resolve_mnist
-from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id
-from pipeline.recipe import DEFAULT_SEED
-from pipeline.results import ResultsFileError, RunInfo, to_frame, write_atomic
+from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id, package_version
+from pipeline.interpreters import RuntimeUnavailable, interpreter_class
+from pipeline.latency import Block, LatencyKey, measure_interleaved
+from pipeline.recipe import DEFAULT_SEED, recipe_sha256
+from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
 from pipeline.run import BenchRun, KerasArtifact, PrunedArtifact, TFLiteArtifact
 from pipeline.tfenv import EnvironmentProblem
+
+BENCH_DIR = Path(__file__).resolve().parent
+#: The latency test, whose selected parameters decide which combinations are timed.
+LATENCY_TEST = "test_invoke_latency"
 
 #: pytest's exit code for a session stopped by a data or environment problem (usage error).
 SETUP_PROBLEM_EXIT = pytest.ExitCode.USAGE_ERROR
@@ -39,20 +52,55 @@ class BenchSession:
         self.mnist_option: str | None = config.getoption("mnist")
         self.bench_run: BenchRun | None = None
         self.results_path: Path | None = None
-        self.history_baseline = _history_baseline(config)
+        self.history_reference = _history_reference(config)
+        #: Why this session is not a complete run (empty: complete), in the order noticed.
+        self.incomplete: list[str] = _selection_narrowed(config)
+        self.finished_items = 0
+        self.skipped: set[str] = set()
+
+    def note_incomplete(self, reason: str) -> None:
+        if reason not in self.incomplete:
+            self.incomplete.append(reason)
+
+    # Registered as a plugin (pytest_configure), so pytest calls these two hooks on it.
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped:
+            self.skipped.add(report.nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
+        self.finished_items += 1
 
 
-def _history_baseline(config: pytest.Config) -> pd.DataFrame | None:
+def _history_reference(config: pytest.Config) -> pd.DataFrame | None:
     """The run `--compare-to` selects, read before any training so a bad path fails at once."""
     path = config.getoption("compare_to")
     if path is None:
         return None
     try:
-        return load_baseline(Path(path), tf=config.getoption("compare_tf"))
+        return load_reference(Path(path), candidate_tf=package_version("tensorflow"),
+                              before=pd.Timestamp.now(tz="UTC"),
+                              tf=config.getoption("compare_tf")).run
     except ResultsFileError as exc:
         raise pytest.UsageError(f"--compare-to: {exc}") from None
     except SelectionError as exc:
         raise pytest.UsageError(f"--compare-to: {path}: {exc}") from None
+
+
+def _selection_narrowed(config: pytest.Config) -> list[str]:
+    """Reasons visible in the command line why this session is not the whole default run."""
+    reasons = []
+    if config.option.keyword:
+        reasons.append(f"-k {config.option.keyword!r}")
+    if config.option.markexpr:
+        reasons.append(f"-m {config.option.markexpr!r}")
+    narrower = [arg for arg in config.args
+                if "::" in arg or Path(arg).resolve() != BENCH_DIR]
+    if narrower or not config.args:
+        reasons.append(f"selection {' '.join(config.args)!r} is not the whole bench/ folder")
+    for flag in ("benchmark_disable", "benchmark_skip"):
+        if config.getoption(flag, default=False):
+            reasons.append(f"--{flag.replace('_', '-')}")
+    return reasons
 
 
 _SESSION = pytest.StashKey[BenchSession]()
@@ -73,10 +121,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="threshold config (default bench/thresholds.toml).")
     group.addoption("--compare-to", metavar="PATH", default=None,
                     help="results CSV or history folder: fail a test for each measurement "
-                         "that regressed against its latest run ([compare] rules).")
+                         "that regressed against its reference run ([compare] rules): the "
+                         "latest complete run of the newest TensorFlow below the installed one.")
     group.addoption("--compare-tf", metavar="VERSION", default=None,
-                    help="with --compare-to: compare against the latest run of this "
-                         "TensorFlow version.")
+                    help="with --compare-to: the reference run is the latest complete run of "
+                         "this TensorFlow version.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,20 +134,32 @@ def pytest_configure(config: pytest.Config) -> None:
         thresholds = load_config(path) if path else load_config()
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[_SESSION] = BenchSession(config, thresholds)
+    state = BenchSession(config, thresholds)
+    config.stash[_SESSION] = state
+    config.pluginmanager.register(state, "bench-session")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One history-gate test per gated measurement key of the --compare-to baseline run."""
+    """One history-gate test per gated measurement key of the --compare-to reference run."""
     if "history_key" not in metafunc.fixturenames:
         return
-    baseline = metafunc.config.stash[_SESSION].history_baseline
-    keys = gated_keys(baseline) if baseline is not None else []
+    reference = metafunc.config.stash[_SESSION].history_reference
+    keys = gated_keys(reference) if reference is not None else []
     metafunc.parametrize("history_key", keys, ids=[_key_id(k) for k in keys])
 
 
-def _key_id(key: Key) -> str:
+def _key_id(key: MeasurementKey) -> str:
     return "-".join(str(part) for part in key if part is not None)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Any deselection but that of the history-gate tests makes the run incomplete."""
+    if not items:
+        return
+    state = items[0].config.stash[_SESSION]
+    others = [item for item in items if "history_key" not in getattr(item, "fixturenames", ())]
+    if others:
+        state.note_incomplete(f"{len(others)} test(s) deselected")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -106,7 +167,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     --compare-to; without it they are deselected rather than reported as skipped."""
     gate = [item for item in items if "history_key" in getattr(item, "fixturenames", ())]
     others = [item for item in items if item not in gate]
-    if config.stash[_SESSION].history_baseline is None:
+    if config.stash[_SESSION].history_reference is None:
         if gate:
             config.hook.pytest_deselected(items=gate)
         items[:] = others
@@ -133,17 +194,23 @@ def mnist(request: pytest.FixtureRequest) -> Mnist:
 
 
 @pytest.fixture(scope="session")
-def history_baseline(request: pytest.FixtureRequest) -> pd.DataFrame:
-    baseline = _session(request).history_baseline
-    assert baseline is not None, "history-gate tests run only with --compare-to"
-    return baseline
+def history_reference(request: pytest.FixtureRequest) -> pd.DataFrame:
+    reference = _session(request).history_reference
+    assert reference is not None, "history-gate tests run only with --compare-to"
+    return reference
+
+
+def _run_info(state: BenchSession, run: BenchRun) -> RunInfo:
+    reason = "; ".join(state.incomplete)
+    return collect_run_info(state.run_id, dataset_sha256=run.mnist.sha256, seed=run.seed,
+                            recipe_sha256=recipe_sha256(run.recipe), config=state.thresholds,
+                            complete=not reason, incomplete_reason=reason)
 
 
 @pytest.fixture(scope="session")
 def run_info(request: pytest.FixtureRequest, bench_run: BenchRun) -> RunInfo:
-    """This session's run columns (the same values its CSV will carry)."""
-    session = _session(request)
-    return collect_run_info(session.run_id, bench_run.mnist.sha256, bench_run.seed)
+    """This session's run columns as far as known now (completeness is known at the end)."""
+    return _run_info(_session(request), bench_run)
 
 
 @pytest.fixture(scope="session")
@@ -181,16 +248,72 @@ def pruned_quantized_tflite(bench_run: BenchRun) -> TFLiteArtifact:
     return _stage(bench_run, "pruned_quantized_tflite")
 
 
+def _available(runtime: str) -> bool:
+    try:
+        interpreter_class(runtime)
+    except RuntimeUnavailable:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
+                   thresholds: Config) -> dict[LatencyKey, list[Block]]:
+    """Every selected latency combination's repetitions, measured once, interleaved.
+
+    The combinations are those of the selected `test_invoke_latency` items whose runtime is
+    installed (the others skip with the reason). Under --benchmark-disable each gets a single
+    untimed call, enough for the tests' correctness check.
+    """
+    keys = sorted({LatencyKey(**{name: item.callspec.params[name]
+                                 for name in LatencyKey._fields})
+                   for item in request.session.items
+                   if getattr(item, "originalname", None) == LATENCY_TEST})
+    keys = [key for key in keys if _available(key.runtime)]
+    paths = {model: request.getfixturevalue(model).path for model in {k.model for k in keys}}
+    settings = thresholds.latency
+    if request.config.getoption("benchmark_disable", default=False):
+        return measure_interleaved(paths, keys, latency_image(mnist), repetitions=1,
+                                   warmup_invokes=0, timed_invokes=1, seed=settings.order_seed)
+    return measure_interleaved(paths, keys, latency_image(mnist),
+                               repetitions=settings.repetitions,
+                               warmup_invokes=settings.warmup_invokes,
+                               timed_invokes=settings.timed_invokes, seed=settings.order_seed)
+
+
+def latency_image(mnist: Mnist) -> Any:
+    """The timed input: test image 0, scaled as the recipe scales every input."""
+    return mnist.x_test[0] / 255.0
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """An exception other than a failed assertion (a stage that raised, a broken runtime)
+    means something was not measured: the run is then incomplete."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and not excinfo.errisinstance(
+            (AssertionError, pytest.skip.Exception, pytest.exit.Exception)):
+        item.config.stash[_SESSION].note_incomplete(
+            f"{item.name} raised {excinfo.typename}")
+    return report
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the CSV only for a session that ran to the end; never a partial history entry."""
+    """Write the CSV of a session whose tests ran (passed or failed), marked complete or not;
+    nothing for an interrupted or stopped session."""
     state = session.config.stash.get(_SESSION, None)
     if state is None or state.bench_run is None or not state.bench_run.measurements:
         return
     if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return
-    run = state.bench_run
-    info = collect_run_info(state.run_id, run.mnist.sha256, run.seed)
-    frame = to_frame(info, run.measurements)
+    if state.skipped:
+        state.note_incomplete(f"{len(state.skipped)} test(s) skipped")
+    if state.finished_items < len(session.items):
+        state.note_incomplete(f"stopped after {state.finished_items} of {len(session.items)} "
+                              f"tests")
+    frame = to_frame(_run_info(state, state.bench_run), state.bench_run.measurements)
     state.results_path = write_atomic(frame, state.results_dir / f"{state.run_id}.csv")
 
 
@@ -203,5 +326,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if state.results_path is not None:
         terminalreporter.write_line(f"results:   {state.results_path} "
                                     f"({len(state.bench_run.measurements)} rows)")
+        if state.incomplete:
+            terminalreporter.write_line(f"partial:   {'; '.join(state.incomplete)} (never "
+                                        f"chosen as a reference run)")
     else:
         terminalreporter.write_line("results:   none written (session did not run to the end)")

@@ -5,6 +5,7 @@ the key that set it and a reviewer can find the measurement written beside it.
 """
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -39,16 +40,21 @@ class SizeBounds:
 
 @dataclass(frozen=True)
 class LatencySettings:
-    warmup_rounds: int
-    rounds: int
-    iterations: int
+    """How `pytest bench` times invoke(): see pipeline/latency.py. Recorded with every run."""
+
+    repetitions: int
+    warmup_invokes: int
+    timed_invokes: int
+    order_seed: int
 
 
 @dataclass(frozen=True)
 class CompareRules:
     accuracy_drop_max_points: float
     size_growth_max: float
+    sparsity_drop_max_points: float
     latency_slowdown_max: float
+    latency_multithread_slowdown_max: float
     latency_alpha: float
 
 
@@ -60,6 +66,9 @@ class Config:
     latency: LatencySettings
     compare: CompareRules
     path: Path
+    #: sha256 of the file's bytes: recorded with each run, so a comparison can say when two runs
+    #: were judged by different thresholds.
+    sha256: str
 
 
 _T = TypeVar("_T")
@@ -74,12 +83,15 @@ _RANGES: dict[str, tuple[float, float]] = {
     "size.pruned_h5_ratio_min": (1.0, 1000.0),
     "size.pruned_tflite_ratio_min": (1.0, 1000.0),
     "size.pruned_quantized_tflite_ratio_min": (1.0, 1000.0),
-    "latency.warmup_rounds": (0, 100_000),
-    "latency.rounds": (2, 1_000_000),
-    "latency.iterations": (1, 1_000_000),
+    "latency.repetitions": (10, 10_000),
+    "latency.warmup_invokes": (0, 1_000_000),
+    "latency.timed_invokes": (1, 1_000_000),
+    "latency.order_seed": (0, 2**32 - 1),
     "compare.accuracy_drop_max_points": (0.0, 100.0),
     "compare.size_growth_max": (0.0, 100.0),
+    "compare.sparsity_drop_max_points": (0.0, 100.0),
     "compare.latency_slowdown_max": (1.0, 1000.0),
+    "compare.latency_multithread_slowdown_max": (1.0, 1000.0),
     "compare.latency_alpha": (0.0, 1.0),
 }
 
@@ -115,11 +127,12 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
     """Read and check the threshold config; raise ConfigError naming the file and key."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: threshold config not found; pass --thresholds PATH "
                           f"or restore bench/thresholds.toml.") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
     return Config(
         accuracy=_section(raw, "accuracy", AccuracyBounds, path),
@@ -128,4 +141,5 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
         latency=_section(raw, "latency", LatencySettings, path),
         compare=_section(raw, "compare", CompareRules, path),
         path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
     )

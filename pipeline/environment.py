@@ -5,13 +5,16 @@ how `pipeline.compare` tells a TensorFlow upgrade from a machine change.
 """
 from __future__ import annotations
 
+import os
 import platform
+import re
 import secrets
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from pipeline.config import Config
 from pipeline.results import RunInfo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,15 +39,54 @@ def package_version(column: str) -> str:
     return ""
 
 
-def cpu_model() -> str:
-    """The CPU's model name: latency is only comparable between runs on the same CPU."""
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's full model name plus vendor, family, model and stepping when the kernel reports
+    them: latency is only comparable between runs on the same CPU, and virtual machines often
+    report a model name as coarse as "AMD EPYC", which alone cannot tell CPU generations apart.
+    `cpuinfo` is the text of /proc/cpuinfo (read when None)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() not in fields:  # the first processor's block
+            fields[name.strip()] = value.strip()
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    ids = [f"{label} {fields[key]}" for key, label in (
+        ("cpu family", "family"), ("model", "model"), ("stepping", "stepping")) if key in fields]
+    if not ids:
+        return name
+    vendor = fields.get("vendor_id", "")
+    return f"{name} ({' '.join(([vendor] if vendor else []) + ids)})"
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity), which is what a 2-thread latency can use."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def platform_label() -> str:
+    """OS-kernel release-architecture, e.g. "Linux-6.18.44-fc-v669-x86_64"."""
+    return f"{platform.system()}-{platform.release()}-{platform.machine()}"
+
+
+def comparable_platform(label: str) -> str:
+    """The part of a platform label that latency depends on: OS, architecture and kernel
+    major.minor ("Linux 6.18 x86_64"). A kernel patch release (6.18.44 -> 6.18.45) does not
+    make history incomparable; another minor version, OS or architecture does. A label this
+    module did not write is returned whole, so it only matches itself."""
+    system, _, rest = label.partition("-")
+    release, _, machine = rest.rpartition("-")
+    version = re.match(r"(\d+)\.(\d+)", release)
+    if not (system and machine and version):
+        return label
+    return f"{system} {version.group(1)}.{version.group(2)} {machine}"
 
 
 def _git(*args: str) -> str | None:
@@ -72,9 +114,11 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}_tf{tensorflow_version}_{secrets.token_hex(3)}"
 
 
-def collect_run_info(run_id: str, dataset_sha256: str, seed: int) -> RunInfo:
+def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha256: str,
+                     config: Config, complete: bool, incomplete_reason: str = "") -> RunInfo:
     """Everything about this run except its measurements."""
     commit, dirty = git_state()
+    latency = config.latency
     return RunInfo(
         run_id=run_id,
         timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -83,8 +127,12 @@ def collect_run_info(run_id: str, dataset_sha256: str, seed: int) -> RunInfo:
         tensorflow=package_version("tensorflow"), tf_keras=package_version("tf_keras"),
         tfmot=package_version("tfmot"), litert=package_version("litert"),
         numpy=package_version("numpy"),
-        platform=f"{platform.system()}-{platform.release()}-{platform.machine()}",
-        cpu=cpu_model(), dataset_sha256=dataset_sha256, seed=seed,
+        platform=platform_label(), cpu=cpu_model(), cpu_count=cpu_count(),
+        dataset_sha256=dataset_sha256, seed=seed, recipe_sha256=recipe_sha256,
+        config_sha256=config.sha256, latency_repetitions=latency.repetitions,
+        latency_warmup_invokes=latency.warmup_invokes,
+        latency_timed_invokes=latency.timed_invokes, latency_order_seed=latency.order_seed,
+        complete=complete, incomplete_reason=incomplete_reason,
     )
 
 

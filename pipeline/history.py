@@ -5,14 +5,15 @@ RESULTS_DIR (default `results`) with read_history — one bad file stops it with
 reason, as for the comparison: a trend drawn over a silently partial history misleads — and
 writes:
 
-* a CSV (default docs/history.csv) with one row per run x (model, runtime, threads). A model
+* a CSV (default docs/history.csv) with one row per run x (model, runtime, threads), each
+  with the run's `complete` flag (False marks a partial run, never a reference run). A model
   row (runtime and threads empty) carries accuracy, zipped_bytes and size_ratio (baseline
   zipped_bytes / this model's zipped_bytes; empty on the baseline row), a latency row carries
   latency_median_s. Each number appears once, so the table can be filtered or summed without
   double counting.
 * a PNG (default docs/history.png): accuracy per model, the two TFLite size ratios, and the
   single-thread latency median per model and runtime, runs ordered by (TensorFlow version,
-  timestamp) and labelled "TF version\\ndate".
+  timestamp) and labelled "TF version\\ndate", with "(partial)" under a partial run.
 
 Defaults point outside results/ so the table never becomes part of the history it summarizes;
 an output CSV given inside RESULTS_DIR is skipped when reading for the same reason.
@@ -31,6 +32,7 @@ from pipeline.results import (
     MODELS,
     TFLITE_MODELS,
     ResultsFileError,
+    is_missing,
     read_history,
     run_times,
     tf_version_key,
@@ -39,7 +41,7 @@ from pipeline.results import (
 
 PROG = "pipeline.history"
 TABLE_COLUMNS: tuple[str, ...] = (
-    "run_id", "timestamp_utc", "tensorflow", "cpu", "model", "runtime", "threads",
+    "run_id", "timestamp_utc", "tensorflow", "cpu", "complete", "model", "runtime", "threads",
     "accuracy", "zipped_bytes", "size_ratio", "latency_median_s",
 )
 
@@ -57,14 +59,19 @@ def _model_rank(model: str) -> int:
     return MODELS.index(model) if model in MODELS else len(MODELS)
 
 
+#: The run columns the table repeats on each of a run's rows. `complete` marks partial runs
+#: (False: never a reference run) and is empty for schema-1 runs, whose completeness is unknown.
+_RUN_FIELDS: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow", "cpu", "complete")
+
+
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
     """The tidy table (TABLE_COLUMNS) of a history as read by read_history, in run order."""
-    runs = history.drop_duplicates("run_id")[["run_id", "timestamp_utc", "tensorflow", "cpu"]]
+    runs = history.drop_duplicates("run_id")[list(_RUN_FIELDS)]
     order = {run_id: i for i, run_id in enumerate(_run_order(runs))}
     rows = []
     for _, run in history.groupby("run_id", sort=False):
         first = run.iloc[0]
-        ident = {c: first[c] for c in ("run_id", "timestamp_utc", "tensorflow", "cpu")}
+        ident = {c: first[c] for c in _RUN_FIELDS}
         model_level = run[run["metric"].isin(["accuracy", "zipped_bytes"])]
         value = {(r["model"], r["metric"]): r["value"] for r in model_level.to_dict("records")}
         baseline_bytes = value.get(("baseline", "zipped_bytes"))
@@ -94,6 +101,11 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def _partial(complete: object) -> bool:
+    """A run that says it is not complete (unknown, for schema 1, is not marked)."""
+    return not is_missing(complete) and not bool(complete)
+
+
 #: One look per model in every panel (color, marker); runtimes differ by line style.
 _MODEL_STYLE: dict[str, tuple[str, str]] = {
     "baseline": ("tab:blue", "o"), "pruned": ("tab:orange", "s"),
@@ -107,7 +119,7 @@ def plot_history(table: pd.DataFrame, path: Path) -> Path:
     run_ids = list(dict.fromkeys(table["run_id"]))  # table is in run order
     runs = table.drop_duplicates("run_id").set_index("run_id")
     labels = [f"{runs.at[r, 'tensorflow']!s}\n{str(runs.at[r, 'timestamp_utc'])[:10]}"
-              for r in run_ids]
+              + ("\n(partial)" if _partial(runs.at[r, "complete"]) else "") for r in run_ids]
     x = {run_id: i for i, run_id in enumerate(run_ids)}
     models = table[table["runtime"].isna()]
     latency = table[table["runtime"].notna() & table["threads"].eq(1).fillna(False)]

@@ -1,32 +1,93 @@
-"""Latency rows from pytest-benchmark's statistics.
+"""Invoke latency as independent, interleaved repetitions.
 
-pytest-benchmark times the calls; this turns its per-round statistics into one CSV row whose
-`samples` keep every round, so a later comparison can test significance, not just medians.
+One repetition is a fresh interpreter (so its memory layout and thread pool are drawn anew), its
+own warm-up, and one timed block of `timed_invokes` calls: one value, seconds per call. A
+measurement is `repetitions` such values. Rounds timed back to back on one interpreter are not
+independent (their lag-1 autocorrelation was 0.33 at the median over the committed schema-1
+history), so a significance test over them calls nearly every between-run shift "significant";
+repetitions are the unit a test may treat as samples.
+
+The repetitions of every (model, runtime, threads) combination are run in one seeded, shuffled
+order, so a drift in machine load while the suite runs is spread over all combinations alike
+instead of landing on whichever was timed last (asv's --interleave-rounds, Google Benchmark's
+random interleaving).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
+
+from pipeline.interpreters import ready_to_invoke
 from pipeline.results import Measurement
 
 
-class RoundStats(Protocol):
-    """The part of `pytest_benchmark.stats.Stats` used here (seconds per call, per round)."""
+class LatencyKey(NamedTuple):
+    """What one latency measurement is of."""
 
-    data: Sequence[float]
-    min: float
-    median: float
-    mean: float
-    stddev: float
-    iqr: float
-    rounds: int
+    model: str
+    runtime: str
+    threads: int
 
 
-def latency_measurement(model: str, runtime: str, threads: int,
-                        stats: RoundStats) -> Measurement:
-    """One `latency` row: value = median seconds per invoke."""
+@dataclass(frozen=True)
+class Block:
+    """One timed block: seconds per call and the output of the last call."""
+
+    seconds_per_call: float
+    output: np.ndarray
+
+
+def time_block(path: Path, runtime: str, threads: int, image: np.ndarray, *,
+               warmup_invokes: int, timed_invokes: int) -> Block:
+    """A fresh interpreter for `path`, `warmup_invokes` untimed calls, then `timed_invokes`
+    timed calls. The input is set before timing, so only invoke() is measured."""
+    interpreter = ready_to_invoke(path, image, runtime, threads)
+    invoke = interpreter.invoke
+    for _ in range(warmup_invokes):
+        invoke()
+    start = time.perf_counter()
+    for _ in range(timed_invokes):
+        invoke()
+    elapsed = time.perf_counter() - start
+    output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    return Block(elapsed / timed_invokes, np.array(output))
+
+
+def interleaved_order(keys: Sequence[LatencyKey], repetitions: int,
+                      seed: int) -> list[LatencyKey]:
+    """Every key `repetitions` times, in a shuffled order that depends only on `seed` and the
+    keys (sorted first, so the order of selection does not change it)."""
+    order = [key for key in sorted(set(keys)) for _ in range(repetitions)]
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def measure_interleaved(paths: Mapping[str, Path], keys: Sequence[LatencyKey],
+                        image: np.ndarray, *, repetitions: int, warmup_invokes: int,
+                        timed_invokes: int, seed: int) -> dict[LatencyKey, list[Block]]:
+    """`repetitions` blocks of every key, interleaved (see interleaved_order); `paths` maps a
+    model name to its .tflite file."""
+    blocks: dict[LatencyKey, list[Block]] = {key: [] for key in keys}
+    for key in interleaved_order(keys, repetitions, seed):
+        blocks[key].append(time_block(paths[key.model], key.runtime, key.threads, image,
+                                      warmup_invokes=warmup_invokes,
+                                      timed_invokes=timed_invokes))
+    return blocks
+
+
+def latency_measurement(key: LatencyKey, seconds_per_call: Sequence[float]) -> Measurement:
+    """One `latency` row: value = median over repetitions of seconds per call; `samples` holds
+    every repetition's value, in the order they were measured."""
+    values = np.asarray(seconds_per_call, dtype=float)
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
     return Measurement(
-        model=model, metric="latency", value=stats.median, unit="s", runtime=runtime,
-        threads=threads, min=stats.min, median=stats.median, mean=stats.mean,
-        stddev=stats.stddev, iqr=stats.iqr, rounds=stats.rounds, samples=tuple(stats.data))
+        model=key.model, metric="latency", value=float(median), unit="s", runtime=key.runtime,
+        threads=key.threads, min=float(values.min()), median=float(median),
+        mean=float(values.mean()), stddev=float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        iqr=float(q3 - q1), rounds=len(values), samples=tuple(float(v) for v in values))

@@ -1,9 +1,8 @@
-"""The results CSV: its schema, an atomic writer and a validating reader.
+"""The results CSV reader: strict, because the gate decides on what it returns.
 
-One CSV per `pytest bench` session, long format (one row per measurement), so that history is a
-folder of files that can be concatenated without migration. The reader is strict because the
-comparison gates TensorFlow upgrades on what it returns: a malformed file must stop the gate with
-a reason, never be half-read.
+A malformed file must stop the gate with a reason, never be half-read. Schema-1 files (before
+the comparability columns) stay readable: the columns they lack are reported as unknown (None),
+never guessed, and a run whose completeness is unknown is never chosen as a reference run.
 """
 from __future__ import annotations
 
@@ -11,158 +10,27 @@ import csv
 import io
 import math
 import os
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from packaging.version import InvalidVersion, Version
 
-SCHEMA_VERSION = 1
-
-#: Columns that describe the run; identical on every row of one file.
-RUN_COLUMNS: tuple[str, ...] = (
-    "schema_version", "run_id", "timestamp_utc", "git_commit", "git_dirty", "python",
-    "tensorflow", "tf_keras", "tfmot", "litert", "numpy", "platform", "cpu",
-    "dataset_sha256", "seed",
+from pipeline.results.schema import (
+    COLUMNS,
+    COLUMNS_V1,
+    METRICS,
+    RUN_COLUMNS,
+    RUN_COLUMNS_ADDED_V2,
+    SAMPLES_SEPARATOR,
+    SCHEMA_VERSION,
+    Measurement,
+    MeasurementKey,
+    key_of,
+    parse_samples,
 )
-#: Columns that describe one measurement.
-MEASUREMENT_COLUMNS: tuple[str, ...] = (
-    "model", "runtime", "threads", "metric", "stage", "value", "unit",
-    "min", "median", "mean", "stddev", "iqr", "rounds", "samples",
-)
-COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
-
-MODELS: tuple[str, ...] = ("baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite")
-#: The converted models: interpreter accuracy, latency and the size ratios the recipe is about.
-TFLITE_MODELS: tuple[str, ...] = ("pruned_tflite", "pruned_quantized_tflite")
-METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "sparsity", "latency", "stage_seconds")
-STAGES: tuple[str, ...] = ("train", "prune", "convert", "evaluate")
-
-#: Columns holding integers (possibly empty).
-INTEGER_COLUMNS: tuple[str, ...] = ("schema_version", "seed", "threads", "rounds")
-
-#: Separator of the per-round latency times in the `samples` cell.
-SAMPLES_SEPARATOR = " "
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One row's measurement part. Optional fields stay None and are written as empty cells.
-
-    `stage` is set only on `stage_seconds` rows (train, prune, convert, evaluate), with `model`
-    naming the model that stage produced or evaluated; `runtime` and `threads` only on latency
-    rows.
-    """
-
-    model: str
-    metric: str
-    value: float
-    unit: str
-    stage: str | None = None
-    runtime: str | None = None
-    threads: int | None = None
-    min: float | None = None
-    median: float | None = None
-    mean: float | None = None
-    stddev: float | None = None
-    iqr: float | None = None
-    rounds: int | None = None
-    samples: tuple[float, ...] | None = None
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """Who, where and with what a run was made: the run columns of every row."""
-
-    run_id: str
-    timestamp_utc: str
-    git_commit: str
-    git_dirty: bool
-    python: str
-    tensorflow: str
-    tf_keras: str
-    tfmot: str
-    litert: str
-    numpy: str
-    platform: str
-    cpu: str
-    dataset_sha256: str
-    seed: int
-    schema_version: int = field(default=SCHEMA_VERSION)
-
-
-def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
-    """Build the long-format table, columns in schema order."""
-    run_part = asdict(run)
-    rows = []
-    for m in measurements:
-        row = dict(run_part)
-        for f in fields(m):
-            v = getattr(m, f.name)
-            if f.name == "samples" and v is not None:
-                v = SAMPLES_SEPARATOR.join(repr(float(s)) for s in v)
-            row[f.name] = v
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    # Nullable integers, so `threads` is written "1", not "1.0", and stays empty where unused.
-    return frame.astype({name: "Int64" for name in INTEGER_COLUMNS})
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: Mode of a written CSV: what open() would give a new file under the current umask.
-_CREATE_MODE = 0o666 & ~_umask()
-
-
-def write_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write `frame` to `path` so that `path` is either absent or complete.
-
-    The CSV goes to a temporary file in the same folder (same file system, so the rename is
-    atomic), is flushed to disk, then renamed into place. An interrupt at any point leaves at
-    most a hidden `.tmp` file, which is removed on the way out when Python still runs.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, _CREATE_MODE)  # mkstemp makes 0600; history is for everyone to read
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def parse_samples(cell: object) -> tuple[float, ...]:
-    """Per-round times from a `samples` cell; empty tuple for an empty cell."""
-    if cell is None or (isinstance(cell, float) and math.isnan(cell)) or cell == "":
-        return ()
-    return tuple(float(s) for s in str(cell).split(SAMPLES_SEPARATOR) if s)
-
-
-def tf_version_key(version: str) -> tuple[int, Version | str]:
-    """Order TF versions numerically (2.9 < 2.10); unparseable strings after all real ones."""
-    try:
-        return (0, Version(version))
-    except InvalidVersion:
-        return (1, version)
-
-
-def run_times(frame: pd.DataFrame) -> pd.Series:
-    """timestamp_utc as instants, so runs written with different UTC offsets order correctly."""
-    return pd.to_datetime(frame["timestamp_utc"], utc=True, format="ISO8601")
 
 
 def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
@@ -179,13 +47,12 @@ def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
         yield Measurement(**kwargs)
 
 
-# --------------------------------------------------------------------------------------------
-# Reader
-# --------------------------------------------------------------------------------------------
 
 #: Schema versions this reader understands. A file from a newer writer is refused rather than
 #: guessed at, because a misread column would silently move the gate.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (SCHEMA_VERSION,)
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, SCHEMA_VERSION)
+#: The columns a file of each schema version must have.
+_COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, SCHEMA_VERSION: COLUMNS}
 
 #: Run columns that must hold a value: the comparison selects, orders and labels runs by them.
 _REQUIRED_RUN_VALUES: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow")
@@ -193,8 +60,11 @@ _REQUIRED_RUN_VALUES: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow"
 _FLOAT_COLUMNS: tuple[str, ...] = ("value", "min", "median", "mean", "stddev", "iqr")
 #: Measurement columns read as whole numbers (empty cell -> None).
 _INT_COLUMNS: tuple[str, ...] = ("threads", "rounds")
-#: The columns that identify one measurement within a run.
-KEY_COLUMNS: tuple[str, ...] = ("model", "runtime", "threads", "metric", "stage")
+#: Schema-2 run columns holding whole numbers, and those that must not be empty.
+_RUN_INT_COLUMNS: tuple[str, ...] = (
+    "cpu_count", "latency_repetitions", "latency_warmup_invokes", "latency_timed_invokes",
+    "latency_order_seed")
+_REQUIRED_RUN_VALUES_V2: tuple[str, ...] = ("recipe_sha256", "config_sha256", "cpu")
 
 
 _EMPTY_REASON = ("empty file; a results CSV has a header row and one row per measurement "
@@ -361,7 +231,7 @@ def _check_run_columns(path: Path, records: list[tuple[int, dict[str, str]]]) ->
         raise ResultsFileError(path, f"holds {len(run_ids)} run_ids ({shown}); a results file "
                                      f"holds one run (put several files in a folder to read a "
                                      f"history)")
-    for column in RUN_COLUMNS:
+    for column in [c for c in RUN_COLUMNS if c in first]:
         for line, row in records:
             if row[column] != first[column]:
                 raise ResultsFileError(path, f"column {column} differs between rows of one run: "
@@ -378,10 +248,23 @@ def _check_run_columns(path: Path, records: list[tuple[int, dict[str, str]]]) ->
                                      f"8601 time (e.g. 2025-06-01T12:00:00+00:00)") from None
     if first["git_dirty"] not in ("True", "False"):
         raise ResultsFileError(path, f"git_dirty {first['git_dirty']!r} is not True or False")
-    try:
-        int(first["seed"])
-    except ValueError:
-        raise ResultsFileError(path, f"seed {first['seed']!r} is not an integer") from None
+    for column in ("seed",) + (_RUN_INT_COLUMNS if _version(first) >= 2 else ()):
+        try:
+            int(first[column])
+        except ValueError:
+            raise ResultsFileError(path, f"{column} {first[column]!r} is not an integer") from None
+    if _version(first) >= 2:
+        for column in _REQUIRED_RUN_VALUES_V2:
+            if first[column] == "":
+                raise ResultsFileError(path, f"column {column} is empty; a schema 2 run records "
+                                             f"it so the comparison can tell whether runs may be "
+                                             f"compared")
+        if first["complete"] not in ("True", "False"):
+            raise ResultsFileError(path, f"complete {first['complete']!r} is not True or False")
+
+
+def _version(row: Mapping[str, str]) -> int:
+    return int(row["schema_version"])
 
 
 def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
@@ -392,7 +275,7 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
         if column in parsed[0]:
             out[column] = [p[column] for p in parsed]
         else:
-            out[column] = [row[column] or None for _, row in records]
+            out[column] = [row.get(column) or None for _, row in records]
     for column in header:  # extra columns of a newer writer: kept verbatim
         if column not in COLUMNS:
             out[column] = [row[column] for _, row in records]
@@ -402,6 +285,14 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
     for column in ("schema_version", "seed"):
         frame[column] = frame[column].astype("int64")
     frame["git_dirty"] = frame["git_dirty"].astype(bool)
+    if _version(records[0][1]) >= 2:
+        for column in _RUN_INT_COLUMNS:
+            frame[column] = frame[column].astype("int64")
+        frame["complete"] = frame["complete"] == "True"
+        frame["incomplete_reason"] = frame["incomplete_reason"].fillna("")
+    else:  # schema 1 recorded none of these: unknown, never guessed
+        for column in RUN_COLUMNS_ADDED_V2:
+            frame[column] = pd.Series([None] * len(frame), dtype=object)
     return frame
 
 
@@ -415,7 +306,11 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     Columns this schema does not know are kept (as strings), so a newer writer that only adds
     columns stays readable.
 
-    Types: run columns are strings (`schema_version` and `seed` ints, `git_dirty` bool);
+    A schema-1 file is read too; the run columns schema 2 added (RUN_COLUMNS_ADDED_V2) are
+    then None on every row: unknown, never guessed.
+
+    Types: run columns are strings (`schema_version`, `seed`, `cpu_count` and the latency
+    settings ints, `git_dirty` and `complete` bool);
     `value`, `min`, `median`, `mean`, `stddev`, `iqr` are float64 (NaN where empty); `threads`
     and `rounds` are ints or None; other empty cells are None; `samples` stays the cell text
     (see parse_samples). `frame.attrs["path"]` is the file read.
@@ -428,10 +323,13 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise ResultsFileError(path, f"line {line} has {len(cells)} fields but the header has "
                                          f"{len(header)}; the file is cut or was edited by hand")
     _check_schema_version(path, header, rows)
-    missing = [c for c in COLUMNS if c not in header]
+    version = int(rows[0][1][header.index("schema_version")]) if rows and (
+        "schema_version" in header) else SCHEMA_VERSION
+    missing = [c for c in _COLUMNS_OF_VERSION[version] if c not in header]
     if missing:
         raise ResultsFileError(path, f"missing column(s) {', '.join(missing)}; a schema_version "
-                                     f"{SCHEMA_VERSION} file has all of pipeline.results.COLUMNS")
+                                     f"{version} file has all of its columns (README, 'Results "
+                                     f"CSV')")
     if not rows:
         raise ResultsFileError(path, "no measurement rows, only a header; the run that wrote it "
                                      "measured nothing")
@@ -439,7 +337,7 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     _check_run_columns(path, records)
 
     parsed: list[dict[str, object]] = []
-    seen: dict[tuple[str, ...], int] = {}
+    seen: dict[MeasurementKey, int] = {}
     for line, row in records:
         if row["model"] == "":
             raise ResultsFileError(path, f"line {line} ({_describe(row)}): model is empty")
@@ -451,13 +349,13 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         samples = _parse_sample_cell(path, line, row)
         if row["metric"] == "latency" and not samples:
             raise ResultsFileError(path, f"line {line} ({_describe(row)}): latency row without "
-                                         f"samples; the comparison's significance test needs the "
-                                         f"per-round seconds")
+                                         f"samples; the comparison's statistics need the "
+                                         f"per-repetition seconds")
         if samples and values["rounds"] is not None and len(samples) != values["rounds"]:
             raise ResultsFileError(path, f"line {line} ({_describe(row)}): samples holds "
                                          f"{len(samples)} numbers but rounds is "
                                          f"{values['rounds']} (cut file?)")
-        key = tuple(row[c] if c != "threads" else str(values["threads"]) for c in KEY_COLUMNS)
+        key = key_of({**row, "threads": values["threads"]})
         if key in seen:
             raise ResultsFileError(path, f"line {line} ({_describe(row)}) repeats the measurement "
                                          f"of line {seen[key]}; each (model, runtime, threads, "

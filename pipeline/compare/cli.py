@@ -1,0 +1,117 @@
+"""`python -m pipeline.compare REFERENCE CANDIDATE`: the gate for a TensorFlow upgrade."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.compare.report import (
+    EXIT_UNUSABLE,
+    FORMATS,
+    Header,
+    format_rows,
+    outcome,
+)
+from pipeline.compare.rules import LatencyGate, compare_runs
+from pipeline.compare.selection import (
+    NotComparable,
+    RunIdentity,
+    SelectionError,
+    check_comparable,
+    latency_obstacle,
+    load_reference,
+    warnings_of,
+)
+from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from pipeline.results import ResultsFileError, read_results
+
+PROG = "pipeline.compare"
+
+EPILOG = """\
+exit codes:
+  0  PASS: nothing regressed and nothing gated is missing (with --skip-latency: latency was
+     not gated, by request)
+  1  FAIL: a measurement regressed, or a gated measurement of the reference run is missing
+     from the candidate
+  2  an input cannot be used (bad results file, empty folder, no eligible reference run, bad
+     config, bad arguments) or the runs may not be compared (different dataset_sha256, seed or
+     recipe_sha256); one line on stderr says why
+  3  INCONCLUSIVE: nothing failed, but latency could not be compared (the runs come from
+     different machines or used different latency settings); use --skip-latency to gate
+     accuracy, size and sparsity only, or pipeline.duel for a same-machine latency comparison
+
+comparable: two runs are compared only when their dataset_sha256, seed and recipe_sha256 are
+equal; latency only when cpu, cpu_count, OS, architecture, kernel major.minor and the latency
+settings are equal too. Different threshold configs, or a run made from uncommitted code, give
+a warning line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Compare a candidate `pytest bench` run with a reference run under the "
+                    "[compare] rules of the threshold config, one row per measurement.")
+    parser.add_argument("reference", metavar="REFERENCE", type=Path,
+                        help="a results CSV, or a folder of them (the history). Only complete "
+                             "runs written before the candidate are eligible; by default the "
+                             "latest one of the newest TensorFlow version below the "
+                             "candidate's. The candidate's own file and run are never picked")
+    parser.add_argument("candidate", metavar="CANDIDATE", type=Path,
+                        help="the results CSV of the run to judge")
+    parser.add_argument("--tf", metavar="VERSION",
+                        help="use the latest complete run of this TensorFlow version written "
+                             "before the candidate")
+    parser.add_argument("--run-id", metavar="ID",
+                        help="use the (complete) reference run with this run_id")
+    parser.add_argument("--skip-latency", action="store_true",
+                        help="gate accuracy, size and sparsity only: latency rows are shown "
+                             "but not gated, and the summary says so")
+    parser.add_argument("--format", choices=tuple(FORMATS), default="text",
+                        help="text (default), markdown (GitHub table for a CI job summary) or "
+                             "json (runs, warnings, rows and a summary)")
+    parser.add_argument("--config", metavar="PATH", type=Path, default=DEFAULT_CONFIG_PATH,
+                        help="threshold config with the [compare] rules "
+                             "(default: bench/thresholds.toml)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The CLI; returns the exit code (0 pass, 1 fail, 2 unusable input, 3 inconclusive)."""
+    args = _parser().parse_args(argv)
+    try:
+        rules = load_config(args.config).compare
+        candidate = read_results(args.candidate)
+        choice = load_reference(args.reference, candidate=candidate, tf=args.tf,
+                                run_id=args.run_id, exclude_path=args.candidate)
+        check_comparable(choice.run, candidate)
+    except (ConfigError, ResultsFileError) as exc:
+        return _fail(str(exc))
+    except SelectionError as exc:
+        return _fail(f"{args.reference}: {exc}")
+    except NotComparable as exc:
+        return _fail(f"cannot compare: {exc}")
+    except OSError as exc:  # e.g. the config is a folder or unreadable
+        return _fail(f"{exc.filename}: {exc.strerror}")
+    gate = LatencyGate(obstacle=latency_obstacle(choice.run, candidate), skip=args.skip_latency)
+    rows = compare_runs(choice.run, candidate, rules, latency=gate)
+    header = Header(RunIdentity.of(choice.run), RunIdentity.of(candidate), choice.reason,
+                    tuple(warnings_of(choice.run, candidate)))
+    _print(format_rows(rows, args.format, header=header))
+    return outcome(rows).exit_code
+
+
+def _print(text: str) -> None:
+    """Print, tolerating a reader that stops early (`... | head -1`): the exit code still
+    reports the verdict, and no BrokenPipeError traceback is printed."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_UNUSABLE

@@ -1,0 +1,174 @@
+"""The verdict on each measurement of a candidate run against its reference run.
+
+Under the `[compare]` rules of bench/thresholds.toml:
+
+* accuracy: a drop of more than `accuracy_drop_max_points` points (1 point = 0.01) regresses;
+  a rise of more than that is an improvement.
+* zipped_bytes: growth beyond `size_growth_max` (a fraction) regresses; shrinking as much
+  improves.
+* sparsity: a drop of more than `sparsity_drop_max_points` points regresses (the pruned model
+  keeps more weights than the schedule asks for); a rise as large is an improvement.
+* latency: regresses only when the ratio of medians (candidate / reference, over the
+  independent repetitions of each run) exceeds `latency_slowdown_max` (1 thread;
+  `latency_multithread_slowdown_max` for more threads) AND its bootstrap
+  confidence interval at 1 - `latency_alpha` lies above 1: beyond a practical factor and
+  statistically clear. Latency of runs on other machines or with other latency settings is
+  "not compared"; with `skip_latency` it is "not gated".
+* a gated measurement of the reference run that the candidate lacks is "missing", which fails
+  like a regression: a gate must not pass because a measurement went away.
+* stage_seconds are "info"; a measurement the candidate has and the reference lacks is
+  "candidate only", an info row the reference has and the candidate lacks "reference only".
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import CompareRules
+from pipeline.results import METRICS, MODELS, STAGES, MeasurementKey, key_of, parse_samples
+from pipeline.statistics import bootstrap_ratio_of_medians, judge_ratio
+
+#: Every verdict, in the order the summary counts them.
+VERDICTS: tuple[str, ...] = ("missing", "regressed", "improved", "ok", "not compared",
+                             "not gated", "info", "candidate only", "reference only")
+#: Verdicts that fail the gate.
+FAILING: frozenset[str] = frozenset({"missing", "regressed"})
+#: Metrics that are reported but never decide the exit code.
+INFO_METRICS: frozenset[str] = frozenset({"stage_seconds"})
+
+Record = dict[Any, Any]
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """The verdict on one measurement key; `change` and `allowed` are for humans."""
+
+    model: str
+    runtime: str | None
+    threads: int | None
+    metric: str
+    stage: str | None
+    reference: float | None
+    candidate: float | None
+    change: str
+    allowed: str
+    verdict: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LatencyGate:
+    """How latency rows are judged in this comparison: `obstacle` says why they cannot be
+    compared (machines or settings differ), `skip` that the user asked not to gate them."""
+
+    obstacle: str = ""
+    skip: bool = False
+
+
+def gated_keys(run: pd.DataFrame) -> list[MeasurementKey]:
+    """The keys of `run` that a rule can fail (not the info metrics), in report order."""
+    keys = {key_of(r) for r in run.to_dict("records")}
+    return sorted((k for k in keys if k.metric not in INFO_METRICS), key=report_order)
+
+
+def report_order(key: MeasurementKey) -> tuple[object, ...]:
+    def rank(names: Sequence[str], name: str | None) -> tuple[int, str]:
+        return (names.index(name), "") if name in names else (len(names), name or "")
+
+    return (rank(MODELS, key.model), rank(METRICS, key.metric), key.runtime or "",
+            key.threads or 0, rank(STAGES, key.stage))
+
+
+def _single_run(frame: pd.DataFrame, side: str) -> dict[MeasurementKey, Record]:
+    run_ids = frame["run_id"].unique()
+    if len(run_ids) != 1:
+        raise ValueError(f"{side} must hold exactly one run, got run_ids {list(run_ids)}")
+    return {key_of(r): r for r in frame.to_dict("records")}
+
+
+def _points(reference: float, candidate: float, limit: float) -> tuple[str, str, str]:
+    """A fraction compared in points; a drop beyond `limit` regresses."""
+    points = round((candidate - reference) * 100, 9)  # rounding keeps an exact-limit change "ok"
+    verdict = "regressed" if points < -limit else "improved" if points > limit else "ok"
+    return f"{points:+.2f} pt", f"-{limit:.2f} pt", verdict
+
+
+def _size(reference: float, candidate: float, limit: float) -> tuple[str, str, str]:
+    growth = round(candidate / reference - 1, 9)
+    verdict = "regressed" if growth > limit else "improved" if growth < -limit else "ok"
+    return f"{growth:+.1%}", f"+{limit:.1%}", verdict
+
+
+def latency_factor(rules: CompareRules, threads: int | None) -> float:
+    """The practical slowdown factor for a latency row: 2-thread rows on a 2-core machine
+    share their cores with everything else, so their run-to-run spread is wider and they get
+    their own measured factor."""
+    return rules.latency_slowdown_max if (threads or 1) == 1 \
+        else rules.latency_multithread_slowdown_max
+
+
+def _latency(reference: Record, candidate: Record, rules: CompareRules,
+             gate: LatencyGate) -> tuple[str, str, str, str]:
+    """(change, allowed, verdict, detail) of one latency key."""
+    ratio = float(candidate["value"]) / float(reference["value"])
+    limit, alpha = latency_factor(rules, key_of(candidate).threads), rules.latency_alpha
+    change = f"x{ratio:.3f}"
+    allowed = f"x{limit:.2f}, {1 - alpha:.0%} CI > 1"
+    if gate.skip:
+        return change, "", "not gated", "--skip-latency"
+    if gate.obstacle:
+        return change, "", "not compared", gate.obstacle
+    estimate = bootstrap_ratio_of_medians(parse_samples(reference["samples"]),
+                                          parse_samples(candidate["samples"]),
+                                          confidence=1 - alpha)
+    detail = f"{1 - alpha:.0%} CI x{estimate.ci_low:.3f}-x{estimate.ci_high:.3f}"
+    return f"x{estimate.ratio:.3f}", allowed, judge_ratio(estimate, limit), detail
+
+
+def _judge(key: MeasurementKey, reference: Record, candidate: Record, rules: CompareRules,
+           gate: LatencyGate) -> tuple[str, str, str, str]:
+    """(change, allowed, verdict, detail) of a key present in both runs."""
+    ref, cand = float(reference["value"]), float(candidate["value"])
+    if key.metric in INFO_METRICS:
+        return (f"{cand / ref - 1:+.1%}" if ref else ""), "", "info", ""
+    if key.metric == "accuracy":
+        return (*_points(ref, cand, rules.accuracy_drop_max_points), "")
+    if key.metric == "sparsity":
+        return (*_points(ref, cand, rules.sparsity_drop_max_points), "")
+    if key.metric not in ("latency", "zipped_bytes"):
+        return "", "", "not compared", f"no rule for metric {key.metric!r}"
+    if ref <= 0:
+        return "", "", "not compared", "reference value is not positive"
+    if key.metric == "latency":
+        return _latency(reference, candidate, rules, gate)
+    return (*_size(ref, cand, rules.size_growth_max), "")
+
+
+def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, rules: CompareRules, *,
+                 latency: LatencyGate | None = None) -> list[ComparisonRow]:
+    """One ComparisonRow per measurement key of either run, in report order.
+
+    `reference` and `candidate` each hold one run. Comparability (dataset, seed, recipe) is
+    checked by the caller (selection.check_comparable); `latency` says whether latency rows can
+    and should be gated.
+    """
+    gate = latency or LatencyGate()
+    ref_rows, cand_rows = _single_run(reference, "reference"), _single_run(candidate, "candidate")
+    rows = []
+    for key in sorted(ref_rows.keys() | cand_rows.keys(), key=report_order):
+        ref, cand = ref_rows.get(key), cand_rows.get(key)
+        if ref is None:
+            judged = ("", "", "candidate only", "")
+        elif cand is None:
+            judged = ("", "", "reference only", "") if key.metric in INFO_METRICS else (
+                "", "", "missing", "measured in the reference run, absent from the candidate")
+        else:
+            judged = _judge(key, ref, cand, rules, gate)
+        rows.append(ComparisonRow(
+            *key, reference=None if ref is None else float(ref["value"]),
+            candidate=None if cand is None else float(cand["value"]),
+            change=judged[0], allowed=judged[1], verdict=judged[2], detail=judged[3]))
+    return rows

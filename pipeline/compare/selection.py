@@ -1,0 +1,244 @@
+"""Which reference run a candidate is compared with, and whether the two may be compared at all.
+
+The gate fails closed: a reference run is chosen only among *complete* runs written before the
+candidate, by a rule the report states; runs of another dataset, seed or recipe are refused
+(comparing them would call the difference a regression or hide one); latency of runs made on
+other machines or with other latency settings is not compared, and the report says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.environment import comparable_platform
+from pipeline.results import (
+    LATENCY_SETTING_COLUMNS,
+    is_missing,
+    read_history,
+    run_times,
+    tf_version_key,
+)
+
+#: Run fields that must be equal for two runs to be compared at all.
+REFUSING_FIELDS: tuple[str, ...] = ("dataset_sha256", "seed", "recipe_sha256")
+
+
+class SelectionError(ValueError):
+    """No run of the history fits the selection; the message lists what is available."""
+
+
+class NotComparable(ValueError):
+    """The two runs differ in what makes their measurements comparable; one line, naming the
+    field and both values."""
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What names a run in the report header: which run, which TensorFlow, which machine."""
+
+    run_id: str
+    tensorflow: str
+    cpu: str
+    platform: str
+    timestamp_utc: str
+    git_commit: str
+
+    @classmethod
+    def of(cls, run: pd.DataFrame) -> RunIdentity:
+        first = run.iloc[0]
+        return cls(**{f.name: _text(first.get(f.name)) for f in fields(cls)})
+
+    def label(self) -> str:
+        return f"{self.run_id} (tensorflow {self.tensorflow}, cpu {self.cpu})"
+
+
+@dataclass(frozen=True)
+class ReferenceChoice:
+    """The chosen reference run and, in words, why it was chosen."""
+
+    run: pd.DataFrame
+    reason: str
+
+
+def _text(value: object) -> str:
+    return "" if is_missing(value) else str(value)
+
+
+def _shown(run: pd.DataFrame, column: str) -> str:
+    """A run field for a message; schema-1 files record no comparability fields."""
+    value = run.iloc[0][column]
+    if is_missing(value):
+        return f"unknown (schema {int(run.iloc[0]['schema_version'])} file)"
+    return repr(value)
+
+
+def _runs(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per run, with its time, for selection."""
+    runs = history.drop_duplicates("run_id").copy()
+    runs["_time"] = run_times(runs)
+    return runs
+
+
+def _is_complete(runs: pd.DataFrame) -> pd.Series:
+    """True where a run says it is complete; a schema-1 run's completeness is unknown."""
+    return runs["complete"].map(lambda v: not is_missing(v) and bool(v))
+
+
+def _describe_available(runs: pd.DataFrame) -> str:
+    counts = runs["tensorflow"].value_counts()
+    versions = sorted(counts.index, key=tf_version_key)
+    return ", ".join(f"{v} ({counts[v]} run{'s' if counts[v] > 1 else ''})" for v in versions)
+
+
+def _never_chosen(runs: pd.DataFrame) -> str:
+    """' (2 partial runs and 1 schema-1 run, whose completeness is unknown, are never chosen)'."""
+    unknown = int(runs["complete"].map(is_missing).sum())
+    partial = len(runs) - unknown - int(_is_complete(runs).sum())
+    parts = ([f"{partial} partial run{'s' if partial != 1 else ''}"] if partial else []) + (
+        [f"{unknown} schema-1 run{'s' if unknown != 1 else ''}, whose completeness is unknown,"]
+        if unknown else [])
+    return f" ({' and '.join(parts)} never chosen)" if parts else ""
+
+
+def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
+                     before: pd.Timestamp | None = None, tf: str | None = None,
+                     run_id: str | None = None) -> ReferenceChoice:
+    """The reference run of `history` for a candidate of TensorFlow `candidate_tf` written at
+    `before`.
+
+    Only complete runs are eligible. `run_id` names one; `tf` picks the latest complete run of
+    that version written before the candidate; by default, the latest complete run of the newest
+    TensorFlow version below the candidate's, written before the candidate. Raises
+    SelectionError saying what is available.
+    """
+    if history.empty:
+        raise SelectionError("the history holds no runs")
+    runs = _runs(history)
+    complete = runs[_is_complete(runs)]
+    partial_note = _never_chosen(runs)
+    if run_id is not None:
+        named = runs[runs["run_id"] == run_id]
+        if named.empty:
+            ids = runs.sort_values("_time", ascending=False)["run_id"]
+            raise SelectionError(f"no run with run_id {run_id!r}; available run ids (newest "
+                                 f"first): {', '.join(ids)}")
+        if named.index[0] not in complete.index:
+            reason = _text(named.iloc[0]["incomplete_reason"]) or "completeness unknown"
+            raise SelectionError(f"run {run_id!r} is partial ({reason}) and cannot be a "
+                                 f"reference run; pass a complete run")
+        return ReferenceChoice(_run(history, run_id), f"the run named by --run-id {run_id}")
+    eligible = complete if before is None else complete[complete["_time"] < before]
+    later = len(complete) - len(eligible)
+    later_note = f"; {later} complete run{'s' if later != 1 else ''} written after the " \
+                 f"candidate left out" if later else ""
+    if tf is not None:
+        matching = eligible[eligible["tensorflow"] == tf]
+        if matching.empty:
+            raise SelectionError(f"no complete run of tensorflow {tf!r} written before the "
+                                 f"candidate{partial_note}{later_note}; complete runs: "
+                                 f"{_describe_available(eligible) or 'none'}")
+        why = f"the latest complete run of tensorflow {tf} written before the candidate"
+    else:
+        if candidate_tf is None:
+            raise SelectionError("the candidate's TensorFlow version is unknown; pass --tf")
+        older = [v for v in eligible["tensorflow"].unique()
+                 if tf_version_key(v) < tf_version_key(candidate_tf)]
+        if not older:
+            raise SelectionError(f"no complete run of a TensorFlow version below the "
+                                 f"candidate's {candidate_tf} written before it"
+                                 f"{partial_note}{later_note}; complete runs: "
+                                 f"{_describe_available(eligible) or 'none'} (pass --tf VERSION "
+                                 f"to compare with a run of that version)")
+        newest = max(older, key=tf_version_key)
+        matching = eligible[eligible["tensorflow"] == newest]
+        why = (f"the latest complete run of the newest TensorFlow below the candidate's "
+               f"{candidate_tf} ({newest}), written before the candidate")
+    latest = matching.sort_values(["_time", "run_id"]).iloc[-1]["run_id"]
+    return ReferenceChoice(_run(history, latest), why + partial_note + later_note)
+
+
+def _run(history: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    return history[history["run_id"] == run_id].reset_index(drop=True)
+
+
+def load_reference(path: Path, *, candidate: pd.DataFrame | None = None,
+                   candidate_tf: str | None = None, before: pd.Timestamp | None = None,
+                   tf: str | None = None, run_id: str | None = None,
+                   exclude_path: Path | None = None) -> ReferenceChoice:
+    """The reference run from a results CSV or history folder (see select_reference).
+
+    With `candidate` (one run), its TensorFlow version and time are the selection's, and its
+    own file and run id are left out first: a run must never be its own reference, or the gate
+    would always pass. Raises ResultsFileError for an unusable file, SelectionError when no run
+    fits.
+    """
+    history = read_history(path, exclude=[exclude_path] if exclude_path else [])
+    if candidate is not None:
+        first = candidate.iloc[0]
+        candidate_tf = str(first["tensorflow"])
+        before = run_times(candidate).iloc[0]
+        history = history[history["run_id"] != first["run_id"]]
+        if history.empty:
+            raise SelectionError(f"holds only the candidate's own run {first['run_id']!r}; "
+                                 f"pass a history with an earlier run as REFERENCE")
+    return select_reference(history, candidate_tf=candidate_tf, before=before, tf=tf,
+                            run_id=run_id)
+
+
+def check_comparable(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
+    """Raise NotComparable when the runs differ in dataset, seed or recipe (or one of them does
+    not record it): the first such field, with both values."""
+    for name in REFUSING_FIELDS:
+        ref, cand = reference.iloc[0][name], candidate.iloc[0][name]
+        if is_missing(ref) or is_missing(cand) or str(ref) != str(cand):
+            raise NotComparable(
+                f"runs differ in {name}: reference run {reference.iloc[0]['run_id']} has "
+                f"{_shown(reference, name)}, candidate run {candidate.iloc[0]['run_id']} has "
+                f"{_shown(candidate, name)}; compare runs of the same dataset, seed and recipe "
+                f"(choose another reference run with --tf or --run-id, or re-run one side)")
+
+
+def warnings_of(reference: pd.DataFrame, candidate: pd.DataFrame) -> list[str]:
+    """What weakens the comparison without making it meaningless: other thresholds, or a run
+    made from uncommitted code (its git_commit does not say what ran)."""
+    warnings = []
+    ref_config, cand_config = reference.iloc[0]["config_sha256"], candidate.iloc[0]["config_sha256"]
+    if is_missing(ref_config) or is_missing(cand_config) or ref_config != cand_config:
+        warnings.append(f"the runs were made with different threshold configs (config_sha256 "
+                        f"{_short(reference, 'config_sha256')} vs "
+                        f"{_short(candidate, 'config_sha256')})")
+    for side, run in (("reference", reference), ("candidate", candidate)):
+        if bool(run.iloc[0]["git_dirty"]):
+            warnings.append(f"the {side} run {run.iloc[0]['run_id']} was made from uncommitted "
+                            f"changes (git_dirty); its git_commit {run.iloc[0]['git_commit'][:12]}"
+                            f" does not say exactly what ran")
+    return warnings
+
+
+def _short(run: pd.DataFrame, column: str) -> str:
+    value = run.iloc[0][column]
+    return "unknown" if is_missing(value) else str(value)[:12]
+
+
+def latency_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
+    """Why latency of these runs cannot be compared ("" when it can): another machine (cpu,
+    cpu_count, or OS / architecture / kernel major.minor) or other latency settings."""
+    ref, cand = reference.iloc[0], candidate.iloc[0]
+    machine = [f"{name} {_shown(reference, name)} vs {_shown(candidate, name)}"
+               for name in ("cpu", "cpu_count")
+               if is_missing(ref[name]) or is_missing(cand[name]) or ref[name] != cand[name]]
+    ref_platform = comparable_platform(str(ref["platform"]))
+    cand_platform = comparable_platform(str(cand["platform"]))
+    if ref_platform != cand_platform:
+        machine.append(f"platform {ref_platform!r} vs {cand_platform!r}")
+    reasons = []
+    if machine:
+        reasons.append(f"machines differ: {', '.join(machine)}")
+    settings = [f"{name} {_shown(reference, name)} vs {_shown(candidate, name)}"
+                for name in LATENCY_SETTING_COLUMNS
+                if is_missing(ref[name]) or is_missing(cand[name]) or ref[name] != cand[name]]
+    if settings:
+        reasons.append(f"latency settings differ: {', '.join(settings)}")
+    return "; ".join(reasons)

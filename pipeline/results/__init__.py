@@ -1,0 +1,42 @@
+"""Results CSVs: the schema (schema.py), the atomic writer (writer.py) and the strict reader
+(reader.py). Everything a caller needs is importable from `pipeline.results`."""
+from pipeline.results.reader import (
+    SUPPORTED_SCHEMA_VERSIONS,
+    ResultsFileError,
+    measurements_of,
+    read_history,
+    read_results,
+)
+from pipeline.results.schema import (
+    COLUMNS,
+    COLUMNS_V1,
+    KEY_COLUMNS,
+    LATENCY_SETTING_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    METRICS,
+    MODELS,
+    RUN_COLUMNS,
+    RUN_COLUMNS_ADDED_V2,
+    SAMPLES_SEPARATOR,
+    SCHEMA_VERSION,
+    STAGES,
+    TFLITE_MODELS,
+    Measurement,
+    MeasurementKey,
+    RunInfo,
+    is_missing,
+    key_of,
+    parse_samples,
+    run_times,
+    tf_version_key,
+)
+from pipeline.results.writer import to_frame, write_atomic
+
+__all__ = [
+    "COLUMNS", "COLUMNS_V1", "KEY_COLUMNS", "LATENCY_SETTING_COLUMNS", "MEASUREMENT_COLUMNS",
+    "METRICS", "MODELS", "RUN_COLUMNS", "RUN_COLUMNS_ADDED_V2", "SAMPLES_SEPARATOR",
+    "SCHEMA_VERSION", "STAGES", "SUPPORTED_SCHEMA_VERSIONS", "TFLITE_MODELS", "Measurement",
+    "MeasurementKey", "ResultsFileError", "RunInfo", "is_missing", "key_of", "measurements_of",
+    "parse_samples", "read_history", "read_results", "run_times", "tf_version_key", "to_frame",
+    "write_atomic",
+]
