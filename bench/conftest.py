@@ -143,8 +143,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One history-gate test per gated measurement key of the --compare-to reference run."""
     if "history_key" not in metafunc.fixturenames:
         return
-    reference = metafunc.config.stash[_SESSION].history_reference
-    keys = gated_keys(reference) if reference is not None else []
+    state = metafunc.config.stash[_SESSION]
+    reference = state.history_reference
+    keys = gated_keys(reference, state.thresholds.compare) if reference is not None else []
     metafunc.parametrize("history_key", keys, ids=[_key_id(k) for k in keys])
 
 

@@ -54,8 +54,21 @@ class CompareRules:
     size_growth_max: float
     sparsity_drop_max_points: float
     latency_slowdown_max: float
-    latency_multithread_slowdown_max: float
+    latency_gated_max_threads: int
     latency_alpha: float
+
+
+@dataclass(frozen=True)
+class DuelSettings:
+    """How `python -m pipeline.duel` measures (pairs, block size, seed) and judges
+    (confidence, slowdown_max): see pipeline/duel.py."""
+
+    pairs: int
+    warmup_invokes: int
+    timed_invokes: int
+    confidence: float
+    slowdown_max: float
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class Config:
     size: SizeBounds
     latency: LatencySettings
     compare: CompareRules
+    duel: DuelSettings
     path: Path
     #: sha256 of the file's bytes: recorded with each run, so a comparison can say when two runs
     #: were judged by different thresholds.
@@ -91,8 +105,14 @@ _RANGES: dict[str, tuple[float, float]] = {
     "compare.size_growth_max": (0.0, 100.0),
     "compare.sparsity_drop_max_points": (0.0, 100.0),
     "compare.latency_slowdown_max": (1.0, 1000.0),
-    "compare.latency_multithread_slowdown_max": (1.0, 1000.0),
+    "compare.latency_gated_max_threads": (1, 1024),
     "compare.latency_alpha": (0.0, 1.0),
+    "duel.pairs": (8, 100_000),
+    "duel.warmup_invokes": (0, 1_000_000),
+    "duel.timed_invokes": (1, 1_000_000),
+    "duel.confidence": (0.5, 0.9999),
+    "duel.slowdown_max": (1.0, 1000.0),
+    "duel.seed": (0, 2**32 - 1),
 }
 
 
@@ -140,6 +160,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
         size=_section(raw, "size", SizeBounds, path),
         latency=_section(raw, "latency", LatencySettings, path),
         compare=_section(raw, "compare", CompareRules, path),
+        duel=_section(raw, "duel", DuelSettings, path),
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
     )

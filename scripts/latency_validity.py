@@ -39,7 +39,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.compare.rules import latency_factor  # noqa: E402
 from pipeline.config import CompareRules, load_config  # noqa: E402
 from pipeline.statistics import (  # noqa: E402
     bootstrap_ratio_of_medians,
@@ -112,10 +111,12 @@ def old_verdict(reference: Sequence[float], candidate: Sequence[float]) -> str:
     return "ok"
 
 
-def new_verdict(reference: Sequence[float], candidate: Sequence[float], threads: int,
+def new_verdict(reference: Sequence[float], candidate: Sequence[float],
                 rules: CompareRules) -> str:
+    """The [compare] rule as if every row were gated (the report shows 2-thread rows too, to
+    show why they are not)."""
     estimate = bootstrap_ratio_of_medians(reference, candidate, confidence=1 - rules.latency_alpha)
-    return judge_ratio(estimate, latency_factor(rules, threads))
+    return judge_ratio(estimate, rules.latency_slowdown_max)
 
 
 def load_recording(folder: Path) -> list[dict[str, dict[str, list[float]]]]:
@@ -131,9 +132,8 @@ def report(folder: Path) -> None:
     keys = list(sessions[0]["new"])
     pairs = list(zip(sessions[:-1], sessions[1:], strict=True))
     print(f"{len(sessions)} processes, {len(pairs)} consecutive A/A pairs x {len(keys)} keys; "
-          f"new rule: ratio beyond x{rules.latency_slowdown_max} (1 thread) or "
-          f"x{rules.latency_multithread_slowdown_max} (2 threads) and its "
-          f"{1 - rules.latency_alpha:.0%} CI beyond 1\n")
+          f"new rule: ratio beyond x{rules.latency_slowdown_max} and its "
+          f"{1 - rules.latency_alpha:.0%} CI beyond 1 (2-thread rows shown as if gated)\n")
     print("| method | threads | scale | regressed | improved | ok | min ratio | median ratio | "
           "max ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -147,11 +147,11 @@ def report(folder: Path) -> None:
                         ref, cand = a[method][k], [v * scale for v in b[method][k]]
                         ratios.append(float(np.median(cand) / np.median(ref)))
                         verdicts.append(old_verdict(ref, cand) if method == "old"
-                                        else new_verdict(ref, cand, threads, rules))
+                                        else new_verdict(ref, cand, rules))
                 counts = {v: verdicts.count(v) for v in ("regressed", "improved", "ok")}
                 print(f"| {method} | {threads} | x{scale:.2f} | {counts['regressed']} | "
-                      f"{counts['improved']} | {counts['ok']} | {min(ratios):.3f} | {np.median(ratios):.3f} | "
-                      f"{max(ratios):.3f} |")
+                      f"{counts['improved']} | {counts['ok']} | {min(ratios):.3f} | "
+                      f"{np.median(ratios):.3f} | {max(ratios):.3f} |")
     lag = [lag1_autocorrelation(s["old"][k]) for s in sessions for k in keys]
     lag_new = [lag1_autocorrelation(s["new"][k]) for s in sessions for k in keys]
     print(f"\nlag-1 autocorrelation, median (max): old rounds {np.median(lag):.2f} "

@@ -9,11 +9,12 @@ Under the `[compare]` rules of bench/thresholds.toml:
 * sparsity: a drop of more than `sparsity_drop_max_points` points regresses (the pruned model
   keeps more weights than the schedule asks for); a rise as large is an improvement.
 * latency: regresses only when the ratio of medians (candidate / reference, over the
-  independent repetitions of each run) exceeds `latency_slowdown_max` (1 thread;
-  `latency_multithread_slowdown_max` for more threads) AND its bootstrap
+  independent repetitions of each run) exceeds `latency_slowdown_max` AND its bootstrap
   confidence interval at 1 - `latency_alpha` lies above 1: beyond a practical factor and
   statistically clear. Latency of runs on other machines or with other latency settings is
-  "not compared"; with `skip_latency` it is "not gated".
+  "not compared"; with `skip_latency` it is "not gated". Rows with more threads than
+  `latency_gated_max_threads` are "info": on a 2-core machine a 2-thread invoke needs the
+  other core, and any other process there doubles its time (README, "Latency").
 * a gated measurement of the reference run that the candidate lacks is "missing", which fails
   like a regression: a gate must not pass because a measurement went away.
 * stage_seconds are "info"; a measurement the candidate has and the reference lacks is
@@ -68,10 +69,18 @@ class LatencyGate:
     skip: bool = False
 
 
-def gated_keys(run: pd.DataFrame) -> list[MeasurementKey]:
-    """The keys of `run` that a rule can fail (not the info metrics), in report order."""
+def is_gated(key: MeasurementKey, rules: CompareRules) -> bool:
+    """Whether a rule can fail this measurement: not an info metric, and not latency with more
+    threads than `latency_gated_max_threads`."""
+    if key.metric in INFO_METRICS:
+        return False
+    return key.metric != "latency" or (key.threads or 1) <= rules.latency_gated_max_threads
+
+
+def gated_keys(run: pd.DataFrame, rules: CompareRules) -> list[MeasurementKey]:
+    """The keys of `run` that a rule can fail, in report order."""
     keys = {key_of(r) for r in run.to_dict("records")}
-    return sorted((k for k in keys if k.metric not in INFO_METRICS), key=report_order)
+    return sorted((k for k in keys if is_gated(k, rules)), key=report_order)
 
 
 def report_order(key: MeasurementKey) -> tuple[object, ...]:
@@ -102,21 +111,17 @@ def _size(reference: float, candidate: float, limit: float) -> tuple[str, str, s
     return f"{growth:+.1%}", f"+{limit:.1%}", verdict
 
 
-def latency_factor(rules: CompareRules, threads: int | None) -> float:
-    """The practical slowdown factor for a latency row: 2-thread rows on a 2-core machine
-    share their cores with everything else, so their run-to-run spread is wider and they get
-    their own measured factor."""
-    return rules.latency_slowdown_max if (threads or 1) == 1 \
-        else rules.latency_multithread_slowdown_max
-
-
 def _latency(reference: Record, candidate: Record, rules: CompareRules,
              gate: LatencyGate) -> tuple[str, str, str, str]:
     """(change, allowed, verdict, detail) of one latency key."""
     ratio = float(candidate["value"]) / float(reference["value"])
-    limit, alpha = latency_factor(rules, key_of(candidate).threads), rules.latency_alpha
+    limit, alpha = rules.latency_slowdown_max, rules.latency_alpha
     change = f"x{ratio:.3f}"
     allowed = f"x{limit:.2f}, {1 - alpha:.0%} CI > 1"
+    threads = key_of(candidate).threads or 1
+    if threads > rules.latency_gated_max_threads:
+        return change, "", "info", (f"{threads} threads: not gated (latency_gated_max_threads "
+                                    f"= {rules.latency_gated_max_threads})")
     if gate.skip:
         return change, "", "not gated", "--skip-latency"
     if gate.obstacle:
@@ -163,8 +168,8 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, rules: Compar
         if ref is None:
             judged = ("", "", "candidate only", "")
         elif cand is None:
-            judged = ("", "", "reference only", "") if key.metric in INFO_METRICS else (
-                "", "", "missing", "measured in the reference run, absent from the candidate")
+            judged = ("", "", "missing", "measured in the reference run, absent from the "
+                      "candidate") if is_gated(key, rules) else ("", "", "reference only", "")
         else:
             judged = _judge(key, ref, cand, rules, gate)
         rows.append(ComparisonRow(

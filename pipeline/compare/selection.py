@@ -71,7 +71,7 @@ def _shown(run: pd.DataFrame, column: str) -> str:
     value = run.iloc[0][column]
     if is_missing(value):
         return f"unknown (schema {int(run.iloc[0]['schema_version'])} file)"
-    return repr(value)
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _runs(history: pd.DataFrame) -> pd.DataFrame:
@@ -125,10 +125,12 @@ def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
             raise SelectionError(f"no run with run_id {run_id!r}; available run ids (newest "
                                  f"first): {', '.join(ids)}")
         if named.index[0] not in complete.index:
-            reason = _text(named.iloc[0]["incomplete_reason"]) or "completeness unknown"
-            raise SelectionError(f"run {run_id!r} is partial ({reason}) and cannot be a "
-                                 f"reference run; pass a complete run")
-        return ReferenceChoice(_run(history, run_id), f"the run named by --run-id {run_id}")
+            state = (f"a schema-{int(named.iloc[0]['schema_version'])} run, whose completeness "
+                     f"is unknown," if is_missing(named.iloc[0]["complete"]) else
+                     f"partial ({named.iloc[0]['incomplete_reason']})")
+            raise SelectionError(f"run {run_id!r} is {state} and cannot be a reference run; "
+                                 f"name a complete run")
+        return ReferenceChoice(_run(history, run_id), "the run named as the reference")
     eligible = complete if before is None else complete[complete["_time"] < before]
     later = len(complete) - len(eligible)
     later_note = f"; {later} complete run{'s' if later != 1 else ''} written after the " \
@@ -167,7 +169,8 @@ def load_reference(path: Path, *, candidate: pd.DataFrame | None = None,
                    candidate_tf: str | None = None, before: pd.Timestamp | None = None,
                    tf: str | None = None, run_id: str | None = None,
                    exclude_path: Path | None = None) -> ReferenceChoice:
-    """The reference run from a results CSV or history folder (see select_reference).
+    """The reference run from a results CSV or history folder (see select_reference); a CSV
+    named without --tf / --run-id is the reference itself, if complete.
 
     With `candidate` (one run), its TensorFlow version and time are the selection's, and its
     own file and run id are left out first: a run must never be its own reference, or the gate
@@ -183,6 +186,10 @@ def load_reference(path: Path, *, candidate: pd.DataFrame | None = None,
         if history.empty:
             raise SelectionError(f"holds only the candidate's own run {first['run_id']!r}; "
                                  f"pass a history with an earlier run as REFERENCE")
+    if Path(path).is_file() and tf is None and run_id is None:
+        # A file named on its own is the reference: there is nothing to choose between, only
+        # its completeness to check.
+        return select_reference(history, run_id=str(history["run_id"].iloc[0]))
     return select_reference(history, candidate_tf=candidate_tf, before=before, tf=tf,
                             run_id=run_id)
 

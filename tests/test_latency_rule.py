@@ -1,0 +1,81 @@
+"""The latency rule of `pipeline.compare` against frozen real samples.
+
+tests/fixtures/latency/ is a recording by `python scripts/latency_validity.py record`: the
+TFLite models of one run timed in consecutive fresh processes on the 2-core development machine,
+each process measuring every (model, runtime, threads) with the suite's interleaved repetitions
+(and the old back-to-back rounds, kept for the README's side-by-side table). The samples keep
+their real correlation and their real process-to-process shifts, which i.i.d. draws would not.
+Every consecutive pair of processes is an A/A comparison; the same pairs with the candidate
+scaled are known slowdowns. The rule runs exactly as the gate runs it: `compare_runs` over
+results frames built from the samples.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pipeline.compare import compare_runs
+from pipeline.config import load_config
+from pipeline.latency import LatencyKey, latency_measurement
+from pipeline.results import RunInfo, read_results, to_frame
+
+RECORDING = Path(__file__).parent / "fixtures" / "latency"
+#: Any real run's columns will do: both sides of a pair share them, as same-machine runs do.
+RUN = RunInfo(**{name: value for name, value in read_results(
+    Path(__file__).parent / "fixtures" / "runs" / "tf2.21.0_a.csv").iloc[0].items()
+    if name in RunInfo.__dataclass_fields__})
+
+
+def _processes() -> list[dict[str, list[float]]]:
+    files = sorted(RECORDING.glob("process_*.json"))
+    return [json.loads(f.read_text())["new"] for f in files]
+
+
+PROCESSES = _processes()
+ONE_THREAD = [k for k in PROCESSES[0] if k.endswith("|1")]
+
+
+def _key(name: str) -> LatencyKey:
+    model, runtime, threads = name.split("|")
+    return LatencyKey(model, runtime, int(threads))
+
+
+def verdicts(scale: float) -> list[str]:
+    """The gate's verdict on every 1-thread key of every consecutive pair of processes, with
+    the candidate's samples multiplied by `scale`."""
+    rules = load_config().compare
+    out = []
+    for index, (reference, candidate) in enumerate(zip(PROCESSES, PROCESSES[1:], strict=False)):
+        ref_frame = to_frame(replace(RUN, run_id=f"reference{index}"),
+                             [latency_measurement(_key(k), reference[k]) for k in ONE_THREAD])
+        cand_frame = to_frame(replace(RUN, run_id=f"candidate{index}"),
+                              [latency_measurement(_key(k), [v * scale for v in candidate[k]])
+                               for k in ONE_THREAD])
+        out += [row.verdict for row in compare_runs(ref_frame, cand_frame, rules)]
+    return out
+
+
+def test_recording_is_big_enough_to_judge_the_rule() -> None:
+    assert len(PROCESSES) >= 11, "re-record: at least 10 A/A pairs are needed"
+    assert len(ONE_THREAD) == 4
+
+
+def test_a_a_pairs_raise_no_alarm() -> None:
+    """Same code, same files, same machine: not one regression, at most one improvement."""
+    found = verdicts(1.0)
+    assert found.count("regressed") == 0
+    assert found.count("improved") <= 1
+
+
+@pytest.mark.parametrize(("scale", "flagged_at_least"), [(1.10, 0.90), (1.25, 1.0)])
+def test_known_slowdowns_are_flagged(scale: float, flagged_at_least: float) -> None:
+    found = verdicts(scale)
+    assert found.count("regressed") / len(found) >= flagged_at_least, found
+
+
+def test_a_slowdown_within_the_factor_is_not_a_regression() -> None:
+    """x1.02 is inside `latency_slowdown_max`: significant or not, it must not fail a gate."""
+    assert verdicts(1.02).count("regressed") == 0
