@@ -290,12 +290,14 @@ def latency_image(mnist: Mnist) -> Any:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item,
                               call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """An exception other than a failed assertion (a stage that raised, a broken runtime)
-    means something was not measured: the run is then incomplete."""
+    """An exception other than a failed check (a stage that raised, a broken runtime) means
+    something was not measured: the run is then incomplete. A failed check is an assertion or
+    pytest.fail (the history gate's "cannot compare"): its test fails, the run stays whole."""
     report = yield
     excinfo = call.excinfo
     if excinfo is not None and not excinfo.errisinstance(
-            (AssertionError, pytest.skip.Exception, pytest.exit.Exception)):
+            (AssertionError, pytest.fail.Exception, pytest.skip.Exception,
+             pytest.exit.Exception)):
         item.config.stash[_SESSION].note_incomplete(
             f"{item.name} raised {excinfo.typename}")
     return report

@@ -84,7 +84,9 @@ def comparable_platform(label: str) -> str:
     system, _, rest = label.partition("-")
     release, _, machine = rest.rpartition("-")
     version = re.match(r"(\d+)\.(\d+)", release)
-    if not (system and machine and version):
+    # An architecture is one word (x86_64, aarch64); anything else, e.g. the "glibc2.39" that
+    # ends platform.platform(), means the label is not one of ours.
+    if not (system and version and re.fullmatch(r"\w+", machine)):
         return label
     return f"{system} {version.group(1)}.{version.group(2)} {machine}"
 

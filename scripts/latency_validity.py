@@ -14,7 +14,7 @@ and writes one JSON file per process. `report` then compares every consecutive p
 processes (A/A: same code, same files, same machine) under the old rule (median ratio beyond
 x1.15 and one-sided Mann-Whitney p < 0.01 over the rounds) and under the new rule (the
 `[compare]` rule of pipeline.compare), and the same pairs with the candidate's samples scaled
-x1.05, x1.10 and x1.25 (sensitivity with the samples' real correlation).
+x1.05, x1.10, x1.25, x2 and x3 (sensitivity with the samples' real correlation).
 
     python scripts/latency_validity.py record runs/<run_id> OUT_DIR [--processes 12]
     python scripts/latency_validity.py report OUT_DIR
@@ -53,7 +53,7 @@ THREADS = (1, 2)
 #: The schema-1 method and rule, as they were (bench/thresholds.toml before schema 2).
 OLD_WARMUP_ROUNDS, OLD_ROUNDS, OLD_ITERATIONS = 20, 200, 100
 OLD_FACTOR, OLD_ALPHA = 1.15, 0.01
-SCALES = (1.0, 1.05, 1.10, 1.25)
+SCALES = (1.0, 1.05, 1.10, 1.25, 2.0, 3.0)
 
 
 def _session(run_dir: Path, out: Path, repetitions: int | None,

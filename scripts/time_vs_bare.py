@@ -1,11 +1,14 @@
-"""Time `pytest bench` against the bare reference recipe, side by side, on this machine.
+"""Time `pytest bench` against the bare reference recipe, or against itself at another
+revision, side by side, on this machine.
 
-The suite must take no longer than the recipe it wraps (issue 2, "Speed"). Absolute seconds
-depend on the machine, so both commands run here, interleaved (bare, suite, bare, suite, ...)
-so that drift in machine load hits both alike; the verdict is the ratio of medians.
+The suite must take no longer than the recipe it wraps (issue 2, "Speed"), and a change must not
+make it slower than before (`--against REV`, e.g. `--against HEAD~1` or `--against main`: that
+revision's `pytest bench`, from a temporary git worktree, in place of the bare recipe). Absolute
+seconds depend on the machine, so both commands run here, interleaved (other, suite, other,
+suite, ...) so that drift in machine load hits both alike; the verdict is the ratio of medians.
 
-Usage: python scripts/time_vs_bare.py [--repeats N] [--mnist PATH]
-Exit status 1 when the suite's median exceeds the bare recipe's.
+Usage: python scripts/time_vs_bare.py [--repeats N] [--mnist PATH] [--against REV]
+Exit status 1 when the suite's median exceeds the other command's.
 """
 from __future__ import annotations
 
@@ -21,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
@@ -33,25 +36,42 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mnist", default=os.environ.get("MNIST_PATH"),
                         help="MNIST .npz (default $MNIST_PATH)")
+    parser.add_argument("--against", metavar="REV",
+                        help="time `pytest bench` of this git revision instead of the bare recipe")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if args.mnist:
         env["MNIST_PATH"] = str(Path(args.mnist).resolve())
     scratch = Path(tempfile.mkdtemp(prefix="time_vs_bare_"))
-    bare = [sys.executable, "scripts/bare_recipe.py", str(scratch)]
     suite = [sys.executable, "-m", "pytest", "bench", "-q", "--results-dir", str(scratch),
              "--run-dir", str(scratch / "run")]
-    times: dict[str, list[float]] = {"bare recipe": [], "pytest bench": []}
-    for i in range(args.repeats):
-        for name, command in (("bare recipe", bare), ("pytest bench", suite)):
-            times[name].append(timed(command, env))
-            print(f"run {i + 1}: {name}: {times[name][-1]:.1f} s", flush=True)
+    if args.against:
+        other_name = f"pytest bench at {args.against}"
+        worktree = scratch / "worktree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(worktree), args.against],
+                       cwd=ROOT, check=True)
+        other = (suite, worktree, {**env, "PYTHONPATH": str(worktree)})
+    else:
+        other_name = "bare recipe"
+        other = ([sys.executable, "scripts/bare_recipe.py", str(scratch)], ROOT, env)
+    commands = {other_name: other, "pytest bench": (suite, ROOT, env)}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    try:
+        for i in range(args.repeats):
+            for name, (command, cwd, command_env) in commands.items():
+                times[name].append(timed(command, cwd, command_env))
+                print(f"run {i + 1}: {name}: {times[name][-1]:.1f} s", flush=True)
+    finally:
+        if args.against:
+            subprocess.run(["git", "worktree", "remove", "--force", str(scratch / "worktree")],
+                           cwd=ROOT, check=False)
     medians = {name: statistics.median(values) for name, values in times.items()}
-    ratio = medians["pytest bench"] / medians["bare recipe"]
+    ratio = medians["pytest bench"] / medians[other_name]
+    width = max(map(len, times))
     for name, values in times.items():
         runs = ", ".join(f"{v:.1f}" for v in values)
-        print(f"{name:>13}: median {medians[name]:.1f} s  runs {runs}")
-    print(f"pytest bench / bare recipe = {ratio:.2f}")
+        print(f"{name:>{width}}: median {medians[name]:.1f} s  runs {runs}")
+    print(f"pytest bench / {other_name} = {ratio:.2f}")
     return 0 if ratio <= 1.0 else 1
 
 

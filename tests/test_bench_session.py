@@ -1,26 +1,43 @@
-"""`pytest bench` as a user meets it: bad data, interruption, concurrent sessions.
+"""`pytest bench` as a user meets it: bad data, interruption, concurrent sessions, complete and
+partial runs, and the history gate.
 
 Each test runs the real suite in a subprocess on the small committed MNIST sample, so these
 cover what unit tests cannot: the exit status, the message printed, and what is (not) left in
 the results folder. Nothing here reaches the network: proxies point at a closed local port.
+A session costs seconds of CPU, so sessions whose result several tests check run once per
+module (the module-scoped fixtures below).
 """
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from pipeline.results import COLUMNS
+from pipeline.compare import SelectionError, load_reference
+from pipeline.config import load_config
+from pipeline.data import load_npz
+from pipeline.environment import cpu_count, cpu_model, package_version, platform_label
+from pipeline.recipe import RECIPE, recipe_sha256
+from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
+from tests.test_results_reader import rewrite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
+RUNS = REPO_ROOT / "tests" / "fixtures" / "runs"
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
+#: How the terminal summary ends the line that names a partial run.
+PARTIAL_SUFFIX = "(never chosen as a reference run)"
 
 
 def bench_env(tmp_path: Path) -> dict[str, str]:
@@ -48,6 +65,40 @@ def results_files(tmp_path: Path) -> list[Path]:
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
+def only_run(tmp_path: Path) -> pd.DataFrame:
+    """The one results CSV a session wrote, read by the strict reader."""
+    (path,) = results_files(tmp_path)
+    return read_results(path)
+
+
+def partial_line(reason: str) -> str:
+    return f"partial:   {reason} {PARTIAL_SUFFIX}"
+
+
+def written_by(session: Session) -> Path:
+    """The CSV a session's summary names on its `results:` line."""
+    found = re.search(r"^results:   (\S+\.csv) \(\d+ rows\)$", session.output, re.MULTILINE)
+    assert found, session.output
+    return Path(found.group(1))
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one finished `pytest bench` subprocess left: its exit code, output and folder."""
+
+    returncode: int
+    output: str
+    folder: Path
+
+
+def finished(done: subprocess.CompletedProcess[str], folder: Path) -> Session:
+    return Session(done.returncode, done.stdout + done.stderr, folder)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions that stop before anything is measured
+# ---------------------------------------------------------------------------------------------
+
 def _truncated_sample(tmp_path: Path) -> Path:
     path = tmp_path / "truncated.npz"
     path.write_bytes(SAMPLE.read_bytes()[:5000])
@@ -65,7 +116,8 @@ def _empty_folder(tmp_path: Path) -> Path:
     (_truncated_sample, "as MNIST: it is a damaged npz archive"),
     (_empty_folder, "as MNIST: it is empty."),
 ], ids=["missing", "truncated-npz", "empty-folder"])
-def test_bad_data_stops_the_session_with_a_reason(tmp_path: Path, make, message: str) -> None:
+def test_bad_data_stops_the_session_with_a_reason(tmp_path: Path, make: Callable[[Path], Path],
+                                                  message: str) -> None:
     path = make(tmp_path)
     done = run_bench(tmp_path, "--mnist", str(path))
     output = done.stdout + done.stderr
@@ -73,24 +125,6 @@ def test_bad_data_stops_the_session_with_a_reason(tmp_path: Path, make, message:
     assert "bench: Cannot use " in output and str(path) in output and message in output
     assert "The path was given by the --mnist option, so no other source was tried." in output
     assert results_files(tmp_path) == []
-
-
-@pytest.mark.parametrize("flag", ["--benchmark-disable", "--benchmark-skip"])
-def test_pytest_benchmark_flags_keep_working(tmp_path: Path, flag: str) -> None:
-    """Disabled: invoke runs once, untimed, and the CSV holds the other rows but no latency;
-    skipped: the test skips before building anything, so there is nothing to write."""
-    done = run_bench(tmp_path, "--mnist", str(SAMPLE), flag, "-k",
-                     "latency and pruned_quantized_tflite and tf.lite-1")
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    if flag == "--benchmark-disable":
-        assert "1 passed" in output
-        (path,) = results_files(tmp_path)
-        metrics = set(pd.read_csv(path)["metric"])
-        assert "accuracy" in metrics and "latency" not in metrics
-    else:
-        assert "1 skipped" in output
-        assert results_files(tmp_path) == []
 
 
 def test_no_data_source_names_the_three_ways(tmp_path: Path) -> None:
@@ -134,21 +168,102 @@ def test_interrupted_session_changes_nothing_in_results(tmp_path: Path, signum: 
     assert after == before
 
 
-def test_two_concurrent_sessions_write_two_complete_files(tmp_path: Path) -> None:
-    # Only the baseline-sized tests: the point is two writers at once, not the whole recipe.
-    selection = ["-k", "baseline_accuracy_floor", "--mnist", str(SAMPLE)]
+# ---------------------------------------------------------------------------------------------
+# A whole default session: a complete run, with what decides comparability recorded
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def full_session(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """`pytest bench` with nothing narrowed, once for every test that checks its run."""
+    folder = tmp_path_factory.mktemp("full")
+    done = run_bench(folder, "--mnist", str(SAMPLE), "--benchmark-json",
+                     str(folder / "benchmark.json"))
+    return finished(done, folder)
+
+
+def test_full_default_session_writes_a_complete_run(full_session: Session) -> None:
+    # The 1,200-image sample cannot reach the real accuracy, size and sparsity bounds: failed
+    # thresholds (exit 1) are history too, and do not make a run partial.
+    assert full_session.returncode == pytest.ExitCode.TESTS_FAILED, full_session.output
+    run = only_run(full_session.folder)
+    assert list(run.columns) == list(COLUMNS)
+    first = run.iloc[0]
+    assert (first["complete"], first["incomplete_reason"]) == (True, "")
+    assert "partial:" not in full_session.output
+    assert f"results:   {results_files(full_session.folder)[0]} ({len(run)} rows)" \
+        in full_session.output
+    assert set(run["model"]) == {"baseline", "pruned", "pruned_tflite",
+                                 "pruned_quantized_tflite"}
+    assert set(run["metric"]) == {"accuracy", "zipped_bytes", "sparsity", "latency",
+                                  "stage_seconds"}
+
+
+def test_full_session_records_what_decides_comparability(full_session: Session) -> None:
+    """The run columns schema 2 added hold this session's recipe, config, data and machine."""
+    first = only_run(full_session.folder).iloc[0]
+    config = load_config()
+    assert first["schema_version"] == 2
+    assert first["recipe_sha256"] == recipe_sha256(RECIPE)
+    assert first["config_sha256"] == config.sha256
+    assert first["dataset_sha256"] == load_npz(SAMPLE).sha256
+    assert first["seed"] == 0
+    assert {c: int(first[c]) for c in LATENCY_SETTING_COLUMNS} == {
+        "latency_repetitions": config.latency.repetitions,
+        "latency_warmup_invokes": config.latency.warmup_invokes,
+        "latency_timed_invokes": config.latency.timed_invokes,
+        "latency_order_seed": config.latency.order_seed}
+    assert (first["cpu"], first["cpu_count"], first["platform"]) == (
+        cpu_model(), cpu_count(), platform_label())
+
+
+def test_full_session_latency_rows_hold_one_value_per_repetition(full_session: Session) -> None:
+    """Every latency row has `repetitions` samples, and pytest-benchmark recorded the same
+    repetitions (per call) for its own reports."""
+    run = only_run(full_session.folder)
+    repetitions = load_config().latency.repetitions
+    latency = run[run["metric"] == "latency"]
+    assert len(latency) == 8  # 2 models x 2 runtimes x 1 and 2 threads
+    recorded = json.loads((full_session.folder / "benchmark.json").read_text())["benchmarks"]
+    by_key = {(b["extra_info"]["model"], b["extra_info"]["runtime"], b["extra_info"]["threads"]):
+              b["stats"] for b in recorded}
+    assert len(by_key) == 8
+    for row in latency.to_dict("records"):
+        samples = parse_samples(row["samples"])
+        assert row["rounds"] == len(samples) == repetitions
+        assert row["value"] == row["median"] == pytest.approx(pd.Series(samples).median())
+        stats = by_key[(row["model"], row["runtime"], row["threads"])]
+        assert stats["rounds"] == repetitions
+        assert stats["median"] == pytest.approx(row["median"], rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Partial sessions: written, but marked, and never a reference run
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_k_baseline_sessions(tmp_path_factory: pytest.TempPathFactory) -> list[Session]:
+    """Two `pytest bench -k baseline` sessions started at once into one results folder: the
+    smallest selection (the baseline only), and two writers racing."""
+    folder = tmp_path_factory.mktemp("concurrent")
+    selection = ["-k", "baseline", "--mnist", str(SAMPLE)]
     processes = [subprocess.Popen(
-        bench_command(tmp_path / "results", "--run-dir", str(tmp_path / f"run{i}"), *selection),
-        cwd=REPO_ROOT, env=bench_env(tmp_path), stdout=subprocess.PIPE,
+        bench_command(folder / "results", "--run-dir", str(folder / f"run{i}"), *selection),
+        cwd=REPO_ROOT, env=bench_env(folder), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True) for i in range(2)]
     outputs = [p.communicate(timeout=600)[0] for p in processes]
+    return [Session(p.returncode, out, folder) for p, out in zip(processes, outputs, strict=True)]
+
+
+def test_two_concurrent_sessions_write_two_intact_files(
+        two_k_baseline_sessions: list[Session]) -> None:
     # The sample is too small to reach the real accuracy floor: exit 1 is expected and still
     # writes its results, as a failed threshold is history worth keeping.
-    assert [p.returncode for p in processes] == [1, 1], outputs
-    files = results_files(tmp_path)
+    assert [s.returncode for s in two_k_baseline_sessions] == [1, 1], \
+        [s.output for s in two_k_baseline_sessions]
+    files = results_files(two_k_baseline_sessions[0].folder)
     assert len(files) == 2 and files[0].name != files[1].name, files
     for path in files:
-        frame = pd.read_csv(path)
+        frame = read_results(path)
         assert list(frame.columns) == list(COLUMNS)
         # Lazy fixtures: a test that needs only the baseline never triggers pruning.
         assert set(frame["model"]) == {"baseline"}
@@ -156,19 +271,146 @@ def test_two_concurrent_sessions_write_two_complete_files(tmp_path: Path) -> Non
         assert frame["run_id"].nunique() == 1 and frame["run_id"][0] == path.stem
 
 
-def test_compare_to_fails_the_regressed_measurement_with_its_row(tmp_path: Path) -> None:
-    """A model trained on the 1,200-image sample is far less accurate than the frozen history
-    run (0.98): the history-gate test of that accuracy must fail, naming the row."""
-    history = REPO_ROOT / "tests" / "fixtures" / "results" / "base.csv"
-    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(history),
+def test_k_selection_writes_a_partial_run_and_says_so(
+        two_k_baseline_sessions: list[Session]) -> None:
+    for session in two_k_baseline_sessions:
+        first = read_results(written_by(session)).iloc[0]
+        reason = first["incomplete_reason"]
+        assert first["complete"] == False  # noqa: E712 (a numpy bool)
+        assert re.fullmatch(r"-k 'baseline'; \d+ test\(s\) deselected", reason), reason
+        assert partial_line(reason) in session.output.splitlines(), session.output
+
+
+@pytest.mark.parametrize("flag", ["--benchmark-disable", "--benchmark-skip"])
+def test_pytest_benchmark_flags_keep_working_and_make_the_run_partial(tmp_path: Path,
+                                                                      flag: str) -> None:
+    """Disabled (one latency test selected): invoke runs once, untimed, and the CSV holds the
+    other rows but no latency. Skipped (whole selection): every latency test skips and
+    everything else runs. Either way the run did not time latency, so it is partial."""
+    if flag == "--benchmark-disable":
+        keyword = "latency and pruned_quantized_tflite and tf.lite-1"
+        done = run_bench(tmp_path, "--mnist", str(SAMPLE), flag, "-k", keyword)
+    else:
+        done = run_bench(tmp_path, "--mnist", str(SAMPLE), flag)
+    output = done.stdout + done.stderr
+    run = only_run(tmp_path)
+    metrics = set(run["metric"])
+    assert "accuracy" in metrics and "latency" not in metrics
+    first = run.iloc[0]
+    assert first["complete"] == False  # noqa: E712 (a numpy bool)
+    reason = first["incomplete_reason"]
+    if flag == "--benchmark-disable":
+        assert done.returncode == 0, output
+        assert "1 passed" in output
+        assert re.fullmatch(rf"-k '{keyword}'; --benchmark-disable; \d+ test\(s\) deselected",
+                            reason), reason
+    else:
+        assert done.returncode == 1, output  # the sample misses the size and sparsity bounds
+        skipped = re.search(r"(\d+) skipped", output)
+        assert skipped and int(skipped.group(1)) == 8, output
+        assert reason == "--benchmark-skip; 8 test(s) skipped"
+        assert set(run["model"]) == {"baseline", "pruned", "pruned_tflite",
+                                     "pruned_quantized_tflite"}
+    assert partial_line(reason) in output.splitlines(), output
+
+
+# ---------------------------------------------------------------------------------------------
+# --compare-to: the reference run is the latest complete run of the newest TensorFlow below the
+# installed one (or of --compare-tf); partial and schema-1 runs are never chosen.
+# ---------------------------------------------------------------------------------------------
+
+#: file in tests/fixtures/runs -> (its timestamp_utc in the test history, whether its
+#: dataset_sha256 becomes the sample's). Timestamps are moved into the past so that every run is
+#: "written before" a session started now, whatever the clock of the machine says.
+HISTORY: dict[str, tuple[str, bool]] = {
+    "tf2.15.1.csv": ("2025-01-01T10:00:00+00:00", False),
+    "tf2.20.0.csv": ("2025-01-02T10:00:00+00:00", True),
+    "tf2.21.0_schema1.csv": ("2025-01-03T09:00:00+00:00", False),
+    "tf2.21.0_a.csv": ("2025-01-03T10:00:00+00:00", True),
+    "tf2.21.0_partial.csv": ("2025-01-03T11:00:00+00:00", True),
+}
+#: A partial 2.20.0 run written after the complete one: the latest 2.20.0 run, never chosen.
+LATER_PARTIAL_RUN_ID = "20250104T100000Z_tf2.20.0_5a7e11"
+
+
+@pytest.fixture(scope="module")
+def gate_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A history of real runs. The sample's dataset is put on the 2.20.0 and 2.21.0 runs, so a
+    session on the sample may be compared with them; the 2.15.1 run keeps full MNIST's."""
+    folder = tmp_path_factory.mktemp("history")
+    sample_sha256 = load_npz(SAMPLE).sha256
+    for name, (timestamp, sample_data) in HISTORY.items():
+        rewrite(RUNS / name, folder / name, lambda rows, t=timestamp, s=sample_data: [
+            {**r, "timestamp_utc": t,
+             **({"dataset_sha256": sample_sha256} if s else {})} for r in rows])
+    rewrite(folder / "tf2.20.0.csv", folder / "tf2.20.0_later_partial.csv", lambda rows: [
+        {**r, "run_id": LATER_PARTIAL_RUN_ID, "timestamp_utc": "2025-01-04T10:00:00+00:00",
+         "complete": "False", "incomplete_reason": "-k 'pruned'; 9 test(s) deselected"}
+        for r in rows])
+    return folder
+
+
+def run_id_in(history: Path, name: str) -> str:
+    return str(read_results(history / name)["run_id"].iloc[0])
+
+
+@pytest.mark.skipif(not package_version("tensorflow").startswith("2.21."),
+                    reason="the test history's versions are chosen around TensorFlow 2.21 "
+                           "(requirements/tf-2.21.txt): 2.20.0 is the newest below it")
+def test_compare_to_fails_the_regressed_measurement_against_the_reference_run(
+        tmp_path: Path, gate_history: Path) -> None:
+    """A model trained on the 1,200-image sample is far less accurate than the real 2.20.0 run
+    (0.98): its history-gate test must fail, naming the row. The reference is the complete
+    2.20.0 run: not the later partial 2.20.0 run, not a run of the installed version."""
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(gate_history),
                      "-k", "baseline_accuracy_floor or history_gate and baseline-accuracy")
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
-    assert "test_no_regression_against_history[baseline-accuracy] FAILED" in output or \
-           "FAILED bench/test_history_gate.py::test_no_regression_against_history" \
+    assert "FAILED bench/test_history_gate.py::test_no_regression_against_history" \
            "[baseline-accuracy]" in output, output
     assert "regressed against history:" in output
-    assert "baseline 20250601T120000Z-3f2a9c1 (tensorflow 2.20.0" in output
+    reference = run_id_in(gate_history, "tf2.20.0.csv")
+    assert f"reference run {reference} (tensorflow 2.20.0, cpu " in output, output
+    assert LATER_PARTIAL_RUN_ID not in output
+
+
+def test_compare_tf_chooses_the_version_and_a_refused_comparison_keeps_the_run_whole(
+        tmp_path: Path, gate_history: Path) -> None:
+    """--compare-tf 2.15.1 picks that run; it was made on full MNIST, so the gate refuses to
+    compare it with a run on the sample and fails its test with the reason. A refused
+    comparison is a failed check, not a missing measurement: the only reason the run is partial
+    is its -k."""
+    keyword = "history_gate and baseline-accuracy"
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(gate_history),
+                     "--compare-tf", "2.15.1", "-k", keyword)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    candidate = only_run(tmp_path).iloc[0]
+    reference = read_results(gate_history / "tf2.15.1.csv").iloc[0]
+    assert (f"cannot compare: runs differ in dataset_sha256: reference run "
+            f"{reference['run_id']} has '{reference['dataset_sha256']}', candidate run "
+            f"{candidate['run_id']} has '{candidate['dataset_sha256']}'") in output, output
+    assert candidate["complete"] == False  # noqa: E712 (a numpy bool)
+    assert re.fullmatch(rf"-k '{keyword}'; \d+ test\(s\) deselected",
+                        candidate["incomplete_reason"]), candidate["incomplete_reason"]
+
+
+def test_compare_to_without_an_eligible_run_stops_before_training(tmp_path: Path,
+                                                                  gate_history: Path) -> None:
+    """Only partial and schema-1 runs: none may be a reference, and the session says so before
+    any training, with the selection's own message."""
+    history = tmp_path / "history"
+    history.mkdir()
+    for name in ("tf2.21.0_partial.csv", "tf2.21.0_schema1.csv", "tf2.20.0_later_partial.csv"):
+        shutil.copy(gate_history / name, history / name)
+    with pytest.raises(SelectionError) as expected:
+        load_reference(history, candidate_tf=package_version("tensorflow"),
+                       before=pd.Timestamp.now(tz="UTC"))
+    assert "never chosen" in str(expected.value)
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(history))
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert f"ERROR: --compare-to: {history}: {expected.value}" in done.stderr
+    assert not (tmp_path / "run").exists() and results_files(tmp_path) == []
 
 
 def test_compare_to_an_unusable_history_stops_before_training(tmp_path: Path) -> None:

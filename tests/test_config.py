@@ -1,6 +1,9 @@
-"""The threshold config: the shipped file loads, and every kind of mistake names its key."""
+"""The threshold config: the shipped file loads, every kind of mistake names its key, and the
+file's sha256 (recorded with every run) identifies its exact bytes."""
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -16,31 +19,102 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def with_value(section: str, key: str, value: str | None) -> str:
+    """The shipped text with `key = ...` of [section] set to `value` (the line removed for
+    None). By key, not by the shipped number, so re-measured bounds do not break the tests."""
+    lines, current, found = [], "", False
+    for line in SHIPPED.splitlines(keepends=True):
+        header = re.match(r"\s*\[([^\]]+)\]", line)
+        if header:
+            current = header.group(1).strip()
+        elif current == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            found = True
+            if value is None:
+                continue
+            line = f"{key} = {value}\n"
+        lines.append(line)
+    assert found, f"{section}.{key} is no longer in bench/thresholds.toml"
+    return "".join(lines)
+
+
 def test_shipped_config_loads_with_sane_bounds() -> None:
     config = load_config()
     assert config.sparsity.target == 0.80
     assert config.size.pruned_quantized_tflite_ratio_min > config.size.pruned_tflite_ratio_min
-    assert config.latency.rounds >= 100
+    assert config.latency.repetitions >= 10
+    assert config.latency.timed_invokes >= 1 and config.latency.warmup_invokes >= 0
+    assert isinstance(config.latency.order_seed, int)
+    assert config.compare.latency_slowdown_max >= 1.0
+    assert 0.0 < config.compare.latency_alpha < 1.0
+    assert config.compare.latency_gated_max_threads >= 1
+    assert config.path == DEFAULT_CONFIG_PATH
+
+
+@pytest.mark.parametrize(("section", "key", "value", "message"), [
+    ("accuracy", "baseline_min", "1.5", "accuracy.baseline_min = 1.5 is outside [0.0, 1.0]."),
+    ("accuracy", "baseline_min", '"high"', "accuracy.baseline_min = 'high' must be a number."),
+    # Fewer than 10 repetitions leave a statistical test nothing to work with.
+    ("latency", "repetitions", "9", "latency.repetitions = 9 is outside [10, 10000]."),
+    ("latency", "repetitions", "20.5", "latency.repetitions = 20.5 must be an integer."),
+    ("latency", "repetitions", "true", "latency.repetitions = True must be an integer."),
+    ("latency", "timed_invokes", "0", "latency.timed_invokes = 0 is outside [1, 1000000]."),
+    ("latency", "warmup_invokes", "-1",
+     "latency.warmup_invokes = -1 is outside [0, 1000000]."),
+    ("latency", "order_seed", "4294967296",
+     "latency.order_seed = 4294967296 is outside [0, 4294967295]."),
+    ("latency", "order_seed", None, "missing key latency.order_seed; add it under [latency]."),
+    ("compare", "latency_slowdown_max", "0.9",
+     "compare.latency_slowdown_max = 0.9 is outside [1.0, 1000.0]."),
+    ("compare", "latency_alpha", "1.5", "compare.latency_alpha = 1.5 is outside [0.0, 1.0]."),
+    ("compare", "latency_gated_max_threads", "1.5",
+     "compare.latency_gated_max_threads = 1.5 must be an integer."),
+    ("compare", "latency_gated_max_threads", "0",
+     "compare.latency_gated_max_threads = 0 is outside [1, 1024]."),
+    ("compare", "sparsity_drop_max_points", None,
+     "missing key compare.sparsity_drop_max_points; add it under [compare]."),
+    ("sparsity", "tolerance", None, "missing key sparsity.tolerance; add it under [sparsity]."),
+])
+def test_bad_value_names_file_and_key(tmp_path: Path, section: str, key: str,
+                                      value: str | None, message: str) -> None:
+    path = write(tmp_path, with_value(section, key, value))
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert str(excinfo.value) == f"{path}: {message}"
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("baseline_min = 0.975", "baseline_min = 1.5",
-     "accuracy.baseline_min = 1.5 is outside [0.0, 1.0]."),
-    ("baseline_min = 0.975", 'baseline_min = "high"',
-     "accuracy.baseline_min = 'high' must be a number."),
-    ("rounds = 200", "rounds = 200.5", "latency.rounds = 200.5 must be an integer."),
-    ("rounds = 200", "rounds = true", "latency.rounds = True must be an integer."),
-    ("tolerance = 0.005", "tolerance = 0.005\ntolerence = 0.02",
+    ("[sparsity]\n", "[sparsity]\ntolerence = 0.02\n",
      "unknown key(s) sparsity.tolerence; known keys of [sparsity]: target, tolerance."),
-    ("tolerance = 0.005", "", "missing key sparsity.tolerance; add it under [sparsity]."),
-    ("[compare]", "[comparison]", "missing table [compare]; see README 'Thresholds' for its keys."),
+    # A schema-1 era config: [latency] had `rounds`; the message lists what it has now.
+    ("[latency]\n", "[latency]\nrounds = 200\n",
+     "unknown key(s) latency.rounds; known keys of [latency]: repetitions, warmup_invokes, "
+     "timed_invokes, order_seed."),
+    ("[compare]\n", "[comparison]\n",
+     "missing table [compare]; see README 'Thresholds' for its keys."),
 ])
-def test_bad_value_names_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
-    assert old in SHIPPED, f"fixture text {old!r} no longer in bench/thresholds.toml"
+def test_bad_table_names_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in SHIPPED, f"{old!r} is no longer in bench/thresholds.toml"
     path = write(tmp_path, SHIPPED.replace(old, new, 1))
     with pytest.raises(ConfigError) as excinfo:
         load_config(path)
     assert str(excinfo.value) == f"{path}: {message}"
+
+
+def test_sha256_is_that_of_the_file_bytes_and_follows_them(tmp_path: Path) -> None:
+    """Recorded with every run so a comparison can tell two runs were judged by different
+    thresholds; a comment changes it too, since only the bytes are known for sure."""
+    path = tmp_path / "thresholds.toml"
+    path.write_bytes(DEFAULT_CONFIG_PATH.read_bytes())
+    config = load_config(path)
+    assert config.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_config().sha256 == hashlib.sha256(DEFAULT_CONFIG_PATH.read_bytes()).hexdigest()
+    assert config.sha256 == load_config().sha256  # same bytes, other path: same sha256
+
+    path.write_bytes(DEFAULT_CONFIG_PATH.read_bytes() + b"# re-measured on another day\n")
+    commented = load_config(path)
+    assert commented.sha256 != config.sha256
+    assert (commented.accuracy, commented.latency, commented.compare) == (
+        config.accuracy, config.latency, config.compare)
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -1,23 +1,39 @@
-"""The history view: the tidy table and the picture, from a copy of the good fixtures."""
+"""The history view: the tidy table and the picture, from copies of real runs
+(tests/fixtures/runs: TF 2.15.1, 2.20.0, three complete 2.21.0 runs of which one is schema 1,
+and one partial 2.21.0 run), so the table is checked on what `pytest bench` really writes."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
+from pipeline import history as history_module
 from pipeline.history import TABLE_COLUMNS, history_table, main
-from pipeline.results import read_history
-from tests.test_results_reader import BAD_REASONS, FIXTURES, GOOD
+from pipeline.results import read_history, read_results
+from tests.test_results_reader import BAD_REASONS, FIXTURES
 
+RUNS = Path(__file__).parent / "fixtures" / "runs"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-#: Runs in the order the table and the x axis must show them: TF 2.19 first, then by time.
-RUN_ORDER = ["20250520T120000Z-9f8e7d6", "20250601T120000Z-3f2a9c1", "20250608T120000Z-a1b2c3d",
-             "20250609T120000Z-b2c3d4e", "20250610T120000Z-c3d4e5f", "20250611T120000Z-d4e5f6a",
-             "20250612T120000Z-e5f6a7b"]
+#: The run files in the order the table and the x axis must show them: by TensorFlow version
+#: (2.15 before 2.20, numerically), then by time; the schema-1 2.21.0 run is the oldest.
+RUN_FILES = ("tf2.15.1.csv", "tf2.20.0.csv", "tf2.21.0_schema1.csv", "tf2.21.0_a.csv",
+             "tf2.21.0_b.csv", "tf2.21.0_partial.csv")
+#: What the `complete` cell of each run's rows says: empty where schema 1 recorded nothing.
+COMPLETE_CELL = {"tf2.15.1.csv": "True", "tf2.20.0.csv": "True", "tf2.21.0_schema1.csv": "",
+                 "tf2.21.0_a.csv": "True", "tf2.21.0_b.csv": "True",
+                 "tf2.21.0_partial.csv": "False"}
+#: 4 model rows + 8 latency rows per whole run; the partial run (-k baseline) has one model row.
+TABLE_ROWS = 5 * 12 + 1
+
+
+def run_id_of(name: str) -> str:
+    return str(read_results(RUNS / name)["run_id"].iloc[0])
 
 
 def run_cli(*args: object) -> tuple[int, str, str]:
@@ -31,8 +47,8 @@ def run_cli(*args: object) -> tuple[int, str, str]:
 def results_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "results"
     folder.mkdir()
-    for name in GOOD:
-        shutil.copy(FIXTURES / name, folder / name)
+    for name in RUN_FILES:
+        shutil.copy(RUNS / name, folder / name)
     return folder
 
 
@@ -40,30 +56,69 @@ def test_writes_tidy_csv_and_png(results_dir: Path, tmp_path: Path) -> None:
     out_csv, out_png = tmp_path / "docs" / "history.csv", tmp_path / "docs" / "history.png"
     code, out, err = run_cli(results_dir, "--csv", out_csv, "--png", out_png)
     assert (code, err) == (0, "")
-    assert out == f"pipeline.history: 7 runs, 84 rows -> {out_csv}, {out_png}\n"
+    assert out == f"pipeline.history: 6 runs, {TABLE_ROWS} rows -> {out_csv}, {out_png}\n"
     assert out_png.read_bytes().startswith(PNG_MAGIC) and out_png.stat().st_size > 20_000
 
     table = pd.read_csv(out_csv)
     assert list(table.columns) == list(TABLE_COLUMNS)
-    assert list(dict.fromkeys(table["run_id"])) == RUN_ORDER
-    # per run: 4 model rows (runtime empty) then 8 latency rows
-    assert len(table) == 7 * 12
-    base = table[table["run_id"] == "20250601T120000Z-3f2a9c1"]
-    models = base[base["runtime"].isna()].set_index("model")
+    assert list(dict.fromkeys(table["run_id"])) == [run_id_of(n) for n in RUN_FILES]
+    assert len(table) == TABLE_ROWS
+    source = read_results(RUNS / "tf2.20.0.csv")
+    value = {(r["model"], r["metric"]): r["value"] for r in source.to_dict("records")}
+    run = table[table["run_id"] == run_id_of("tf2.20.0.csv")]
+    models = run[run["runtime"].isna()].set_index("model")
     assert list(models.index) == ["baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite"]
-    assert models["zipped_bytes"].tolist() == [78239, 25802, 24995, 8031]
+    assert models["zipped_bytes"].tolist() == [value[(m, "zipped_bytes")] for m in models.index]
+    assert models["accuracy"].tolist() == [value[(m, "accuracy")] for m in models.index]
+    baseline_bytes = value[("baseline", "zipped_bytes")]
     assert pd.isna(models.at["baseline", "size_ratio"])
-    assert models.at["pruned_tflite", "size_ratio"] == pytest.approx(78239 / 24995)
-    assert models.at["pruned_quantized_tflite", "size_ratio"] == pytest.approx(78239 / 8031)
+    for model in ("pruned", "pruned_tflite", "pruned_quantized_tflite"):
+        assert models.at[model, "size_ratio"] == pytest.approx(
+            baseline_bytes / value[(model, "zipped_bytes")])
     assert models["latency_median_s"].isna().all()
-    latency = base[base["runtime"].notna()]
+    latency = run[run["runtime"].notna()]
     assert latency[["accuracy", "zipped_bytes", "size_ratio"]].isna().all().all()
     assert latency[["model", "runtime", "threads"]].values.tolist()[:4] == [
         ["pruned_tflite", "ai_edge_litert", 1], ["pruned_tflite", "ai_edge_litert", 2],
         ["pruned_tflite", "tf.lite", 1], ["pruned_tflite", "tf.lite", 2]]
-    grown = table[(table["run_id"] == "20250611T120000Z-d4e5f6a")
-                  & (table["model"] == "pruned_quantized_tflite") & table["runtime"].isna()]
-    assert grown["size_ratio"].tolist() == [pytest.approx(78239 / 8834)]
+
+
+def test_complete_column_marks_partial_runs_and_leaves_schema_1_empty(results_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    """False on every row of the partial run, True on complete runs, and an empty cell for the
+    schema-1 run: its completeness was never recorded, and the table must not invent it."""
+    out_csv = tmp_path / "history.csv"
+    assert run_cli(results_dir, "--csv", out_csv, "--png", tmp_path / "h.png")[0] == 0
+    with out_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    cells: dict[str, set[str]] = {}
+    for row in rows:
+        cells.setdefault(row["run_id"], set()).add(row["complete"])
+    assert cells == {run_id_of(name): {cell} for name, cell in COMPLETE_CELL.items()}
+    partial = [row for row in rows if row["run_id"] == run_id_of("tf2.21.0_partial.csv")]
+    assert [(row["model"], row["runtime"]) for row in partial] == [("baseline", "")]
+
+
+def test_picture_labels_the_partial_run(results_dir: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the run that says it is partial gets "(partial)"; a schema-1 run, whose
+    completeness is unknown, is not marked either way."""
+    drawn: list[Any] = []
+
+    class RecordingFigure(history_module.Figure):  # type: ignore[misc, valid-type]
+        def savefig(self, *args: Any, **kwargs: Any) -> None:
+            drawn.append(self)
+            super().savefig(*args, **kwargs)
+
+    monkeypatch.setattr(history_module, "Figure", RecordingFigure)
+    history_module.plot_history(history_table(read_history(results_dir)), tmp_path / "h.png")
+    labels = [label.get_text() for label in drawn[0].axes[-1].get_xticklabels()]
+    dates = {name: str(read_results(RUNS / name)["timestamp_utc"].iloc[0])[:10]
+             for name in RUN_FILES}
+    assert labels == [
+        f"2.15.1\n{dates['tf2.15.1.csv']}", f"2.20.0\n{dates['tf2.20.0.csv']}",
+        f"2.21.0\n{dates['tf2.21.0_schema1.csv']}", f"2.21.0\n{dates['tf2.21.0_a.csv']}",
+        f"2.21.0\n{dates['tf2.21.0_b.csv']}", f"2.21.0\n{dates['tf2.21.0_partial.csv']}\n(partial)"]
 
 
 def test_latency_values_are_the_run_medians(results_dir: Path) -> None:
@@ -77,12 +132,12 @@ def test_latency_values_are_the_run_medians(results_dir: Path) -> None:
 
 
 def test_tf_versions_sort_numerically(results_dir: Path) -> None:
-    """2.9 comes before 2.19 even though it sorts after it as text."""
+    """2.9 comes before 2.15 even though it sorts after it as text."""
     history = read_history(results_dir)
-    old = history["run_id"] == "20250601T120000Z-3f2a9c1"
-    history.loc[old, "tensorflow"] = "2.9.0"
+    relabelled = run_id_of("tf2.20.0.csv")
+    history.loc[history["run_id"] == relabelled, "tensorflow"] = "2.9.0"
     assert list(dict.fromkeys(history_table(history)["run_id"]))[:2] == [
-        "20250601T120000Z-3f2a9c1", "20250520T120000Z-9f8e7d6"]
+        relabelled, run_id_of("tf2.15.1.csv")]
 
 
 def test_defaults_write_under_docs_and_skip_their_own_csv(
@@ -97,7 +152,7 @@ def test_defaults_write_under_docs_and_skip_their_own_csv(
     assert run_cli(results_dir, "--csv", inside, "--png", png)[0] == 0
     code, out, err = run_cli(results_dir, "--csv", inside, "--png", png)
     assert (code, err) == (0, "")
-    assert out.startswith("pipeline.history: 7 runs, 84 rows")
+    assert out.startswith(f"pipeline.history: 6 runs, {TABLE_ROWS} rows")
 
 
 def test_bad_file_stops_the_history_with_exit_2(results_dir: Path, tmp_path: Path) -> None:

@@ -70,12 +70,16 @@ def test_a_a_pairs_raise_no_alarm() -> None:
     assert found.count("improved") <= 1
 
 
-@pytest.mark.parametrize(("scale", "flagged_at_least"), [(1.10, 0.90), (1.25, 1.0)])
+@pytest.mark.parametrize(("scale", "flagged_at_least"), [(2.0, 0.90), (3.0, 1.0)])
 def test_known_slowdowns_are_flagged(scale: float, flagged_at_least: float) -> None:
+    """Between sessions on this machine the gate sees big slowdowns only (README, "Latency");
+    the duel is the instrument for small ones."""
     found = verdicts(scale)
     assert found.count("regressed") / len(found) >= flagged_at_least, found
 
 
 def test_a_slowdown_within_the_factor_is_not_a_regression() -> None:
-    """x1.02 is inside `latency_slowdown_max`: significant or not, it must not fail a gate."""
-    assert verdicts(1.02).count("regressed") == 0
+    """x1.25 is inside `latency_slowdown_max`: significant or not, it must not fail the gate,
+    because host noise moves whole sessions by that much (the recording holds such sessions)."""
+    assert verdicts(1.25).count("regressed") == 0
+

@@ -1,5 +1,7 @@
-"""The results reader: strict validation with exact one-line reasons, history folders, and the
-write -> read round trip. Runs against the frozen CSVs of tests/fixtures/results."""
+"""The results reader: strict validation with exact one-line reasons, schema-1 files, history
+folders, and the write -> read round trip. Runs against the frozen CSVs of
+tests/fixtures/results (base.csv and one broken copy per defect) and, for schema 1, against the
+copy of a real schema-1 run in tests/fixtures/runs."""
 from __future__ import annotations
 
 import csv
@@ -16,9 +18,11 @@ from hypothesis import strategies as st
 
 from pipeline.results import (
     COLUMNS,
+    COLUMNS_V1,
     METRICS,
     MODELS,
     RUN_COLUMNS,
+    RUN_COLUMNS_ADDED_V2,
     STAGES,
     Measurement,
     ResultsFileError,
@@ -31,8 +35,10 @@ from pipeline.results import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
-GOOD = ("base.csv", "same.csv", "latency_x125.csv", "accuracy_minus_1pt.csv",
-        "size_plus_10pct.csv", "other_cpu.csv", "tf_2_19.csv")
+BASE = FIXTURES / "base.csv"
+BASE_RUN_ID = "20250601T120000Z_tf2.20.0_3f2a9c"
+#: A real schema-1 run (TF 2.21.0, written before schema 2 existed), kept as it was written.
+SCHEMA1 = Path(__file__).parent / "fixtures" / "runs" / "tf2.21.0_schema1.csv"
 
 #: The exact reason of every broken fixture: the message a user sees after "<path>: ".
 BAD_REASONS: dict[str, str] = {
@@ -40,10 +46,10 @@ BAD_REASONS: dict[str, str] = {
                      "(was the run interrupted?)",
     "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
                          "results CSV written by `pytest bench`",
-    "bad_missing_column.csv": "missing column(s) unit; a schema_version 1 file has all of "
-                              "pipeline.results.COLUMNS",
-    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1 (read a "
-                          "newer file with the pipeline version that wrote it)",
+    "bad_missing_column.csv": "missing column(s) unit; a schema_version 2 file has all of its "
+                              "columns (README, 'Results CSV')",
+    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2 (read "
+                          "a newer file with the pipeline version that wrote it)",
     "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
                          "finite number (NaN is written as an empty cell)",
     "bad_non_numeric_value.csv": "line 8 (pruned accuracy): value 'n/a' is not a number",
@@ -52,13 +58,13 @@ BAD_REASONS: dict[str, str] = {
                               "per run",
     "bad_latency_without_samples.csv": "line 19 (pruned_tflite latency tf.lite threads=1): "
                                        "latency row without samples; the comparison's "
-                                       "significance test needs the per-round seconds",
+                                       "statistics need the per-repetition seconds",
     "bad_latency_bad_samples.csv": "line 19 (pruned_tflite latency tf.lite threads=1): samples "
-                                   "holds 'fast', not a number; expected per-round seconds "
+                                   "holds 'fast', not a number; expected per-repetition seconds "
                                    "separated by spaces",
-    "bad_two_runs.csv": "holds 2 run_ids ('20250601T120000Z-3f2a9c1', "
-                        "'20250602T120000Z-0000000'); a results file holds one run (put several "
-                        "files in a folder to read a history)",
+    "bad_two_runs.csv": f"holds 2 run_ids ('{BASE_RUN_ID}', '20250602T120000Z_tf2.20.0_000000'); "
+                        "a results file holds one run (put several files in a folder to read a "
+                        "history)",
     "bad_unknown_metric.csv": "line 8 (pruned flops): unknown metric 'flops'; known metrics: "
                               "accuracy, zipped_bytes, sparsity, latency, stage_seconds",
 }
@@ -88,20 +94,31 @@ def reason_of(path: Path) -> str:
 
 
 def test_fixture_set_is_complete() -> None:
-    """Every committed fixture is either a known good run or a bad file with a known reason."""
-    assert sorted(p.name for p in FIXTURES.glob("*.csv")) == sorted([*GOOD, *BAD_REASONS])
+    """Every committed fixture is either the base run or a bad file with a known reason."""
+    assert sorted(p.name for p in FIXTURES.glob("*.csv")) == sorted(["base.csv", *BAD_REASONS])
 
 
-@pytest.mark.parametrize("name", GOOD)
-def test_good_fixture_reads_as_one_typed_run(name: str) -> None:
-    frame = read_results(FIXTURES / name)
+def test_base_fixture_reads_as_one_typed_schema_2_run() -> None:
+    frame = read_results(BASE)
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 25 and frame["run_id"].nunique() == 1
-    assert frame.attrs["path"] == str(FIXTURES / name)
+    assert frame.attrs["path"] == str(BASE)
     assert frame["value"].dtype == "float64"
     latency = frame[frame["metric"] == "latency"]
-    assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {200}
+    assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {20}
     assert frame.loc[frame["metric"] == "accuracy", "runtime"].isna().all()
+    first = frame.iloc[0]
+    assert first["schema_version"] == 2
+    assert (first["complete"], first["incomplete_reason"]) == (True, "")
+    assert frame["complete"].dtype == bool
+    assert {c: int(first[c]) for c in ("latency_repetitions", "latency_warmup_invokes",
+                                       "latency_timed_invokes", "latency_order_seed",
+                                       "cpu_count")} == {
+        "latency_repetitions": 20, "latency_warmup_invokes": 100,
+        "latency_timed_invokes": 1000, "latency_order_seed": 0, "cpu_count": 2}
+    for column in ("cpu_count", "latency_repetitions"):
+        assert frame[column].dtype == "int64"
+    assert len(first["recipe_sha256"]) == 64 and len(first["config_sha256"]) == 64
 
 
 @pytest.mark.parametrize("name", sorted(BAD_REASONS))
@@ -116,16 +133,16 @@ def test_bad_fixture_is_refused_with_exact_reason(name: str) -> None:
     (lambda rows: [{**r, "run_id": ""} for r in rows],
      "column run_id is empty; the comparison needs it to select and label the run"),
     (lambda rows: [rows[0], {**rows[1], "cpu": "Other CPU"}, *rows[2:]],
-     ("column cpu differs between rows of one run: 'AMD EPYC 7763 64-Core Processor' on line 2, "
-     "'Other CPU' on line 3")),
+     ("column cpu differs between rows of one run: 'AMD EPYC 7763 64-Core Processor "
+      "(AuthenticAMD family 25 model 1 stepping 1)' on line 2, 'Other CPU' on line 3")),
     (lambda rows: [{**r, "value": "inf"} if r["metric"] == "sparsity" else r for r in rows],
      "line 10 (pruned sparsity): value 'inf' is not a finite number"),
     (lambda rows: [{**r, "threads": "1.5"} if r["metric"] == "latency" else r for r in rows],
      "line 19 (pruned_tflite latency tf.lite threads=1.5): threads '1.5' is not a whole number"),
-    (lambda rows: [{**r, "samples": r["samples"].rsplit(" ", 10)[0]}
+    (lambda rows: [{**r, "samples": r["samples"].rsplit(" ", 5)[0]}
                    if r["metric"] == "latency" else r for r in rows],
-     ("line 19 (pruned_tflite latency tf.lite threads=1): samples holds 190 numbers but rounds is "
-     "200 (cut file?)")),
+     ("line 19 (pruned_tflite latency tf.lite threads=1): samples holds 15 numbers but rounds is "
+      "20 (cut file?)")),
     (lambda rows: [{**r, "model": ""} if r["metric"] == "sparsity" else r for r in rows],
      "line 10 (? sparsity): model is empty"),
 ], ids=["header-only", "timestamp", "empty-run-id", "run-column-differs", "inf-value",
@@ -133,8 +150,39 @@ def test_bad_fixture_is_refused_with_exact_reason(name: str) -> None:
 def test_invalid_cell_is_refused_with_exact_reason(
         tmp_path: Path, edit: Callable[[list[dict[str, str]]], list[dict[str, str]]],
         reason: str) -> None:
-    path = rewrite(FIXTURES / "base.csv", tmp_path / "run.csv", edit)
+    path = rewrite(BASE, tmp_path / "run.csv", edit)
     assert reason_of(path) == reason
+
+
+# A schema-2 run records what decides comparability; a cell that does not say it is refused,
+# since the gate would otherwise compare (or choose as reference) a run it cannot judge.
+@pytest.mark.parametrize(("column", "cell", "reason"), [
+    ("complete", "yes", "complete 'yes' is not True or False"),
+    ("complete", "", "complete '' is not True or False"),
+    ("recipe_sha256", "", ("column recipe_sha256 is empty; a schema 2 run records it so the "
+                           "comparison can tell whether runs may be compared")),
+    ("config_sha256", "", ("column config_sha256 is empty; a schema 2 run records it so the "
+                           "comparison can tell whether runs may be compared")),
+    ("cpu", "", ("column cpu is empty; a schema 2 run records it so the comparison can tell "
+                 "whether runs may be compared")),
+    ("cpu_count", "two", "cpu_count 'two' is not an integer"),
+    ("cpu_count", "", "cpu_count '' is not an integer"),
+    ("latency_repetitions", "20.5", "latency_repetitions '20.5' is not an integer"),
+])
+def test_schema_2_run_cell_is_refused_with_exact_reason(tmp_path: Path, column: str, cell: str,
+                                                        reason: str) -> None:
+    path = rewrite(BASE, tmp_path / "run.csv",
+                   lambda rows: [{**r, column: cell} for r in rows])
+    assert reason_of(path) == reason
+
+
+def test_incomplete_run_reads_with_its_reason(tmp_path: Path) -> None:
+    reason = "-k 'baseline'; 16 test(s) deselected"
+    path = rewrite(BASE, tmp_path / "run.csv",
+                   lambda rows: [{**r, "complete": "False", "incomplete_reason": reason}
+                                 for r in rows])
+    first = read_results(path).iloc[0]
+    assert (first["complete"], first["incomplete_reason"]) == (False, reason)
 
 
 @pytest.mark.parametrize(("content", "reason"), [
@@ -170,7 +218,7 @@ def test_missing_file_and_folder_are_named(tmp_path: Path) -> None:
 
 
 def test_extra_columns_of_a_newer_writer_are_kept(tmp_path: Path) -> None:
-    path = rewrite(FIXTURES / "base.csv", tmp_path / "run.csv",
+    path = rewrite(BASE, tmp_path / "run.csv",
                    lambda rows: [{**r, "gpu": "none"} for r in rows],
                    fieldnames=[*COLUMNS, "gpu"])
     frame = read_results(path)
@@ -178,21 +226,75 @@ def test_extra_columns_of_a_newer_writer_are_kept(tmp_path: Path) -> None:
     assert set(frame["gpu"]) == {"none"}
 
 
+# ---------------------------------------------------------------------------------------------
+# Schema 1: the history written before schema 2 stays readable, and what it did not record
+# stays unknown.
+# ---------------------------------------------------------------------------------------------
+
+def test_real_schema_1_run_reads_with_the_added_columns_unknown() -> None:
+    frame = read_results(SCHEMA1)
+    assert list(frame.columns) == list(COLUMNS)
+    assert len(frame) == 25 and frame["run_id"].nunique() == 1
+    first = frame.iloc[0]
+    assert first["schema_version"] == 1
+    assert (first["run_id"], first["tensorflow"]) == ("20261127T205528Z_tf2.21.0_582ea4", "2.21.0")
+    # Unknown, not guessed: no default completeness, no cpu_count of this machine, no latency
+    # settings of today's config, no empty-string reason.
+    for column in RUN_COLUMNS_ADDED_V2:
+        assert frame[column].map(lambda v: v is None).all(), column
+    # What schema 1 did record is read as written.
+    assert (first["cpu"], first["platform"]) == ("AMD EPYC", "Linux-6.18.44-fc-v669-x86_64")
+    latency = frame[frame["metric"] == "latency"]
+    assert len(latency) == 8 and set(latency["rounds"]) == {200}
+
+
+def test_schema_1_run_missing_a_column_names_its_own_schema(tmp_path: Path) -> None:
+    names = [c for c in COLUMNS_V1 if c != "cpu"]
+    path = rewrite(SCHEMA1, tmp_path / "run.csv", lambda rows: rows, fieldnames=names)
+    assert reason_of(path) == ("missing column(s) cpu; a schema_version 1 file has all of its "
+                               "columns (README, 'Results CSV')")
+
+
+def test_schema_1_and_schema_2_runs_read_as_one_history(tmp_path: Path) -> None:
+    shutil.copy(SCHEMA1, tmp_path / "a_schema1.csv")
+    shutil.copy(BASE, tmp_path / "b_base.csv")
+    history = read_history(tmp_path)
+    runs = history.drop_duplicates("run_id").set_index("run_id")
+    assert runs.at["20261127T205528Z_tf2.21.0_582ea4", "complete"] is None
+    assert runs.at[BASE_RUN_ID, "complete"] == True  # noqa: E712 (numpy bool)
+    assert runs.at[BASE_RUN_ID, "cpu_count"] == 2
+    assert runs.at["20261127T205528Z_tf2.21.0_582ea4", "cpu_count"] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# History folders
+# ---------------------------------------------------------------------------------------------
+
+SECOND_RUN_ID = "20250608T120000Z_tf2.20.0_a1b2c3"
+
+
+def second_run(folder: Path, name: str = "second.csv") -> Path:
+    """Another valid run: the base run under a new run_id, a week later."""
+    return rewrite(BASE, folder / name, lambda rows: [
+        {**r, "run_id": SECOND_RUN_ID, "timestamp_utc": "2025-06-08T12:00:00+00:00"}
+        for r in rows])
+
+
 def test_history_folder_reads_every_csv_sorted(tmp_path: Path) -> None:
-    for name in ("same.csv", "base.csv"):
-        shutil.copy(FIXTURES / name, tmp_path / name)
+    shutil.copy(BASE, tmp_path / "base.csv")
+    second = second_run(tmp_path, "same.csv")
     (tmp_path / "notes.txt").write_text("not a CSV, not read")
     history = read_history(tmp_path)
-    assert list(dict.fromkeys(history["run_id"])) == ["20250601T120000Z-3f2a9c1",
-                                                      "20250608T120000Z-a1b2c3d"]
+    assert list(dict.fromkeys(history["run_id"])) == [BASE_RUN_ID, SECOND_RUN_ID]
     assert len(history) == 50
-    assert read_history(tmp_path, exclude=[tmp_path / "same.csv"])["run_id"].nunique() == 1
-    assert read_history([FIXTURES / "same.csv"])["run_id"].nunique() == 1
+    assert read_history(tmp_path, exclude=[second])["run_id"].nunique() == 1
+    assert read_history([second])["run_id"].nunique() == 1
 
 
 def test_one_bad_file_stops_the_history_and_is_named(tmp_path: Path) -> None:
-    for name in ("base.csv", "bad_nan_value.csv", "same.csv"):
-        shutil.copy(FIXTURES / name, tmp_path / name)
+    shutil.copy(BASE, tmp_path / "base.csv")
+    shutil.copy(FIXTURES / "bad_nan_value.csv", tmp_path / "bad_nan_value.csv")
+    second_run(tmp_path, "same.csv")
     with pytest.raises(ResultsFileError) as caught:
         read_history(tmp_path)
     bad = tmp_path / "bad_nan_value.csv"
@@ -208,13 +310,13 @@ def test_history_refuses_empty_folder_missing_path_and_copied_run(tmp_path: Path
         read_history(tmp_path / "missing")
     assert caught.value.reason == ("no such file or folder; pass a results CSV or the folder "
                                    "that holds them (`pytest bench` writes results/*.csv)")
-    shutil.copy(FIXTURES / "base.csv", tmp_path / "a.csv")
-    shutil.copy(FIXTURES / "base.csv", tmp_path / "b.csv")
+    shutil.copy(BASE, tmp_path / "a.csv")
+    shutil.copy(BASE, tmp_path / "b.csv")
     with pytest.raises(ResultsFileError) as caught:
         read_history(tmp_path)
-    assert str(caught.value) == (f"{tmp_path / 'b.csv'}: run_id '20250601T120000Z-3f2a9c1' is "
-                                 f"also in {tmp_path / 'a.csv'}; each run must be in one file "
-                                 f"(remove the copy)")
+    assert str(caught.value) == (f"{tmp_path / 'b.csv'}: run_id '{BASE_RUN_ID}' is also in "
+                                 f"{tmp_path / 'a.csv'}; each run must be in one file (remove "
+                                 f"the copy)")
 
 
 def test_fixtures_are_what_the_committed_script_writes(tmp_path: Path) -> None:
@@ -263,12 +365,18 @@ def measurements(draw: st.DrawFn) -> Measurement:
     )
 
 
+# Every field is given a strategy: left to st.builds, the new schema-2 fields would be drawn
+# from their types alone (e.g. an empty recipe_sha256), which the reader rightly refuses.
 RUNS = st.builds(
     RunInfo, run_id=_TEXT,
     timestamp_utc=st.datetimes(timezones=st.just(UTC)).map(lambda t: t.isoformat()),
     git_commit=_TEXT, git_dirty=st.booleans(), python=_TEXT, tensorflow=_TEXT, tf_keras=_TEXT,
     tfmot=_TEXT, litert=_TEXT, numpy=_TEXT, platform=_TEXT, cpu=_TEXT, dataset_sha256=_TEXT,
-    seed=st.integers(0, 2**31),
+    seed=st.integers(0, 2**31), recipe_sha256=_TEXT, config_sha256=_TEXT,
+    latency_repetitions=st.integers(10, 10_000), latency_warmup_invokes=st.integers(0, 10**6),
+    latency_timed_invokes=st.integers(1, 10**6), latency_order_seed=st.integers(0, 2**32 - 1),
+    cpu_count=st.integers(1, 1024), complete=st.booleans(),
+    incomplete_reason=st.just("") | _TEXT,
 )
 
 

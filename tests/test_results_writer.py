@@ -1,7 +1,9 @@
-"""The results CSV writer: schema order, empty cells, and atomic replacement."""
+"""The results CSV writer: schema order, empty cells, the schema-2 run columns, and atomic
+replacement."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +11,7 @@ import pytest
 
 from pipeline.results import (
     COLUMNS,
+    RUN_COLUMNS_ADDED_V2,
     SCHEMA_VERSION,
     Measurement,
     RunInfo,
@@ -20,7 +23,9 @@ from pipeline.results import (
 RUN = RunInfo(run_id="r1", timestamp_utc="2026-11-27T20:00:00+00:00", git_commit="abc",
               git_dirty=False, python="3.11.7", tensorflow="2.21.0", tf_keras="2.21.0",
               tfmot="0.8.1", litert="2.3.0", numpy="2.4.6", platform="Linux-x86_64",
-              cpu="Test CPU", dataset_sha256="0" * 64, seed=0)
+              cpu="Test CPU", dataset_sha256="0" * 64, seed=0, recipe_sha256="1" * 64,
+              config_sha256="2" * 64, latency_repetitions=20, latency_warmup_invokes=100,
+              latency_timed_invokes=1000, latency_order_seed=0, cpu_count=2, complete=True)
 ROWS = [
     Measurement(model="baseline", metric="accuracy", value=0.9795, unit="fraction"),
     Measurement(model="baseline", metric="stage_seconds", stage="train", value=18.2, unit="s"),
@@ -40,6 +45,21 @@ def test_written_csv_has_schema_columns_in_order_and_empty_cells(tmp_path: Path)
     assert rows[1]["stage"] == "train"
     assert parse_samples(rows[2]["samples"]) == (1e-5, 1.1e-5, 1.5e-5)
     assert rows[2]["threads"] == "1"
+
+
+def test_schema_2_run_columns_are_written_as_the_reader_expects(tmp_path: Path) -> None:
+    """Whole numbers without ".0", booleans as True/False, an empty reason as an empty cell:
+    what the reader's checks of a schema-2 run accept."""
+    partial = dataclasses.replace(RUN, complete=False, incomplete_reason="-k 'baseline'")
+    for run, complete, reason in ((RUN, "True", ""), (partial, "False", "-k 'baseline'")):
+        path = write_atomic(to_frame(run, ROWS), tmp_path / "run.csv")
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert {row["complete"] for row in rows} == {complete}
+        assert {row["incomplete_reason"] for row in rows} == {reason}
+        first = rows[0]
+        assert [first[c] for c in RUN_COLUMNS_ADDED_V2] == [
+            "1" * 64, "2" * 64, "20", "100", "1000", "0", "2", complete, reason]
 
 
 class ExplodingFrame(pd.DataFrame):

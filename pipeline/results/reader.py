@@ -206,11 +206,11 @@ def _parse_sample_cell(path: Path, line: int, row: dict[str, str]) -> tuple[floa
     except ValueError:
         bad = next(t for t in row["samples"].split(SAMPLES_SEPARATOR) if t and not _is_float(t))
         raise ResultsFileError(path, f"line {line} ({_describe(row)}): samples holds {bad[:40]!r}, "
-                                     f"not a number; expected per-round seconds separated by "
+                                     f"not a number; expected per-repetition seconds separated by "
                                      f"spaces") from None
     if not all(math.isfinite(s) for s in samples):
         raise ResultsFileError(path, f"line {line} ({_describe(row)}): samples holds a "
-                                     f"non-finite number; expected per-round seconds")
+                                     f"non-finite number; expected per-repetition seconds")
     return samples
 
 
