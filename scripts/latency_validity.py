@@ -39,13 +39,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.compare.rules import judge_latency  # noqa: E402
 from pipeline.config import CompareRules, load_config  # noqa: E402
-from pipeline.statistics import (  # noqa: E402
-    bootstrap_ratio_of_medians,
-    judge_ratio,
-    lag1_autocorrelation,
-    mann_whitney_p,
-)
+from pipeline.statistics import lag1_autocorrelation, mann_whitney_p  # noqa: E402
 
 MODELS = ("pruned_tflite", "pruned_quantized_tflite")
 RUNTIMES = ("tf.lite", "ai_edge_litert")
@@ -113,10 +109,9 @@ def old_verdict(reference: Sequence[float], candidate: Sequence[float]) -> str:
 
 def new_verdict(reference: Sequence[float], candidate: Sequence[float],
                 rules: CompareRules) -> str:
-    """The [compare] rule as if every row were gated (the report shows 2-thread rows too, to
-    show why they are not)."""
-    estimate = bootstrap_ratio_of_medians(reference, candidate, confidence=1 - rules.latency_alpha)
-    return judge_ratio(estimate, rules.latency_slowdown_max)
+    """The gate's own latency rule (pipeline.compare.rules.judge_latency), applied as if every
+    row were gated (the report shows 2-thread rows too, to show why they are not)."""
+    return judge_latency(reference, candidate, rules)[1]
 
 
 def load_recording(folder: Path) -> list[dict[str, dict[str, list[float]]]]:

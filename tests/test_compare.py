@@ -224,11 +224,11 @@ def test_default_reference_is_never_newer_than_the_candidate(tmp_path: Path) -> 
     assert out.splitlines()[0] == (
         f"reference run {run_id(TF220)} (tensorflow 2.20.0, cpu {field(TF220, 'cpu')}): the "
         f"latest complete run of the newest TensorFlow below the candidate's 2.21.0 (2.20.0), "
-        f"written before the candidate; 1 complete run written after the candidate left out")
+        f"written before the candidate; 1 complete run not written before the candidate left out")
     code, _, err = run_cli(folder, folder / A.name, "--tf", "2.21.0")
     assert code == 2
     assert err == (f"{ERROR}{folder}: no complete run of tensorflow '2.21.0' written before the "
-                   f"candidate; 1 complete run written after the candidate left out; complete "
+                   f"candidate; 1 complete run not written before the candidate left out; complete "
                    f"runs: 2.15.1 (1 run), 2.20.0 (1 run)\n")
 
 

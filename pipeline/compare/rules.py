@@ -30,7 +30,7 @@ import pandas as pd
 
 from pipeline.config import CompareRules
 from pipeline.results import METRICS, MODELS, STAGES, MeasurementKey, key_of, parse_samples
-from pipeline.statistics import bootstrap_ratio_of_medians, judge_ratio
+from pipeline.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
 
 #: Every verdict, in the order the summary counts them.
 VERDICTS: tuple[str, ...] = ("missing", "regressed", "improved", "ok", "not compared",
@@ -111,6 +111,16 @@ def _size(reference: float, candidate: float, limit: float) -> tuple[str, str, s
     return f"{growth:+.1%}", f"+{limit:.1%}", verdict
 
 
+def judge_latency(reference: Sequence[float], candidate: Sequence[float],
+                  rules: CompareRules) -> tuple[RatioEstimate, str]:
+    """The latency rule on two runs' repetition values (seconds per call): the ratio of
+    medians with its bootstrap CI, and the verdict. Also what scripts/latency_validity.py
+    applies, so the measured error rates are those of this very rule."""
+    estimate = bootstrap_ratio_of_medians(reference, candidate,
+                                          confidence=1 - rules.latency_alpha)
+    return estimate, judge_ratio(estimate, rules.latency_slowdown_max)
+
+
 def _latency(reference: Record, candidate: Record, rules: CompareRules,
              gate: LatencyGate) -> tuple[str, str, str, str]:
     """(change, allowed, verdict, detail) of one latency key."""
@@ -126,11 +136,10 @@ def _latency(reference: Record, candidate: Record, rules: CompareRules,
         return change, "", "not gated", "--skip-latency"
     if gate.obstacle:
         return change, "", "not compared", gate.obstacle
-    estimate = bootstrap_ratio_of_medians(parse_samples(reference["samples"]),
-                                          parse_samples(candidate["samples"]),
-                                          confidence=1 - alpha)
+    estimate, verdict = judge_latency(parse_samples(reference["samples"]),
+                                      parse_samples(candidate["samples"]), rules)
     detail = f"{1 - alpha:.0%} CI x{estimate.ci_low:.3f}-x{estimate.ci_high:.3f}"
-    return f"x{estimate.ratio:.3f}", allowed, judge_ratio(estimate, limit), detail
+    return f"x{estimate.ratio:.3f}", allowed, verdict, detail
 
 
 def _judge(key: MeasurementKey, reference: Record, candidate: Record, rules: CompareRules,

@@ -133,7 +133,7 @@ def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
         return ReferenceChoice(_run(history, run_id), "the run named as the reference")
     eligible = complete if before is None else complete[complete["_time"] < before]
     later = len(complete) - len(eligible)
-    later_note = f"; {later} complete run{'s' if later != 1 else ''} written after the " \
+    later_note = f"; {later} complete run{'s' if later != 1 else ''} not written before the " \
                  f"candidate left out" if later else ""
     if tf is not None:
         matching = eligible[eligible["tensorflow"] == tf]
