@@ -282,7 +282,7 @@ def fake_duel(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
             tuple(10e-6 * n * factors.get(" ".join(map(str, key)), 1.0) for n in noise))
             for key in keys}
 
-    monkeypatch.setattr(duel, "run_duel", run_duel)
+    monkeypatch.setattr(duel.cli, "run_duel", run_duel)
     return factors
 
 
@@ -315,7 +315,7 @@ def test_cli_lists_keys_of_one_run_only(fake_duel: dict[str, float], tmp_path: P
 
 def test_cli_output_to_a_closed_pipe_is_quiet() -> None:
     """`python -m pipeline.duel ... | head -1`: the reader goes away; no traceback."""
-    script = ("import pipeline.duel as d\n"
+    script = ("import pipeline.duel.cli as d\n"
               "from pipeline.duel import PairedSamples\n"
               "d.run_duel = lambda r, c, keys, s: {k: PairedSamples((1.0,) * s.pairs, "
               "(1.0,) * s.pairs) for k in keys}\n"

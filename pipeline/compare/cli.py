@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from pipeline.compare.selection import (
     warnings_of,
 )
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from pipeline.console import print_report
 from pipeline.results import ResultsFileError, read_results
 
 PROG = "pipeline.compare"
@@ -98,18 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = compare_runs(choice.run, candidate, rules, latency=gate)
     header = Header(RunIdentity.of(choice.run), RunIdentity.of(candidate), choice.reason,
                     tuple(warnings_of(choice.run, candidate)))
-    _print(format_rows(rows, args.format, header=header))
+    print_report(format_rows(rows, args.format, header=header))
     return outcome(rows).exit_code
-
-
-def _print(text: str) -> None:
-    """Print, tolerating a reader that stops early (`... | head -1`): the exit code still
-    reports the verdict, and no BrokenPipeError traceback is printed."""
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _fail(message: str) -> int:
