@@ -30,15 +30,9 @@ import threading
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-import numpy as np
-
 from pipeline.environment import REPO_ROOT, package_version
 from pipeline.interpreters import RuntimeUnavailable
-from pipeline.latency import time_block
-
-#: The input of every timed invoke. The CNN's latency does not depend on pixel values, so a
-#: fixed synthetic image keeps the duel independent of MNIST being on disk.
-IMAGE = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+from pipeline.latency import SYNTHETIC_IMAGE, time_block
 
 #: How long a worker waits for its process to end after its input closed, before killing it.
 _EXIT_GRACE_S = 5.0
@@ -63,7 +57,7 @@ def serve(requests: TextIO, replies: TextIO) -> None:
         reply: dict[str, Any]
         try:
             block = time_block(Path(request["model_path"]), request["runtime"],
-                               request["threads"], IMAGE,
+                               request["threads"], SYNTHETIC_IMAGE,
                                warmup_invokes=request["warmup_invokes"],
                                timed_invokes=request["timed_invokes"])
         except RuntimeUnavailable as exc:
