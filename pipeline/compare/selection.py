@@ -74,6 +74,18 @@ def _shown(run: pd.DataFrame, column: str) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def _differs(reference: pd.DataFrame, candidate: pd.DataFrame, column: str) -> bool:
+    """Whether the two runs differ in a run column; unknown on either side (schema 1) counts
+    as different, since equality cannot be shown."""
+    ref, cand = reference.iloc[0][column], candidate.iloc[0][column]
+    return is_missing(ref) or is_missing(cand) or str(ref) != str(cand)
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 run', '2 runs'."""
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
 def _runs(history: pd.DataFrame) -> pd.DataFrame:
     """One row per run, with its time, for selection."""
     runs = history.drop_duplicates("run_id").copy()
@@ -89,16 +101,15 @@ def _is_complete(runs: pd.DataFrame) -> pd.Series:
 def _describe_available(runs: pd.DataFrame) -> str:
     counts = runs["tensorflow"].value_counts()
     versions = sorted(counts.index, key=tf_version_key)
-    return ", ".join(f"{v} ({counts[v]} run{'s' if counts[v] > 1 else ''})" for v in versions)
+    return ", ".join(f"{v} ({_count(counts[v], 'run')})" for v in versions)
 
 
 def _never_chosen(runs: pd.DataFrame) -> str:
-    """' (2 partial runs and 1 schema-1 run, whose completeness is unknown, are never chosen)'."""
+    """' (2 partial runs and 1 schema-1 run, whose completeness is unknown, never chosen)'."""
     unknown = int(runs["complete"].map(is_missing).sum())
     partial = len(runs) - unknown - int(_is_complete(runs).sum())
-    parts = ([f"{partial} partial run{'s' if partial != 1 else ''}"] if partial else []) + (
-        [f"{unknown} schema-1 run{'s' if unknown != 1 else ''}, whose completeness is unknown,"]
-        if unknown else [])
+    parts = ([_count(partial, "partial run")] if partial else []) + (
+        [f"{_count(unknown, 'schema-1 run')}, whose completeness is unknown,"] if unknown else [])
     return f" ({' and '.join(parts)} never chosen)" if parts else ""
 
 
@@ -133,8 +144,8 @@ def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
         return ReferenceChoice(_run(history, run_id), "the run named as the reference")
     eligible = complete if before is None else complete[complete["_time"] < before]
     later = len(complete) - len(eligible)
-    later_note = f"; {later} complete run{'s' if later != 1 else ''} not written before the " \
-                 f"candidate left out" if later else ""
+    later_note = (f"; {_count(later, 'complete run')} not written before the candidate left out"
+                  if later else "")
     if tf is not None:
         matching = eligible[eligible["tensorflow"] == tf]
         if matching.empty:
@@ -198,8 +209,7 @@ def check_comparable(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
     """Raise NotComparable when the runs differ in dataset, seed or recipe (or one of them does
     not record it): the first such field, with both values."""
     for name in REFUSING_FIELDS:
-        ref, cand = reference.iloc[0][name], candidate.iloc[0][name]
-        if is_missing(ref) or is_missing(cand) or str(ref) != str(cand):
+        if _differs(reference, candidate, name):
             raise NotComparable(
                 f"runs differ in {name}: reference run {reference.iloc[0]['run_id']} has "
                 f"{_shown(reference, name)}, candidate run {candidate.iloc[0]['run_id']} has "
@@ -211,8 +221,7 @@ def warnings_of(reference: pd.DataFrame, candidate: pd.DataFrame) -> list[str]:
     """What weakens the comparison without making it meaningless: other thresholds, or a run
     made from uncommitted code (its git_commit does not say what ran)."""
     warnings = []
-    ref_config, cand_config = reference.iloc[0]["config_sha256"], candidate.iloc[0]["config_sha256"]
-    if is_missing(ref_config) or is_missing(cand_config) or ref_config != cand_config:
+    if _differs(reference, candidate, "config_sha256"):
         warnings.append(f"the runs were made with different threshold configs (config_sha256 "
                         f"{_short(reference, 'config_sha256')} vs "
                         f"{_short(candidate, 'config_sha256')})")
@@ -232,20 +241,17 @@ def _short(run: pd.DataFrame, column: str) -> str:
 def latency_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
     """Why latency of these runs cannot be compared ("" when it can): another machine (cpu,
     cpu_count, or OS / architecture / kernel major.minor) or other latency settings."""
-    ref, cand = reference.iloc[0], candidate.iloc[0]
     machine = [f"{name} {_shown(reference, name)} vs {_shown(candidate, name)}"
-               for name in ("cpu", "cpu_count")
-               if is_missing(ref[name]) or is_missing(cand[name]) or ref[name] != cand[name]]
-    ref_platform = comparable_platform(str(ref["platform"]))
-    cand_platform = comparable_platform(str(cand["platform"]))
+               for name in ("cpu", "cpu_count") if _differs(reference, candidate, name)]
+    ref_platform = comparable_platform(str(reference.iloc[0]["platform"]))
+    cand_platform = comparable_platform(str(candidate.iloc[0]["platform"]))
     if ref_platform != cand_platform:
         machine.append(f"platform {ref_platform!r} vs {cand_platform!r}")
     reasons = []
     if machine:
         reasons.append(f"machines differ: {', '.join(machine)}")
     settings = [f"{name} {_shown(reference, name)} vs {_shown(candidate, name)}"
-                for name in LATENCY_SETTING_COLUMNS
-                if is_missing(ref[name]) or is_missing(cand[name]) or ref[name] != cand[name]]
+                for name in LATENCY_SETTING_COLUMNS if _differs(reference, candidate, name)]
     if settings:
         reasons.append(f"latency settings differ: {', '.join(settings)}")
     return "; ".join(reasons)
