@@ -32,7 +32,7 @@ from pipeline.results import (
     MODELS,
     TFLITE_MODELS,
     ResultsFileError,
-    is_missing,
+    completeness,
     read_history,
     run_times,
     tf_version_key,
@@ -101,11 +101,6 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _partial(complete: object) -> bool:
-    """A run that says it is not complete (unknown, for schema 1, is not marked)."""
-    return not is_missing(complete) and not bool(complete)
-
-
 #: One look per model in every panel (color, marker); runtimes differ by line style.
 _MODEL_STYLE: dict[str, tuple[str, str]] = {
     "baseline": ("tab:blue", "o"), "pruned": ("tab:orange", "s"),
@@ -119,7 +114,8 @@ def plot_history(table: pd.DataFrame, path: Path) -> Path:
     run_ids = list(dict.fromkeys(table["run_id"]))  # table is in run order
     runs = table.drop_duplicates("run_id").set_index("run_id")
     labels = [f"{runs.at[r, 'tensorflow']!s}\n{str(runs.at[r, 'timestamp_utc'])[:10]}"
-              + ("\n(partial)" if _partial(runs.at[r, "complete"]) else "") for r in run_ids]
+              + ("\n(partial)" if completeness(runs.at[r, "complete"]) is False else "")
+              for r in run_ids]
     x = {run_id: i for i, run_id in enumerate(run_ids)}
     models = table[table["runtime"].isna()]
     latency = table[table["runtime"].notna() & table["threads"].eq(1).fillna(False)]

@@ -15,6 +15,7 @@ import pandas as pd
 from pipeline.environment import comparable_platform
 from pipeline.results import (
     LATENCY_SETTING_COLUMNS,
+    completeness,
     is_missing,
     read_history,
     run_times,
@@ -95,7 +96,7 @@ def _runs(history: pd.DataFrame) -> pd.DataFrame:
 
 def _is_complete(runs: pd.DataFrame) -> pd.Series:
     """True where a run says it is complete; a schema-1 run's completeness is unknown."""
-    return runs["complete"].map(lambda v: not is_missing(v) and bool(v))
+    return runs["complete"].map(lambda v: completeness(v) is True)
 
 
 def _describe_available(runs: pd.DataFrame) -> str:
@@ -106,7 +107,7 @@ def _describe_available(runs: pd.DataFrame) -> str:
 
 def _never_chosen(runs: pd.DataFrame) -> str:
     """' (2 partial runs and 1 schema-1 run, whose completeness is unknown, never chosen)'."""
-    unknown = int(runs["complete"].map(is_missing).sum())
+    unknown = int(runs["complete"].map(lambda v: completeness(v) is None).sum())
     partial = len(runs) - unknown - int(_is_complete(runs).sum())
     parts = ([_count(partial, "partial run")] if partial else []) + (
         [f"{_count(unknown, 'schema-1 run')}, whose completeness is unknown,"] if unknown else [])

@@ -24,6 +24,7 @@ from pipeline.results.schema import (
     Measurement,
     MeasurementKey,
     RunInfo,
+    completeness,
     is_missing,
     key_of,
     parse_samples,
@@ -36,7 +37,7 @@ __all__ = [
     "COLUMNS", "COLUMNS_V1", "KEY_COLUMNS", "LATENCY_SETTING_COLUMNS", "MEASUREMENT_COLUMNS",
     "METRICS", "MODELS", "RUN_COLUMNS", "RUN_COLUMNS_ADDED_V2", "SAMPLES_SEPARATOR",
     "SCHEMA_VERSION", "STAGES", "SUPPORTED_SCHEMA_VERSIONS", "TFLITE_MODELS", "Measurement",
-    "MeasurementKey", "ResultsFileError", "RunInfo", "is_missing", "key_of", "measurements_of",
-    "parse_samples", "read_history", "read_results", "run_times", "tf_version_key", "to_frame",
-    "write_atomic",
+    "MeasurementKey", "ResultsFileError", "RunInfo", "completeness", "is_missing", "key_of",
+    "measurements_of", "parse_samples", "read_history", "read_results", "run_times",
+    "tf_version_key", "to_frame", "write_atomic",
 ]

@@ -168,6 +168,11 @@ def is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def completeness(value: object) -> bool | None:
+    """A run's `complete` cell as read: True or False, None when unknown (schema 1)."""
+    return None if is_missing(value) else bool(value)
+
+
 def parse_samples(cell: object) -> tuple[float, ...]:
     """Per-repetition values from a `samples` cell; empty tuple for an empty cell."""
     if is_missing(cell) or cell == "":
