@@ -13,7 +13,7 @@ picks it as a reference run.
 """
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,11 @@ from pipeline.data import DataError, Mnist, resolve_mnist
 from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id, package_version
 from pipeline.interpreters import RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, measure_interleaved
-from pipeline.recipe import DEFAULT_SEED, recipe_sha256
+from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
-from pipeline.run import BenchRun, KerasArtifact, PrunedArtifact, TFLiteArtifact
+from pipeline.run import Artifact, BenchRun
 from pipeline.tfenv import EnvironmentProblem
+from pipeline.variants import VARIANTS, UnknownVariant, definitions_sha256, select
 
 BENCH_DIR = Path(__file__).resolve().parent
 #: The latency test, whose selected parameters decide which combinations are timed.
@@ -53,6 +54,11 @@ class BenchSession:
         self.mnist_option: str | None = config.getoption("mnist")
         self.bench_run: BenchRun | None = None
         self.results_path: Path | None = None
+        try:
+            #: The variants this session builds and checks (--variants), in registry order.
+            self.variants: tuple[str, ...] = select(config.getoption("variants"))
+        except UnknownVariant as exc:
+            raise pytest.UsageError(f"--variants: {exc}") from None
         self.history_reference = _history_reference(config)
         #: Why this session is not a complete run (empty: complete), in the order noticed.
         self.incomplete: list[str] = _selection_narrowed(config)
@@ -114,6 +120,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: $MNIST_PATH, then the Keras cache, then Keras' download).")
     group.addoption("--seed", type=int, default=DEFAULT_SEED,
                     help=f"seed for training and pruning (default {DEFAULT_SEED}); recorded.")
+    group.addoption("--variants", metavar="NAMES", default="default",
+                    help="which variants of pipeline/variants.py to build and check: 'default' "
+                         "(the reference recipe's four), 'all', or comma-separated names "
+                         "(added to the default four, with what they are built from).")
     group.addoption("--results-dir", metavar="DIR", default=str(REPO_ROOT / "results"),
                     help="folder that receives this session's results CSV (default results/).")
     group.addoption("--run-dir", metavar="DIR", default=None,
@@ -130,6 +140,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "variants(bound=, kind=, measure=, option=): parametrize the test's "
+                   "`variant` over the selected variants with that threshold bound, kind "
+                   "('keras'/'tflite'), declared measure or step option")
     path = config.getoption("thresholds")
     try:
         thresholds = load_config(path) if path else load_config()
@@ -140,13 +154,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(state, "bench-session")
 
 
+def _applies(name: str, thresholds: Config, *, bound: str | None = None,
+             kind: str | None = None, measure: str | None = None,
+             option: str | None = None) -> bool:
+    """Whether variant `name` matches every filter given to a test's `variants` marker."""
+    variant = VARIANTS[name]
+    return ((bound is None or getattr(thresholds.variants[name], bound) is not None)
+            and (kind is None or variant.kind == kind)
+            and (measure is None or measure in variant.measures)
+            and (option is None or option in variant.options))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One history-gate test per gated measurement key of the --compare-to reference run."""
+    """`variant`: each selected variant the test's `variants` marker applies to.
+    `history_key`: one history-gate test per gated measurement key of the --compare-to
+    reference run."""
+    state = metafunc.config.stash[_SESSION]
+    if "variant" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("variants")
+        filters = marker.kwargs if marker else {}
+        names = [n for n in state.variants if _applies(n, state.thresholds, **filters)]
+        metafunc.parametrize("variant", names, ids=names)
     if "history_key" not in metafunc.fixturenames:
         return
-    state = metafunc.config.stash[_SESSION]
     reference = state.history_reference
-    keys = gated_keys(reference, state.thresholds.compare) if reference is not None else []
+    keys = ([k for k in gated_keys(reference, state.thresholds.compare)
+             if k.model in state.variants] if reference is not None else [])
     metafunc.parametrize("history_key", keys, ids=[_key_id(k) for k in keys])
 
 
@@ -164,9 +197,19 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         state.note_incomplete(f"{len(others)} test(s) deselected")
 
 
+def _not_applicable(item: pytest.Item) -> bool:
+    """A test parametrized over no variant: none of the selected variants has what it checks
+    (e.g. the m:n block test when no m:n variant is selected)."""
+    return any(str(mark.kwargs.get("reason", "")).startswith("got empty parameter set")
+               for mark in item.iter_markers("skip"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """History-gate tests run last (they judge what the other tests measured), and only with
-    --compare-to; without it they are deselected rather than reported as skipped."""
+    --compare-to; without it they are deselected rather than reported as skipped. A test that
+    applies to none of the selected variants is dropped: it has nothing to check in this
+    selection, which is not an incomplete run."""
+    items[:] = [item for item in items if not _not_applicable(item)]
     gate = [item for item in items if "history_key" in getattr(item, "fixturenames", ())]
     others = [item for item in items if item not in gate]
     if config.stash[_SESSION].history_reference is None:
@@ -205,8 +248,9 @@ def history_reference(request: pytest.FixtureRequest) -> pd.DataFrame:
 def _run_info(state: BenchSession, run: BenchRun) -> RunInfo:
     reason = "; ".join(state.incomplete)
     return collect_run_info(state.run_id, dataset_sha256=run.mnist.sha256, seed=run.seed,
-                            recipe_sha256=recipe_sha256(run.recipe), config=state.thresholds,
-                            complete=not reason, incomplete_reason=reason)
+                            recipe_sha256=definitions_sha256(run.recipe), config=state.thresholds,
+                            variants=state.variants, complete=not reason,
+                            incomplete_reason=reason)
 
 
 @pytest.fixture(scope="session")
@@ -222,32 +266,30 @@ def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
     return session.bench_run
 
 
-def _stage(bench_run: BenchRun, name: str) -> Any:
-    """Build a stage; an environment problem (e.g. Keras 3 in use) stops the whole session."""
+def build(bench_run: BenchRun, name: str) -> Artifact:
+    """Build a variant; an environment problem (e.g. Keras 3 in use) stops the whole session."""
     try:
-        return getattr(bench_run, name)
+        return bench_run.artifact(name)
     except EnvironmentProblem as exc:
         pytest.exit(f"bench: {exc}", returncode=SETUP_PROBLEM_EXIT)
 
 
 @pytest.fixture(scope="session")
-def baseline(bench_run: BenchRun) -> KerasArtifact:
-    return _stage(bench_run, "baseline")
+def baseline(bench_run: BenchRun) -> Artifact:
+    """The root every size ratio is taken against."""
+    return build(bench_run, "baseline")
 
 
 @pytest.fixture(scope="session")
-def pruned(bench_run: BenchRun) -> PrunedArtifact:
-    return _stage(bench_run, "pruned")
+def build_variant(bench_run: BenchRun) -> Callable[[str], Artifact]:
+    """Build any variant by name, for a test that needs one besides its own `variant`."""
+    return lambda name: build(bench_run, name)
 
 
-@pytest.fixture(scope="session")
-def pruned_tflite(bench_run: BenchRun) -> TFLiteArtifact:
-    return _stage(bench_run, "pruned_tflite")
-
-
-@pytest.fixture(scope="session")
-def pruned_quantized_tflite(bench_run: BenchRun) -> TFLiteArtifact:
-    return _stage(bench_run, "pruned_quantized_tflite")
+@pytest.fixture
+def artifact(bench_run: BenchRun, variant: str) -> Artifact:
+    """The parametrized `variant`, built (with what it is built from) on first use."""
+    return build(bench_run, variant)
 
 
 def _available(runtime: str) -> bool:
@@ -267,12 +309,13 @@ def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
     installed (the others skip with the reason). Under --benchmark-disable each gets a single
     untimed call, enough for the tests' correctness check.
     """
-    keys = sorted({LatencyKey(**{name: item.callspec.params[name]
-                                 for name in LatencyKey._fields})
+    keys = sorted({LatencyKey(item.callspec.params["variant"], item.callspec.params["runtime"],
+                              item.callspec.params["threads"])
                    for item in request.session.items
                    if getattr(item, "originalname", None) == LATENCY_TEST})
     keys = [key for key in keys if _available(key.runtime)]
-    paths = {model: request.getfixturevalue(model).path for model in {k.model for k in keys}}
+    bench_run = request.getfixturevalue("bench_run")
+    paths = {model: build(bench_run, model).path for model in {k.model for k in keys}}
     settings = thresholds.latency
     if request.config.getoption("benchmark_disable", default=False):
         settings = replace(settings, repetitions=1, warmup_invokes=0, timed_invokes=1)

@@ -1,37 +1,34 @@
-"""Accuracy stays: baseline floor, pruning drop, and TFLite versus its Keras source."""
+"""Accuracy stays: the baseline's floor, and each variant against the model it was made from.
+
+Bounds are `[variants.NAME]` in bench/thresholds.toml: `accuracy_min` (the root) and
+`accuracy_drop_max` (every other variant, against its parent: a Keras step may lose at most that
+much; a conversion must match its Keras source within it, either way).
+"""
 from __future__ import annotations
 
 import pytest
 
 from pipeline.config import Config
-from pipeline.results import TFLITE_MODELS
-from pipeline.run import KerasArtifact, PrunedArtifact
+from pipeline.run import Artifact
 
 
-def test_baseline_accuracy_floor(baseline: KerasArtifact, thresholds: Config) -> None:
-    bound = thresholds.accuracy.baseline_min
-    assert baseline.accuracy >= bound, (
-        f"baseline accuracy {baseline.accuracy:.4f} is below {bound:.4f} "
-        f"(accuracy.baseline_min in {thresholds.path})")
+@pytest.mark.variants(bound="accuracy_min")
+def test_accuracy_floor(artifact: Artifact, thresholds: Config) -> None:
+    bound = thresholds.variants[artifact.name].accuracy_min
+    assert bound is not None
+    assert artifact.accuracy >= bound, (
+        f"{artifact.name} accuracy {artifact.accuracy:.4f} is below {bound:.4f} "
+        f"(variants.{artifact.name}.accuracy_min in {thresholds.path})")
 
 
-def test_pruning_accuracy_drop(baseline: KerasArtifact, pruned: PrunedArtifact,
-                               thresholds: Config) -> None:
-    drop = baseline.accuracy - pruned.accuracy
-    bound = thresholds.accuracy.pruned_drop_max
-    assert drop <= bound, (
-        f"pruning dropped accuracy by {drop:.4f} ({baseline.accuracy:.4f} -> "
-        f"{pruned.accuracy:.4f}), more than {bound:.4f} (accuracy.pruned_drop_max in "
-        f"{thresholds.path})")
-
-
-@pytest.mark.parametrize("model", TFLITE_MODELS)
-def test_tflite_accuracy_matches_keras(model: str, request: pytest.FixtureRequest,
-                                       thresholds: Config) -> None:
-    artifact = request.getfixturevalue(model)
-    difference = abs(artifact.accuracy - artifact.source_accuracy)
-    bound = thresholds.accuracy.tflite_drop_max
-    assert difference <= bound, (
-        f"{model} interpreter accuracy {artifact.accuracy:.4f} differs from its Keras source "
-        f"({artifact.source_accuracy:.4f}) by {difference:.4f}, more than {bound:.4f} "
-        f"(accuracy.tflite_drop_max in {thresholds.path})")
+@pytest.mark.variants(bound="accuracy_drop_max")
+def test_accuracy_against_parent(artifact: Artifact, thresholds: Config) -> None:
+    bound = thresholds.variants[artifact.name].accuracy_drop_max
+    assert bound is not None and artifact.source_accuracy is not None
+    parent = artifact.variant.parent
+    drop = artifact.source_accuracy - artifact.accuracy
+    judged = abs(drop) if artifact.variant.kind == "tflite" else drop
+    assert judged <= bound, (
+        f"{artifact.name} accuracy {artifact.accuracy:.4f} is {drop:+.4f} below its parent "
+        f"{parent} ({artifact.source_accuracy:.4f}), beyond {bound:.4f} "
+        f"(variants.{artifact.name}.accuracy_drop_max in {thresholds.path})")

@@ -19,7 +19,6 @@ from pipeline.config import Config
 from pipeline.data import Mnist
 from pipeline.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, latency_measurement
-from pipeline.results import TFLITE_MODELS
 from pipeline.run import BenchRun
 
 THREADS = (1, 2)
@@ -41,10 +40,11 @@ def record_in_pytest_benchmark(benchmark: Any, seconds_per_call: Sequence[float]
 
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("model", TFLITE_MODELS)
-def test_invoke_latency(benchmark: Any, model: str, runtime: str, threads: int, mnist: Mnist,
+@pytest.mark.variants(kind="tflite")
+def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int, mnist: Mnist,
                         bench_run: BenchRun, thresholds: Config,
                         request: pytest.FixtureRequest) -> None:
+    model = variant
     try:
         interpreter_class(runtime)
     except RuntimeUnavailable as exc:

@@ -1,17 +1,43 @@
-"""The pruning schedule reached its target: measured on the stripped kernels."""
+"""Structure the techniques promise, measured on the weights themselves: pruned kernels reach
+their sparsity (in the .h5 and, for PQAT, still in the .tflite), m:n blocks hold their zeros,
+clustered kernels hold at most the cluster count of distinct values."""
 from __future__ import annotations
 
 import pytest
 
 from pipeline.config import Config
-from pipeline.pruning import PRUNED_LAYER_TYPES
-from pipeline.run import PrunedArtifact
+from pipeline.pruning import m_by_n_violations
+from pipeline.recipe import RECIPE
+from pipeline.run import Artifact
 
 
-@pytest.mark.parametrize("layer_type", PRUNED_LAYER_TYPES)
-def test_kernel_sparsity(layer_type: str, pruned: PrunedArtifact, thresholds: Config) -> None:
-    measured = pruned.kernel_sparsity[layer_type]
-    target, tolerance = thresholds.sparsity.target, thresholds.sparsity.tolerance
-    assert abs(measured - target) <= tolerance, (
-        f"{layer_type} kernel sparsity {measured:.4f} is not within {tolerance:.4f} of "
-        f"{target:.2f} (sparsity.target / sparsity.tolerance in {thresholds.path})")
+@pytest.mark.variants(measure="sparsity")
+def test_kernel_sparsity(artifact: Artifact, thresholds: Config) -> None:
+    bounds = thresholds.variants[artifact.name]
+    target, tolerance = bounds.sparsity_target, bounds.sparsity_tolerance
+    assert target is not None and tolerance is not None
+    off = {kind: value for kind, value in artifact.kernel_sparsity.items()
+           if abs(value - target) > tolerance}
+    assert not off, (
+        f"{artifact.name}: kernel sparsity "
+        f"{', '.join(f'{kind} {value:.4f}' for kind, value in off.items())} not within "
+        f"{tolerance:.4f} of {target:.2f} (variants.{artifact.name}.sparsity_target / "
+        f"sparsity_tolerance in {thresholds.path})")
+
+
+@pytest.mark.variants(option="m_by_n")
+def test_m_by_n_blocks(artifact: Artifact) -> None:
+    m, n = artifact.variant.options["m_by_n"]
+    violations = {kind: m_by_n_violations(kernel, m, n)
+                  for kind, kernel in artifact.pruned_kernels.items()}
+    assert not any(violations.values()), (
+        f"{artifact.name}: blocks of {n} input weights with fewer than {m} zeros: "
+        f"{', '.join(f'{kind} {count}' for kind, count in violations.items())}")
+
+
+@pytest.mark.variants(measure="distinct_weights")
+def test_clustered_distinct_weights(artifact: Artifact) -> None:
+    per = "output channel" if artifact.variant.kind == "tflite" else "kernel"
+    assert artifact.distinct_weights <= RECIPE.clusters, (
+        f"{artifact.name}: a {per} holds {artifact.distinct_weights} distinct weights, more "
+        f"than the {RECIPE.clusters} clusters (recipe.clusters)")

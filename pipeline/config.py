@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.variants import VARIANTS, Variant
+
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "bench" / "thresholds.toml"
 
 
@@ -19,23 +21,22 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class AccuracyBounds:
-    baseline_min: float
-    pruned_drop_max: float
-    tflite_drop_max: float
+class VariantBounds:
+    """The bounds on one variant, `[variants.NAME]`; a bound it has no use for is None.
 
+    `accuracy_min`: the root's accuracy floor. `accuracy_drop_max`: how far the accuracy may fall
+    below its parent's (a TFLite file's in either direction: a conversion should predict like its
+    source). `size_ratio_min`: zipped root bytes / zipped bytes of this variant.
+    `raw_ratio_min`: raw bytes of its `raw_size_against` variant / its raw bytes.
+    `sparsity_target` and `sparsity_tolerance`: every pruned kernel's fraction of zeros.
+    """
 
-@dataclass(frozen=True)
-class SparsityBounds:
-    target: float
-    tolerance: float
-
-
-@dataclass(frozen=True)
-class SizeBounds:
-    pruned_h5_ratio_min: float
-    pruned_tflite_ratio_min: float
-    pruned_quantized_tflite_ratio_min: float
+    accuracy_min: float | None = None
+    accuracy_drop_max: float | None = None
+    size_ratio_min: float | None = None
+    raw_ratio_min: float | None = None
+    sparsity_target: float | None = None
+    sparsity_tolerance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,7 @@ class DuelSettings:
 
 @dataclass(frozen=True)
 class Config:
-    accuracy: AccuracyBounds
-    sparsity: SparsityBounds
-    size: SizeBounds
+    variants: dict[str, VariantBounds]
     latency: LatencySettings
     compare: CompareRules
     duel: DuelSettings
@@ -89,14 +88,6 @@ _T = TypeVar("_T")
 
 #: Inclusive ranges a value must fall in; anything outside is a typo, not a bound.
 _RANGES: dict[str, tuple[float, float]] = {
-    "accuracy.baseline_min": (0.0, 1.0),
-    "accuracy.pruned_drop_max": (0.0, 1.0),
-    "accuracy.tflite_drop_max": (0.0, 1.0),
-    "sparsity.target": (0.0, 1.0),
-    "sparsity.tolerance": (0.0, 1.0),
-    "size.pruned_h5_ratio_min": (1.0, 1000.0),
-    "size.pruned_tflite_ratio_min": (1.0, 1000.0),
-    "size.pruned_quantized_tflite_ratio_min": (1.0, 1000.0),
     "latency.repetitions": (10, 10_000),
     "latency.warmup_invokes": (0, 1_000_000),
     "latency.timed_invokes": (1, 1_000_000),
@@ -143,6 +134,69 @@ def _section(raw: dict[str, Any], name: str, cls: type[_T], path: Path) -> _T:
     return cls(**values)
 
 
+#: Inclusive ranges of the [variants.NAME] bounds.
+_VARIANT_RANGES: dict[str, tuple[float, float]] = {
+    "accuracy_min": (0.0, 1.0),
+    "accuracy_drop_max": (0.0, 1.0),
+    "size_ratio_min": (0.01, 1000.0),
+    "raw_ratio_min": (0.01, 1000.0),
+    "sparsity_target": (0.0, 1.0),
+    "sparsity_tolerance": (0.0, 1.0),
+}
+
+
+def _required_bounds(variant: Variant) -> set[str]:
+    """Bounds a variant must have: what its checks need (README, "Adding a variant")."""
+    needed = {"accuracy_min"} if variant.parent is None else {"accuracy_drop_max"}
+    if "sparsity" in variant.measures:
+        needed |= {"sparsity_target", "sparsity_tolerance"}
+    if variant.raw_size_against is not None:
+        needed.add("raw_ratio_min")
+    return needed
+
+
+def _allowed_bounds(variant: Variant) -> set[str]:
+    """Bounds a variant may have: the required ones, plus a size ratio for any non-root."""
+    return _required_bounds(variant) | (set() if variant.parent is None else {"size_ratio_min"})
+
+
+def _variant_sections(raw: dict[str, Any], path: Path) -> dict[str, VariantBounds]:
+    """One [variants.NAME] table per registered variant, each with exactly its bounds."""
+    tables = raw.get("variants")
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{path}: missing tables [variants.NAME]; every variant of "
+                          f"pipeline/variants.py has one (README, 'Thresholds').")
+    unknown = sorted(set(tables) - set(VARIANTS))
+    if unknown:
+        raise ConfigError(f"{path}: [variants.{unknown[0]}] names no variant; known variants: "
+                          f"{', '.join(VARIANTS)}.")
+    bounds = {}
+    for name, variant in VARIANTS.items():
+        table = tables.get(name)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: missing table [variants.{name}]; it needs "
+                              f"{', '.join(sorted(_required_bounds(variant)))}.")
+        extra = sorted(set(table) - _allowed_bounds(variant))
+        if extra:
+            raise ConfigError(f"{path}: variants.{name}.{extra[0]} does not apply to {name}; "
+                              f"its bounds: {', '.join(sorted(_allowed_bounds(variant)))}.")
+        missing = sorted(_required_bounds(variant) - set(table))
+        if missing:
+            raise ConfigError(f"{path}: missing key variants.{name}.{missing[0]}; add it under "
+                              f"[variants.{name}].")
+        values = {}
+        for key, value in table.items():
+            dotted = f"variants.{name}.{key}"
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{path}: {dotted} = {value!r} must be a number.")
+            low, high = _VARIANT_RANGES[key]
+            if not low <= value <= high:
+                raise ConfigError(f"{path}: {dotted} = {value!r} is outside [{low}, {high}].")
+            values[key] = float(value)
+        bounds[name] = VariantBounds(**values)
+    return bounds
+
+
 def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
     """Read and check the threshold config; raise ConfigError naming the file and key."""
     path = Path(path)
@@ -155,9 +209,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
     return Config(
-        accuracy=_section(raw, "accuracy", AccuracyBounds, path),
-        sparsity=_section(raw, "sparsity", SparsityBounds, path),
-        size=_section(raw, "size", SizeBounds, path),
+        variants=_variant_sections(raw, path),
         latency=_section(raw, "latency", LatencySettings, path),
         compare=_section(raw, "compare", CompareRules, path),
         duel=_section(raw, "duel", DuelSettings, path),

@@ -117,7 +117,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha256: str,
-                     config: Config, complete: bool, incomplete_reason: str = "") -> RunInfo:
+                     config: Config, variants: tuple[str, ...], complete: bool,
+                     incomplete_reason: str = "") -> RunInfo:
     """Everything about this run except its measurements."""
     commit, dirty = git_state()
     latency = config.latency
@@ -134,7 +135,7 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         config_sha256=config.sha256, latency_repetitions=latency.repetitions,
         latency_warmup_invokes=latency.warmup_invokes,
         latency_timed_invokes=latency.timed_invokes, latency_order_seed=latency.order_seed,
-        complete=complete, incomplete_reason=incomplete_reason,
+        complete=complete, incomplete_reason=incomplete_reason, variants=variants,
     )
 
 

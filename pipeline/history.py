@@ -24,13 +24,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from pipeline.results import (
-    MODELS,
-    TFLITE_MODELS,
     ResultsFileError,
     completeness,
     read_history,
@@ -38,6 +38,7 @@ from pipeline.results import (
     tf_version_key,
     write_atomic,
 )
+from pipeline.variants import ROOT, VARIANT_NAMES
 
 PROG = "pipeline.history"
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -56,7 +57,7 @@ def _run_order(runs: pd.DataFrame) -> list[str]:
 
 
 def _model_rank(model: str) -> int:
-    return MODELS.index(model) if model in MODELS else len(MODELS)
+    return VARIANT_NAMES.index(model) if model in VARIANT_NAMES else len(VARIANT_NAMES)
 
 
 #: The run columns the table repeats on each of a run's rows. `complete` marks partial runs
@@ -101,11 +102,16 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-#: One look per model in every panel (color, marker); runtimes differ by line style.
-_MODEL_STYLE: dict[str, tuple[str, str]] = {
-    "baseline": ("tab:blue", "o"), "pruned": ("tab:orange", "s"),
-    "pruned_tflite": ("tab:green", "^"), "pruned_quantized_tflite": ("tab:red", "D"),
-}
+_MARKERS = "osD^vP*Xhp<>d"
+
+
+def model_style(model: str) -> tuple[Any, str]:
+    """One look per model in every picture (color, marker), from its place in the registry;
+    runtimes differ by line style. An unknown model (an older registry's) is gray."""
+    if model not in VARIANT_NAMES:
+        return "tab:gray", "x"
+    rank = VARIANT_NAMES.index(model)
+    return colormaps["tab20"](rank % 20), _MARKERS[rank % len(_MARKERS)]
 _RUNTIME_LINESTYLE: dict[str, str] = {"tf.lite": "-", "ai_edge_litert": "--"}
 
 
@@ -132,7 +138,8 @@ def plot_history(table: pd.DataFrame, path: Path) -> Path:
           for m in models["model"].unique()]),
         (axes[1], "size ratio: baseline zipped bytes / model zipped bytes (higher is smaller)",
          "ratio (x)",
-         [(m, m, None, models[models["model"] == m], "size_ratio") for m in TFLITE_MODELS]),
+         [(m, m, None, models[models["model"] == m], "size_ratio")
+          for m in models["model"].unique() if m != ROOT]),
         (axes[2], "latency median per invoke, 1 thread", "microseconds",
          [(f"{m} / {rt}", m, rt, group, "latency_median_s")
           for (m, rt), group in sorted(latency.groupby(["model", "runtime"]),
@@ -143,7 +150,7 @@ def plot_history(table: pd.DataFrame, path: Path) -> Path:
             data = data.dropna(subset=[column])
             if data.empty:
                 continue
-            color, marker = _MODEL_STYLE.get(str(model), ("tab:gray", "x"))
+            color, marker = model_style(str(model))
             scale = 1e6 if column == "latency_median_s" else 1.0
             ax.plot([x[r] for r in data["run_id"]], data[column] * scale, label=name,
                     color=color, marker=marker, markersize=5,

@@ -58,12 +58,45 @@ def load_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
     return interpreter
 
 
+def as_input(images: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """`images` (scaled floats) as the model's input tensor takes them.
+
+    A full-integer model takes int8: each value is quantized with the input's own scale and
+    zero point (q = round(x / scale) + zero_point, clipped), as the converter calibrated it.
+    Casting instead would turn every pixel in [0, 1] into 0 or 1.
+    """
+    dtype = np.dtype(detail["dtype"])
+    if not np.issubdtype(dtype, np.integer):
+        return images.astype(dtype)
+    scale, zero_point = detail["quantization"]
+    if scale == 0:
+        raise ValueError(f"integer input {detail['name']!r} has no quantization parameters")
+    info = np.iinfo(dtype)
+    quantized = np.round(images / scale) + zero_point
+    return np.clip(quantized, info.min, info.max).astype(dtype)
+
+
+def as_output(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """The output tensor as floats: an integer output is dequantized with its scale and zero
+    point, so logits compare across float and full-integer models."""
+    if not np.issubdtype(np.dtype(detail["dtype"]), np.integer):
+        return values
+    scale, zero_point = detail["quantization"]
+    return (values.astype(np.float32) - zero_point) * scale
+
+
 def ready_to_invoke(path: Path, image: np.ndarray, runtime: str, num_threads: int) -> Any:
     """An interpreter whose input already holds `image`, so timing covers `invoke()` alone."""
     interpreter = load_interpreter(path, runtime, num_threads)
     detail = interpreter.get_input_details()[0]
-    interpreter.set_tensor(detail["index"], image[np.newaxis].astype(detail["dtype"]))
+    interpreter.set_tensor(detail["index"], as_input(image[np.newaxis], detail))
     return interpreter
+
+
+def output_of(interpreter: Any) -> np.ndarray:
+    """The interpreter's (first) output after invoke(), as floats."""
+    detail = interpreter.get_output_details()[0]
+    return as_output(interpreter.get_tensor(detail["index"]), detail)
 
 
 def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> float:
@@ -73,11 +106,36 @@ def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> float
     TF 2.21): XNNPACK re-plans for the resized input, while a single-image invoke is ~15 us.
     """
     interpreter = load_interpreter(path)
-    input_index = interpreter.get_input_details()[0]["index"]
+    input_detail = interpreter.get_input_details()[0]
     output_index = interpreter.get_output_details()[0]["index"]
+    inputs = as_input(x_test.astype(np.float32), input_detail)
     predictions = np.empty(len(x_test), dtype=np.int64)
-    for i, image in enumerate(x_test.astype(np.float32)):
-        interpreter.set_tensor(input_index, image[np.newaxis])
+    for i, image in enumerate(inputs):
+        interpreter.set_tensor(input_detail["index"], image[np.newaxis])
         interpreter.invoke()
+        # argmax is unchanged by dequantization (a positive scale), so none is needed here.
         predictions[i] = np.argmax(interpreter.get_tensor(output_index)[0])
     return float(np.mean(predictions == y_test))
+
+
+def tflite_kernels(path: Path) -> dict[str, np.ndarray]:
+    """The Conv2D and Dense weight tensors stored in a .tflite file, by layer type.
+
+    Found by rank: the recipe's model has one 4-D kernel (Conv2D, laid out out x h x w x in)
+    and one 2-D kernel (FullyConnected, out x in); activations of the same ranks lead with the
+    batch dimension of 1, which no kernel of this model does. Used to check
+    that sparsity survives conversion; zeros stay zeros under int8's symmetric weight scales.
+    """
+    interpreter = load_interpreter(path)
+    found: dict[str, list[np.ndarray]] = {"Conv2D": [], "Dense": []}
+    for detail in interpreter.get_tensor_details():
+        shape = tuple(detail["shape"])
+        kind = {4: "Conv2D", 2: "Dense"}.get(len(shape))
+        if kind is None or shape[0] == 1:
+            continue
+        found[kind].append(np.array(interpreter.get_tensor(detail["index"])))
+    counts = {kind: len(arrays) for kind, arrays in found.items()}
+    if any(count != 1 for count in counts.values()):
+        raise ValueError(f"{path}: expected one Conv2D and one Dense weight tensor, found "
+                         f"{counts}")
+    return {kind: arrays[0] for kind, arrays in found.items()}

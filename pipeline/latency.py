@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipeline.interpreters import ready_to_invoke
+from pipeline.interpreters import output_of, ready_to_invoke
 from pipeline.results import Measurement
 
 #: An input for timing outside the suite (the duel, the validity recording): the CNN's latency
@@ -60,8 +60,7 @@ def time_block(path: Path, runtime: str, threads: int, image: np.ndarray, *,
     for _ in range(timed_invokes):
         invoke()
     elapsed = time.perf_counter() - start
-    output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-    return Block(elapsed / timed_invokes, np.array(output))
+    return Block(elapsed / timed_invokes, np.array(output_of(interpreter)))
 
 
 def interleaved_order(keys: Sequence[LatencyKey], repetitions: int,

@@ -39,3 +39,15 @@ def compile_like_reference(model: Any, steps_per_execution: int = 1) -> None:
     model.compile(optimizer="adam",
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], steps_per_execution=steps_per_execution)
+
+
+def copy_of(model: Any) -> Any:
+    """A clone of `model` with the same weights.
+
+    tfmot's wrappers (prune_low_magnitude, cluster_weights, quantize_model) wrap the original
+    layer objects; working on a copy keeps the source model intact for every later stage.
+    """
+    keras = tfenv.keras()
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -1,4 +1,4 @@
-"""Magnitude pruning with tfmot, stripping, and the sparsity actually reached."""
+"""Magnitude pruning with tfmot (polynomial schedule or m:n structure), and the sparsity reached."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.models import compile_like_reference
+from pipeline.models import compile_like_reference, copy_of
 from pipeline.recipe import RECIPE, Recipe
 from pipeline.training import seed_everything
 
@@ -14,23 +14,9 @@ from pipeline.training import seed_everything
 PRUNED_LAYER_TYPES = ("Conv2D", "Dense")
 
 
-def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-          recipe: Recipe = RECIPE) -> Any:
-    """Prune a copy of `baseline` with PolynomialDecay 0.50 -> 0.80 and return it stripped.
-
-    prune_low_magnitude wraps the *original* layer objects, so pruning the baseline directly
-    would change it under any later test that uses it; a clone with the same weights keeps the
-    baseline intact and the result identical.
-    """
-    keras = tfenv.keras()
+def _fit_and_strip(model_for_pruning: Any, x_train: np.ndarray, y_train: np.ndarray,
+                   recipe: Recipe) -> Any:
     tfmot = tfenv.tfmot()
-    seed_everything(seed)
-    source = keras.models.clone_model(baseline)
-    source.set_weights(baseline.get_weights())
-    schedule = tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=recipe.initial_sparsity, final_sparsity=recipe.final_sparsity,
-        begin_step=recipe.begin_step, end_step=recipe.prune_end_step(len(x_train)))
-    model_for_pruning = tfmot.sparsity.keras.prune_low_magnitude(source, pruning_schedule=schedule)
     compile_like_reference(model_for_pruning)  # steps_per_execution=1: the callback needs it
     model_for_pruning.fit(x_train, y_train, batch_size=recipe.prune_batch_size,
                           epochs=recipe.prune_epochs, validation_split=recipe.validation_split,
@@ -38,6 +24,49 @@ def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
     stripped = tfmot.sparsity.keras.strip_pruning(model_for_pruning)
     compile_like_reference(stripped)  # for evaluate(); the saved .h5 excludes the optimizer
     return stripped
+
+
+def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
+          recipe: Recipe = RECIPE, final_sparsity: float | None = None) -> Any:
+    """Prune a copy of `baseline` with PolynomialDecay initial -> final sparsity, stripped.
+
+    `final_sparsity` defaults to the recipe's 0.80; the sparsity sweep passes others. A copy,
+    because prune_low_magnitude wraps the *original* layer objects: pruning the baseline
+    directly would change it under any later stage that uses it.
+    """
+    tfmot = tfenv.tfmot()
+    seed_everything(seed)
+    final = recipe.final_sparsity if final_sparsity is None else final_sparsity
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=min(recipe.initial_sparsity, final), final_sparsity=final,
+        begin_step=recipe.begin_step, end_step=recipe.prune_end_step(len(x_train)))
+    model_for_pruning = tfmot.sparsity.keras.prune_low_magnitude(copy_of(baseline),
+                                                                 pruning_schedule=schedule)
+    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe)
+
+
+def prune_m_by_n(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
+                 recipe: Recipe = RECIPE, m_by_n: tuple[int, int] = (2, 4),
+                 layer_types: tuple[str, ...] = ("Dense",)) -> Any:
+    """Structured m:n sparsity (at least m zeros in every n consecutive input weights) on the
+    layers of `layer_types`, trained like the seed's pruning (batch, epochs), stripped.
+
+    Only Dense by default: tfmot rejects m:n on this Conv2D, whose kernel has one input channel
+    (bench/test_sparsity.py keeps that limitation visible).
+    """
+    keras = tfenv.keras()
+    tfmot = tfenv.tfmot()
+    seed_everything(seed)
+    source = copy_of(baseline)
+
+    def wrap(layer: Any) -> Any:
+        if type(layer).__name__ in layer_types:
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, sparsity_m_by_n=m_by_n)
+        return layer
+
+    # The clone reuses the copy's layer objects (wrapped or not), so it keeps their weights.
+    model_for_pruning = keras.models.clone_model(source, clone_function=wrap)
+    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe)
 
 
 def pruned_kernels(model: Any) -> dict[str, np.ndarray]:
@@ -54,16 +83,25 @@ def pruned_kernels(model: Any) -> dict[str, np.ndarray]:
     return kernels
 
 
-def kernel_sparsity(model: Any) -> dict[str, float]:
-    """Fraction of exactly-zero weights in each pruned kernel, by layer type.
+def kernel_sparsity(kernels: dict[str, np.ndarray]) -> dict[str, float]:
+    """Fraction of exactly-zero weights in each kernel, by layer type.
 
     Measured, never assumed: a broken schedule (e.g. steps_per_execution > 1 in the pruning
     fit) still trains without error but leaves the kernels less sparse.
     """
-    return {name: float(np.mean(k == 0)) for name, k in pruned_kernels(model).items()}
+    return {name: float(np.mean(k == 0)) for name, k in kernels.items()}
 
 
-def overall_sparsity(model: Any) -> float:
-    """Zero weights over all weights of the pruned kernels together."""
-    kernels = pruned_kernels(model).values()
-    return sum(int(np.count_nonzero(k == 0)) for k in kernels) / sum(k.size for k in kernels)
+def overall_sparsity(kernels: dict[str, np.ndarray]) -> float:
+    """Zero weights over all weights of the kernels together."""
+    return (sum(int(np.count_nonzero(k == 0)) for k in kernels.values())
+            / sum(k.size for k in kernels.values()))
+
+
+def m_by_n_violations(kernel: np.ndarray, m: int, n: int) -> int:
+    """Blocks of `n` consecutive weights along the input axis holding fewer than `m` zeros.
+
+    tfmot groups the m:n blocks along the kernel's input (second to last) axis.
+    """
+    blocks = np.moveaxis(kernel, -2, -1).reshape(-1, n)
+    return int(np.count_nonzero((blocks == 0).sum(axis=1) < m))

@@ -5,15 +5,13 @@ tensorflow.org/model_optimization/guide/pruning/pruning_with_keras): an MNIST CN
 epochs, pruned with PolynomialDecay 0.50 -> 0.80 for 2 epochs, converted to TFLite with and
 without dynamic-range quantization. Its parameters are what users compare against, so they are
 frozen constants, not options. Only the seed varies between runs; it is passed separately and
-recorded. `recipe_sha256` identifies them in every results CSV: runs of different recipes are
-never compared.
+recorded. `recipe_sha256` in every results CSV identifies them together with every variant's
+definition (pipeline.variants.definitions_sha256): runs of different recipes are never compared.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -35,17 +33,20 @@ class Recipe:
     #: same (see README "Speed"); it cuts Python overhead per step. Never used for pruning:
     #: UpdatePruningStep is a batch callback and would fire once per execution, not per step.
     baseline_steps_per_execution: int = 32
+    #: Fine-tuning of the variants beyond the seed recipe (clustering, quantization-aware
+    #: training and its cluster- and pruning-preserving forms), as the TF Model Optimization
+    #: guides for those techniques do it: one epoch, batch 500, validation_split 0.1, all
+    #: training images. The clustering guide fine-tunes with Adam at 1e-5.
+    finetune_epochs: int = 1
+    finetune_batch_size: int = 500
+    cluster_learning_rate: float = 1e-5
+    #: Clusters per layer of the clustering variants.
+    clusters: int = 16
 
     def prune_end_step(self, n_train: int) -> int:
         """end_step = ceil(training images after the validation split / batch) * epochs."""
         steps_per_epoch = math.ceil(n_train * (1 - self.validation_split) / self.prune_batch_size)
         return steps_per_epoch * self.prune_epochs
-
-
-def recipe_sha256(recipe: Recipe) -> str:
-    """sha256 over the recipe's parameters as canonical JSON (sorted keys, tuples as lists)."""
-    canonical = json.dumps(asdict(recipe), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 RECIPE = Recipe()

@@ -1,9 +1,10 @@
-"""One benchmark run: builds each artifact on first use and records what it measured.
+"""One benchmark run: builds any registered variant on first use and records what it measured.
 
 The pytest fixtures are one-liners over this class, so a test that needs only the baseline
 never triggers pruning, and a script (`python -m pipeline.spread`) can drive the same stages
-without pytest. Each stage records its measurements as it goes, whether or not a test later
-asserts on them: a failed threshold is history worth keeping too.
+without pytest. A variant is built from its parent (pipeline.variants), each once per run, and
+records its measurements as it goes, whether or not a test later asserts on them: a failed
+threshold is history worth keeping too.
 """
 from __future__ import annotations
 
@@ -15,46 +16,70 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from pipeline.clustering import distinct_weights
 from pipeline.conversion import save_h5, to_tflite
 from pipeline.data import Mnist
-from pipeline.interpreters import tflite_accuracy
-from pipeline.pruning import kernel_sparsity, overall_sparsity, prune
+from pipeline.interpreters import tflite_accuracy, tflite_kernels
+from pipeline.pruning import PRUNED_LAYER_TYPES, kernel_sparsity, overall_sparsity, pruned_kernels
 from pipeline.recipe import RECIPE, Recipe
 from pipeline.results import Measurement
 from pipeline.size import zipped_size
-from pipeline.training import evaluate_accuracy, train_baseline
+from pipeline.training import evaluate_accuracy
+from pipeline.variants import VARIANTS, Variant
+
+#: Output-channel axis of a kernel as a .tflite file stores it (out x ... x in).
+TFLITE_CHANNEL_AXIS = 0
 
 
 @dataclass(frozen=True)
-class KerasArtifact:
-    """A trained Keras model, its .h5 file and what was measured on it."""
+class Artifact:
+    """A built variant: its file, its Keras model (None for TFLite), what was measured on it.
 
-    name: str
-    model: Any
+    `source_accuracy` is the accuracy of the parent it was made from (None for the root);
+    `kernels` the Conv2D and Dense weights when the variant measures sparsity or clusters.
+    """
+
+    variant: Variant
     path: Path
-    zipped_bytes: int
+    model: Any | None
     accuracy: float
-
-
-@dataclass(frozen=True)
-class PrunedArtifact(KerasArtifact):
-    kernel_sparsity: dict[str, float]
-    sparsity: float
-
-
-@dataclass(frozen=True)
-class TFLiteArtifact:
-    """A .tflite file, its interpreter accuracy and that of the Keras model it came from."""
-
-    name: str
-    path: Path
     zipped_bytes: int
-    accuracy: float
-    source_accuracy: float
+    raw_bytes: int
+    source_accuracy: float | None
+    kernels: dict[str, np.ndarray] | None
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+    @property
+    def pruned_kernels(self) -> dict[str, np.ndarray]:
+        """The kernels the variant prunes (its `layer_types` option, else Conv2D and Dense)."""
+        if self.kernels is None:
+            raise ValueError(f"{self.name} does not measure its kernels")
+        layers = self.variant.options.get("layer_types", PRUNED_LAYER_TYPES)
+        return {kind: kernel for kind, kernel in self.kernels.items() if kind in layers}
+
+    @property
+    def kernel_sparsity(self) -> dict[str, float]:
+        return kernel_sparsity(self.pruned_kernels)
+
+    @property
+    def sparsity(self) -> float:
+        return overall_sparsity(self.pruned_kernels)
+
+    @property
+    def distinct_weights(self) -> int:
+        if self.kernels is None:
+            raise ValueError(f"{self.name} does not measure its kernels")
+        axis = TFLITE_CHANNEL_AXIS if self.variant.kind == "tflite" else None
+        return distinct_weights(self.kernels, axis)
 
 
 class BenchRun:
-    """The reference recipe for one seed, stage by stage, artifacts in `run_dir`."""
+    """The variants of one seed, built on demand from their parents, artifacts in `run_dir`."""
 
     def __init__(self, mnist: Mnist, run_dir: Path, seed: int, recipe: Recipe = RECIPE):
         self.mnist = mnist
@@ -62,6 +87,7 @@ class BenchRun:
         self.seed = seed
         self.recipe = recipe
         self.measurements: list[Measurement] = []
+        self._built: dict[str, Artifact] = {}
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
     @cached_property
@@ -78,53 +104,57 @@ class BenchRun:
         self.record(Measurement(model=model, metric="stage_seconds", stage=stage,
                                 value=time.perf_counter() - start, unit="s"))
 
-    def _record_file(self, name: str, zipped_bytes: int, accuracy: float) -> None:
-        self.record(Measurement(model=name, metric="accuracy", value=accuracy, unit="fraction"))
-        self.record(Measurement(model=name, metric="zipped_bytes", value=zipped_bytes,
-                                unit="bytes"))
+    def artifact(self, name: str) -> Artifact:
+        """The variant `name`, built (with its parents) on first use; KeyError if unknown."""
+        if name not in self._built:
+            variant = VARIANTS[name]
+            parent = None if variant.parent is None else self.artifact(variant.parent)
+            self._built[name] = self._build(variant, parent)
+        return self._built[name]
 
-    @cached_property
-    def baseline(self) -> KerasArtifact:
+    @property
+    def built(self) -> tuple[str, ...]:
+        """Names of the variants built so far, in the order they were built."""
+        return tuple(self._built)
+
+    def _build(self, variant: Variant, parent: Artifact | None) -> Artifact:
         x_train, x_test = self._scaled
-        with self._stage("train", "baseline"):
-            model = train_baseline(x_train, self.mnist.y_train, self.seed, self.recipe)
-        with self._stage("evaluate", "baseline"):
-            accuracy = evaluate_accuracy(model, x_test, self.mnist.y_test)
-        path = save_h5(model, self.run_dir / "baseline.h5")
-        artifact = KerasArtifact("baseline", model, path, zipped_size(path), accuracy)
-        self._record_file(artifact.name, artifact.zipped_bytes, artifact.accuracy)
+        y_train, y_test = self.mnist.y_train, self.mnist.y_test
+        path = self.run_dir / f"{variant.name}{variant.suffix}"
+        model: Any | None = None
+        parent_model = None if parent is None else parent.model
+        if variant.converter is not None:
+            with self._stage(variant.stage, variant.name):
+                to_tflite(parent_model, path, variant.converter, representative=x_train)
+            with self._stage("evaluate", variant.name):
+                accuracy = tflite_accuracy(path, x_test, y_test)
+            kernels = tflite_kernels(path) if variant.measures else None
+        else:
+            assert variant.step is not None  # the registry checks one of step/converter
+            with self._stage(variant.stage, variant.name):
+                model = variant.step(parent_model, x_train, y_train, self.seed, self.recipe,
+                                     **variant.options)
+            with self._stage("evaluate", variant.name):
+                accuracy = evaluate_accuracy(model, x_test, y_test)
+            save_h5(model, path)
+            kernels = pruned_kernels(model) if variant.measures else None
+        artifact = Artifact(variant, path, model, accuracy, zipped_size(path),
+                            path.stat().st_size,
+                            None if parent is None else parent.accuracy, kernels)
+        self._record(artifact)
         return artifact
 
-    @cached_property
-    def pruned(self) -> PrunedArtifact:
-        x_train, x_test = self._scaled
-        baseline = self.baseline.model
-        with self._stage("prune", "pruned"):
-            model = prune(baseline, x_train, self.mnist.y_train, self.seed, self.recipe)
-        with self._stage("evaluate", "pruned"):
-            accuracy = evaluate_accuracy(model, x_test, self.mnist.y_test)
-        path = save_h5(model, self.run_dir / "pruned.h5")
-        artifact = PrunedArtifact("pruned", model, path, zipped_size(path), accuracy,
-                                  kernel_sparsity(model), overall_sparsity(model))
-        self._record_file(artifact.name, artifact.zipped_bytes, artifact.accuracy)
-        self.record(Measurement(model="pruned", metric="sparsity", value=artifact.sparsity,
+    def _record(self, artifact: Artifact) -> None:
+        name = artifact.name
+        self.record(Measurement(model=name, metric="accuracy", value=artifact.accuracy,
                                 unit="fraction"))
-        return artifact
-
-    def _tflite(self, name: str, quantize: bool) -> TFLiteArtifact:
-        source = self.pruned
-        with self._stage("convert", name):
-            path = to_tflite(source.model, self.run_dir / f"{name}.tflite", quantize)
-        with self._stage("evaluate", name):
-            accuracy = tflite_accuracy(path, self._scaled[1], self.mnist.y_test)
-        artifact = TFLiteArtifact(name, path, zipped_size(path), accuracy, source.accuracy)
-        self._record_file(name, artifact.zipped_bytes, accuracy)
-        return artifact
-
-    @cached_property
-    def pruned_tflite(self) -> TFLiteArtifact:
-        return self._tflite("pruned_tflite", quantize=False)
-
-    @cached_property
-    def pruned_quantized_tflite(self) -> TFLiteArtifact:
-        return self._tflite("pruned_quantized_tflite", quantize=True)
+        self.record(Measurement(model=name, metric="zipped_bytes", value=artifact.zipped_bytes,
+                                unit="bytes"))
+        self.record(Measurement(model=name, metric="raw_bytes", value=artifact.raw_bytes,
+                                unit="bytes"))
+        if "sparsity" in artifact.variant.measures:
+            self.record(Measurement(model=name, metric="sparsity", value=artifact.sparsity,
+                                    unit="fraction"))
+        if "distinct_weights" in artifact.variant.measures:
+            self.record(Measurement(model=name, metric="distinct_weights",
+                                    value=artifact.distinct_weights, unit="count"))

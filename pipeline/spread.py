@@ -1,8 +1,8 @@
 """Seed-to-seed spread of the figures the thresholds bound: `python -m pipeline.spread`.
 
-The accuracy, sparsity and size bounds in bench/thresholds.toml are set from this table, so
-anyone can re-measure them: it trains N seeds with the exact recipe and prints each seed's
-figures plus their mean, standard deviation, min and max.
+The [variants.NAME] bounds in bench/thresholds.toml are set from this table, so anyone can
+re-measure them: it builds the selected variants (default: all) for N seeds and prints each
+seed's figures (`variant.figure`) plus their mean, standard deviation, min and max.
 """
 from __future__ import annotations
 
@@ -18,30 +18,36 @@ from pipeline.environment import REPO_ROOT, new_run_id
 from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import write_atomic
 from pipeline.run import BenchRun
+from pipeline.variants import ROOT, UnknownVariant, select
 
 
-def seed_figures(run: BenchRun) -> dict[str, float]:
-    """Every thresholded figure of one seed's run."""
-    baseline, pruned = run.baseline, run.pruned
-    tflite, quantized = run.pruned_tflite, run.pruned_quantized_tflite
-    return {
-        "seed": run.seed,
-        "baseline_accuracy": baseline.accuracy,
-        "pruned_accuracy": pruned.accuracy,
-        "pruned_drop": baseline.accuracy - pruned.accuracy,
-        "pruned_tflite_accuracy": tflite.accuracy,
-        "pruned_quantized_tflite_accuracy": quantized.accuracy,
-        "pruned_tflite_vs_keras": abs(tflite.accuracy - tflite.source_accuracy),
-        "pruned_quantized_tflite_vs_keras": abs(quantized.accuracy - quantized.source_accuracy),
-        **{f"sparsity_{kind}": value for kind, value in pruned.kernel_sparsity.items()},
-        "baseline_zipped_bytes": baseline.zipped_bytes,
-        "pruned_zipped_bytes": pruned.zipped_bytes,
-        "pruned_tflite_zipped_bytes": tflite.zipped_bytes,
-        "pruned_quantized_tflite_zipped_bytes": quantized.zipped_bytes,
-        "ratio_pruned_h5": baseline.zipped_bytes / pruned.zipped_bytes,
-        "ratio_pruned_tflite": baseline.zipped_bytes / tflite.zipped_bytes,
-        "ratio_pruned_quantized_tflite": baseline.zipped_bytes / quantized.zipped_bytes,
-    }
+def variant_figures(run: BenchRun, name: str) -> dict[str, float]:
+    """Every figure a bound of variant `name` is set from, for one seed, named `name.figure`."""
+    artifact = run.artifact(name)
+    variant = artifact.variant
+    figures: dict[str, float] = {"accuracy": artifact.accuracy,
+                                 "zipped_bytes": artifact.zipped_bytes,
+                                 "raw_bytes": artifact.raw_bytes}
+    if artifact.source_accuracy is not None:
+        figures["accuracy_drop"] = artifact.source_accuracy - artifact.accuracy
+        figures["size_ratio"] = run.artifact(ROOT).zipped_bytes / artifact.zipped_bytes
+    if variant.raw_size_against is not None:
+        figures["raw_ratio"] = (run.artifact(variant.raw_size_against).raw_bytes
+                                / artifact.raw_bytes)
+    if "sparsity" in variant.measures:
+        figures.update({f"sparsity_{kind}": value
+                        for kind, value in artifact.kernel_sparsity.items()})
+    if "distinct_weights" in variant.measures:
+        figures["distinct_weights"] = artifact.distinct_weights
+    return {f"{name}.{figure}": value for figure, value in figures.items()}
+
+
+def seed_figures(run: BenchRun, variants: Sequence[str]) -> dict[str, float]:
+    """Every thresholded figure of the selected variants for one seed's run."""
+    figures: dict[str, float] = {"seed": run.seed}
+    for name in variants:
+        figures.update(variant_figures(run, name))
+    return figures
 
 
 def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:
@@ -60,11 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mnist", metavar="PATH", default=None,
                         help="MNIST .npz or IDX folder (default: $MNIST_PATH, Keras cache, "
                              "Keras download)")
+    parser.add_argument("--variants", metavar="NAMES", default="all",
+                        help="'all' (default), 'default' (the reference recipe's four) or "
+                             "comma-separated variant names")
     parser.add_argument("--out", metavar="CSV", type=Path, default=None,
                         help="write the table here (default results/spread/<run_id>.csv)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    try:
+        variants = select(args.variants)
+    except UnknownVariant as exc:
+        parser.error(str(exc))
     try:
         mnist = resolve_mnist(args.mnist)
     except DataError as exc:
@@ -74,13 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         run = BenchRun(mnist, REPO_ROOT / "runs" / run_id / f"seed-{seed}", seed)
-        rows.append(seed_figures(run))
+        rows.append(seed_figures(run, variants))
         print(f"seed {seed}: " + ", ".join(f"{k}={v:.4f}" for k, v in rows[-1].items()
                                             if k != "seed"), flush=True)
     table = summarize(pd.DataFrame(rows))
     out = args.out or REPO_ROOT / "results" / "spread" / f"{run_id}.csv"
     write_atomic(table, out)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    # One line per figure, one column per seed and statistic: 80+ figures do not fit across.
+    print(table.set_index("seed").T.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"written: {out}")
     return 0
 

@@ -28,8 +28,9 @@ from pipeline.compare import SelectionError, load_reference
 from pipeline.config import load_config
 from pipeline.data import load_npz
 from pipeline.environment import cpu_count, cpu_model, package_version, platform_label
-from pipeline.recipe import RECIPE, recipe_sha256
+from pipeline.recipe import RECIPE
 from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
+from pipeline.variants import definitions_sha256
 from tests.test_results_reader import rewrite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +204,7 @@ def test_full_session_records_what_decides_comparability(full_session: Session) 
     first = only_run(full_session.folder).iloc[0]
     config = load_config()
     assert first["schema_version"] == 2
-    assert first["recipe_sha256"] == recipe_sha256(RECIPE)
+    assert first["recipe_sha256"] == definitions_sha256(RECIPE)
     assert first["config_sha256"] == config.sha256
     assert first["dataset_sha256"] == load_npz(SAMPLE).sha256
     assert first["seed"] == 0

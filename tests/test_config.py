@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from pipeline.variants import VARIANTS
 
 SHIPPED = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
 
@@ -39,8 +40,10 @@ def with_value(section: str, key: str, value: str | None) -> str:
 
 def test_shipped_config_loads_with_sane_bounds() -> None:
     config = load_config()
-    assert config.sparsity.target == 0.80
-    assert config.size.pruned_quantized_tflite_ratio_min > config.size.pruned_tflite_ratio_min
+    assert sorted(config.variants) == sorted(VARIANTS)
+    assert config.variants["pruned"].sparsity_target == 0.80
+    assert (config.variants["pruned_quantized_tflite"].size_ratio_min or 0) > (
+        config.variants["pruned_tflite"].size_ratio_min or 0)
     assert config.latency.repetitions >= 10
     assert config.latency.timed_invokes >= 1 and config.latency.warmup_invokes >= 0
     assert isinstance(config.latency.order_seed, int)
@@ -51,8 +54,15 @@ def test_shipped_config_loads_with_sane_bounds() -> None:
 
 
 @pytest.mark.parametrize(("section", "key", "value", "message"), [
-    ("accuracy", "baseline_min", "1.5", "accuracy.baseline_min = 1.5 is outside [0.0, 1.0]."),
-    ("accuracy", "baseline_min", '"high"', "accuracy.baseline_min = 'high' must be a number."),
+    ("variants.baseline", "accuracy_min", "1.5",
+     "variants.baseline.accuracy_min = 1.5 is outside [0.0, 1.0]."),
+    ("variants.baseline", "accuracy_min", '"high"',
+     "variants.baseline.accuracy_min = 'high' must be a number."),
+    ("variants.pruned", "sparsity_tolerance", None,
+     "missing key variants.pruned.sparsity_tolerance; add it under [variants.pruned]."),
+    ("variants.pruned_sparse_tflite", "raw_ratio_min", None,
+     "missing key variants.pruned_sparse_tflite.raw_ratio_min; add it under "
+     "[variants.pruned_sparse_tflite]."),
     # Fewer than 10 repetitions leave a statistical test nothing to work with.
     ("latency", "repetitions", "9", "latency.repetitions = 9 is outside [10, 10000]."),
     ("latency", "repetitions", "20.5", "latency.repetitions = 20.5 must be an integer."),
@@ -72,7 +82,6 @@ def test_shipped_config_loads_with_sane_bounds() -> None:
      "compare.latency_gated_max_threads = 0 is outside [1, 1024]."),
     ("compare", "sparsity_drop_max_points", None,
      "missing key compare.sparsity_drop_max_points; add it under [compare]."),
-    ("sparsity", "tolerance", None, "missing key sparsity.tolerance; add it under [sparsity]."),
 ])
 def test_bad_value_names_file_and_key(tmp_path: Path, section: str, key: str,
                                       value: str | None, message: str) -> None:
@@ -83,8 +92,15 @@ def test_bad_value_names_file_and_key(tmp_path: Path, section: str, key: str,
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("[sparsity]\n", "[sparsity]\ntolerence = 0.02\n",
-     "unknown key(s) sparsity.tolerence; known keys of [sparsity]: target, tolerance."),
+    ("[variants.pruned]\n", "[variants.pruned]\nsparsity_tolerence = 0.02\n",
+     "variants.pruned.sparsity_tolerence does not apply to pruned; its bounds: "
+     "accuracy_drop_max, size_ratio_min, sparsity_target, sparsity_tolerance."),
+    # A bound whose check the variant does not have is refused, not silently ignored.
+    ("[variants.int8_tflite]\n", "[variants.int8_tflite]\nsparsity_target = 0.8\n",
+     "variants.int8_tflite.sparsity_target does not apply to int8_tflite; its bounds: "
+     "accuracy_drop_max, size_ratio_min."),
+    ("[variants.fp16_tflite]\n", "[variants.fp16_tfl1te]\n",
+     "[variants.fp16_tfl1te] names no variant; known variants: " + ", ".join(VARIANTS) + "."),
     # A schema-1 era config: [latency] had `rounds`; the message lists what it has now.
     ("[latency]\n", "[latency]\nrounds = 200\n",
      "unknown key(s) latency.rounds; known keys of [latency]: repetitions, warmup_invokes, "
@@ -113,8 +129,8 @@ def test_sha256_is_that_of_the_file_bytes_and_follows_them(tmp_path: Path) -> No
     path.write_bytes(DEFAULT_CONFIG_PATH.read_bytes() + b"# re-measured on another day\n")
     commented = load_config(path)
     assert commented.sha256 != config.sha256
-    assert (commented.accuracy, commented.latency, commented.compare) == (
-        config.accuracy, config.latency, config.compare)
+    assert (commented.variants, commented.latency, commented.compare) == (
+        config.variants, config.latency, config.compare)
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -124,4 +140,16 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_not_toml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"not valid TOML"):
-        load_config(write(tmp_path, "[accuracy\nbaseline_min = "))
+        load_config(write(tmp_path, "[variants.baseline\naccuracy_min = "))
+
+
+def test_a_registered_variant_without_its_table_is_refused(tmp_path: Path) -> None:
+    """Adding a variant to the registry without its bounds fails at load, naming what it needs
+    (README, "Adding a variant")."""
+    start = SHIPPED.index("[variants.qat_int8_tflite]")
+    end = SHIPPED.index("[variants.clustered]")
+    path = write(tmp_path, SHIPPED[:start] + SHIPPED[end:])
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert str(excinfo.value) == (f"{path}: missing table [variants.qat_int8_tflite]; it needs "
+                                  f"accuracy_drop_max.")

@@ -22,7 +22,8 @@ from pipeline.environment import (
     cpu_model,
     platform_label,
 )
-from pipeline.recipe import RECIPE, Recipe, recipe_sha256
+from pipeline.recipe import RECIPE
+from pipeline.variants import definitions_sha256
 from pipeline.results import Measurement, read_results, to_frame, write_atomic
 
 #: The start of /proc/cpuinfo of this project's 2-core VM: a model name as coarse as "AMD EPYC",
@@ -135,32 +136,15 @@ def test_platform_label_of_this_machine_is_one_it_can_read() -> None:
         assert comparable_platform(label) == f"Linux {major}.{minor} {platform.machine()}"
 
 
-def test_recipe_sha256_is_stable_for_the_reference_recipe() -> None:
-    """The committed history records this value; a change here makes every earlier run
-    incomparable (the gate refuses runs of another recipe), so it must only change on purpose:
-    re-make the history when it does."""
-    assert recipe_sha256(RECIPE) == recipe_sha256(Recipe())
-    assert recipe_sha256(RECIPE) == (
-        "ac8ba23421d70a79db12e4afce9cfb8031f6cda358ed2b5980b08cdf90d2130d")
-
-
-@pytest.mark.parametrize("changes", [
-    {"epochs": 3}, {"final_sparsity": 0.9}, {"conv_kernel": (5, 5)},
-    {"baseline_steps_per_execution": 1},
-], ids=lambda c: next(iter(c)))
-def test_recipe_sha256_changes_with_any_parameter(changes: dict[str, object]) -> None:
-    changed = dataclasses.replace(RECIPE, **changes)
-    assert recipe_sha256(changed) != recipe_sha256(RECIPE)
-    assert len(recipe_sha256(changed)) == 64
-
-
 def test_collect_run_info_records_config_recipe_and_completeness(tmp_path: Path) -> None:
     """The run columns of a real session, here: they pass the strict reader as written."""
     config = load_config()
     info = collect_run_info("r1", dataset_sha256="d" * 64, seed=3,
-                            recipe_sha256=recipe_sha256(RECIPE), config=config,
-                            complete=False, incomplete_reason="-k 'baseline'")
-    assert (info.config_sha256, info.recipe_sha256) == (config.sha256, recipe_sha256(RECIPE))
+                            recipe_sha256=definitions_sha256(RECIPE), config=config,
+                            variants=("baseline", "int8_tflite"), complete=False,
+                            incomplete_reason="-k 'baseline'")
+    assert (info.config_sha256, info.recipe_sha256) == (config.sha256, definitions_sha256(RECIPE))
+    assert info.variants == ("baseline", "int8_tflite")
     assert (info.latency_repetitions, info.latency_warmup_invokes, info.latency_timed_invokes,
             info.latency_order_seed) == (
         config.latency.repetitions, config.latency.warmup_invokes,

@@ -10,6 +10,7 @@ from pipeline.compare.rules import (
     LatencyGate,
     compare_runs,
     gated_keys,
+    not_selected,
 )
 from pipeline.compare.selection import (
     NotComparable,
@@ -26,6 +27,7 @@ from pipeline.compare.selection import (
 __all__ = [
     "ComparisonRow", "Header", "LatencyGate", "NotComparable", "Outcome", "ReferenceChoice",
     "RunIdentity", "SelectionError", "check_comparable", "compare_runs", "format_rows",
-    "gated_keys", "latency_obstacle", "load_reference", "outcome", "select_reference",
+    "gated_keys", "latency_obstacle", "load_reference", "not_selected", "outcome",
+    "select_reference",
     "summary_line", "warnings_of",
 ]

@@ -13,7 +13,7 @@ from pipeline.compare.report import (
     format_rows,
     outcome,
 )
-from pipeline.compare.rules import LatencyGate, compare_runs
+from pipeline.compare.rules import LatencyGate, compare_runs, not_selected
 from pipeline.compare.selection import (
     NotComparable,
     RunIdentity,
@@ -97,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gate = LatencyGate(obstacle=latency_obstacle(choice.run, candidate), skip=args.skip_latency)
     rows = compare_runs(choice.run, candidate, rules, latency=gate)
     header = Header(RunIdentity.of(choice.run), RunIdentity.of(candidate), choice.reason,
-                    tuple(warnings_of(choice.run, candidate)))
+                    tuple(warnings_of(choice.run, candidate)),
+                    not_selected(choice.run, candidate))
     print_report(format_rows(rows, args.format, header=header))
     return outcome(rows).exit_code
 

@@ -27,6 +27,8 @@ class Header:
     candidate: RunIdentity
     reference_choice: str = ""
     warnings: tuple[str, ...] = ()
+    #: Models of the reference run the candidate did not select: left out of the comparison.
+    not_selected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,13 @@ def _header_lines(header: Header) -> list[str]:
     choice = f": {header.reference_choice}" if header.reference_choice else ""
     return ([f"reference run {header.reference.label()}{choice}",
              f"candidate run {header.candidate.label()}"]
-            + [f"warning: {w}" for w in header.warnings])
+            + [f"warning: {w}" for w in header.warnings]
+            + ([_not_selected_line(header)] if header.not_selected else []))
+
+
+def _not_selected_line(header: Header) -> str:
+    return (f"not selected by the candidate, not compared: {', '.join(header.not_selected)} "
+            f"(run it with --variants to gate them)")
 
 
 def format_json(rows: Sequence[ComparisonRow], header: Header | None) -> str:
@@ -106,6 +114,7 @@ def format_json(rows: Sequence[ComparisonRow], header: Header | None) -> str:
                             "candidate": asdict(header.candidate)}
         document["reference_choice"] = header.reference_choice
         document["warnings"] = list(header.warnings)
+        document["not_selected"] = list(header.not_selected)
     document["rows"] = [asdict(row) for row in rows]
     document["summary"] = {"verdict": result.verdict, "counts": result.counts,
                            "note": result.note, "passed": result.exit_code == EXIT_PASS,
@@ -121,6 +130,8 @@ def format_markdown(rows: Sequence[ComparisonRow], header: Header | None) -> str
     if header is not None:
         lines += [escape(line) + "  " for line in _header_lines(header)[:2]]
         lines += [f"> **warning:** {escape(w)}" for w in header.warnings]
+        if header.not_selected:
+            lines.append(f"> {escape(_not_selected_line(header))}")
         lines.append("")
     lines.append("| " + " | ".join(TABLE_COLUMNS) + " |")
     lines.append("|" + "|".join("---:" if c in _NUMERIC_COLUMNS else "---"

@@ -17,6 +17,9 @@ Under the `[compare]` rules of bench/thresholds.toml:
   other core, and any other process there doubles its time (README, "Latency").
 * a gated measurement of the reference run that the candidate lacks is "missing", which fails
   like a regression: a gate must not pass because a measurement went away.
+* a model of the reference run that the candidate did not select (its `variants` column, e.g.
+  plain `pytest bench` against an all-variants reference) is left out, not "missing": see
+  `not_selected`. A candidate whose selection is unknown (schema 1 and 2) selected everything.
 * stage_seconds are "info"; a measurement the candidate has and the reference lacks is
   "candidate only", an info row the reference has and the candidate lacks "reference only".
 """
@@ -29,16 +32,28 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import CompareRules
-from pipeline.results import METRICS, MODELS, STAGES, MeasurementKey, key_of, parse_samples
+from pipeline.results import (
+    METRICS,
+    STAGES,
+    MeasurementKey,
+    key_of,
+    parse_samples,
+    selected_variants,
+)
 from pipeline.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
+from pipeline.variants import VARIANT_NAMES
 
 #: Every verdict, in the order the summary counts them.
 VERDICTS: tuple[str, ...] = ("missing", "regressed", "improved", "ok", "not compared",
                              "not gated", "info", "candidate only", "reference only")
 #: Verdicts that fail the gate.
 FAILING: frozenset[str] = frozenset({"missing", "regressed"})
-#: Metrics that are reported but never decide the exit code.
-INFO_METRICS: frozenset[str] = frozenset({"stage_seconds"})
+#: Metrics that are reported but never decide the exit code: stage times (machine load), and
+#: distinct weights, which the bench test bounds by the cluster count (a count moving inside
+#: that bound is not a regression).
+INFO_METRICS: frozenset[str] = frozenset({"stage_seconds", "distinct_weights"})
+#: Metrics judged as sizes (growth beyond size_growth_max regresses).
+SIZE_METRICS: frozenset[str] = frozenset({"zipped_bytes", "raw_bytes"})
 
 Record = dict[Any, Any]
 
@@ -87,7 +102,7 @@ def report_order(key: MeasurementKey) -> tuple[object, ...]:
     def rank(names: Sequence[str], name: str | None) -> tuple[int, str]:
         return (names.index(name), "") if name in names else (len(names), name or "")
 
-    return (rank(MODELS, key.model), rank(METRICS, key.metric), key.runtime or "",
+    return (rank(VARIANT_NAMES, key.model), rank(METRICS, key.metric), key.runtime or "",
             key.threads or 0, rank(STAGES, key.stage))
 
 
@@ -152,7 +167,7 @@ def _judge(key: MeasurementKey, reference: Record, candidate: Record, rules: Com
         return (*_points(ref, cand, rules.accuracy_drop_max_points), "")
     if key.metric == "sparsity":
         return (*_points(ref, cand, rules.sparsity_drop_max_points), "")
-    if key.metric not in ("latency", "zipped_bytes"):
+    if key.metric != "latency" and key.metric not in SIZE_METRICS:
         return "", "", "not compared", f"no rule for metric {key.metric!r}"
     if ref <= 0:
         return "", "", "not compared", "reference value is not positive"
@@ -161,16 +176,31 @@ def _judge(key: MeasurementKey, reference: Record, candidate: Record, rules: Com
     return (*_size(ref, cand, rules.size_growth_max), "")
 
 
+def not_selected(reference: pd.DataFrame, candidate: pd.DataFrame) -> tuple[str, ...]:
+    """Models of the reference run outside the candidate's selection of variants, which the
+    comparison leaves out; none when the candidate's selection is unknown."""
+    selection = (selected_variants(candidate["variants"].iloc[0])
+                 if "variants" in candidate and len(candidate) else None)
+    if selection is None:
+        return ()
+    models = dict.fromkeys(reference["model"])
+    return tuple(sorted((m for m in models if m not in selection),
+                        key=lambda m: report_order(MeasurementKey(m, None, None, "", None))))
+
+
 def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, rules: CompareRules, *,
                  latency: LatencyGate | None = None) -> list[ComparisonRow]:
     """One ComparisonRow per measurement key of either run, in report order.
 
-    `reference` and `candidate` each hold one run. Comparability (dataset, seed, recipe) is
+    `reference` and `candidate` each hold one run; models the candidate did not select are left
+    out (not_selected). Comparability (dataset, seed, recipe) is
     checked by the caller (selection.check_comparable); `latency` says whether latency rows can
     and should be gated.
     """
     gate = latency or LatencyGate()
     ref_rows, cand_rows = _single_run(reference, "reference"), _single_run(candidate, "candidate")
+    left_out = set(not_selected(reference, candidate))
+    ref_rows = {key: row for key, row in ref_rows.items() if key.model not in left_out}
     rows = []
     for key in sorted(ref_rows.keys() | cand_rows.keys(), key=report_order):
         ref, cand = ref_rows.get(key), cand_rows.get(key)

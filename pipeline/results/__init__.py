@@ -10,17 +10,17 @@ from pipeline.results.reader import (
 from pipeline.results.schema import (
     COLUMNS,
     COLUMNS_V1,
+    COLUMNS_V2,
     KEY_COLUMNS,
     LATENCY_SETTING_COLUMNS,
     MEASUREMENT_COLUMNS,
     METRICS,
-    MODELS,
     RUN_COLUMNS,
     RUN_COLUMNS_ADDED_V2,
+    RUN_COLUMNS_ADDED_V3,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     STAGES,
-    TFLITE_MODELS,
     Measurement,
     MeasurementKey,
     RunInfo,
@@ -29,15 +29,17 @@ from pipeline.results.schema import (
     key_of,
     parse_samples,
     run_times,
+    selected_variants,
     tf_version_key,
 )
 from pipeline.results.writer import to_frame, write_atomic
 
 __all__ = [
-    "COLUMNS", "COLUMNS_V1", "KEY_COLUMNS", "LATENCY_SETTING_COLUMNS", "MEASUREMENT_COLUMNS",
-    "METRICS", "MODELS", "RUN_COLUMNS", "RUN_COLUMNS_ADDED_V2", "SAMPLES_SEPARATOR",
-    "SCHEMA_VERSION", "STAGES", "SUPPORTED_SCHEMA_VERSIONS", "TFLITE_MODELS", "Measurement",
-    "MeasurementKey", "ResultsFileError", "RunInfo", "completeness", "is_missing", "key_of",
-    "measurements_of", "parse_samples", "read_history", "read_results", "run_times",
-    "tf_version_key", "to_frame", "write_atomic",
+    "COLUMNS", "COLUMNS_V1", "COLUMNS_V2", "KEY_COLUMNS", "LATENCY_SETTING_COLUMNS",
+    "MEASUREMENT_COLUMNS", "METRICS", "RUN_COLUMNS", "RUN_COLUMNS_ADDED_V2",
+    "RUN_COLUMNS_ADDED_V3", "SAMPLES_SEPARATOR", "SCHEMA_VERSION", "STAGES",
+    "SUPPORTED_SCHEMA_VERSIONS", "Measurement", "MeasurementKey", "ResultsFileError", "RunInfo",
+    "completeness", "is_missing", "key_of", "measurements_of", "parse_samples", "read_history",
+    "read_results", "run_times", "selected_variants", "tf_version_key", "to_frame",
+    "write_atomic",
 ]

@@ -21,9 +21,11 @@ import pandas as pd
 from pipeline.results.schema import (
     COLUMNS,
     COLUMNS_V1,
+    COLUMNS_V2,
     METRICS,
     RUN_COLUMNS,
     RUN_COLUMNS_ADDED_V2,
+    RUN_COLUMNS_ADDED_V3,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     Measurement,
@@ -50,9 +52,10 @@ def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
 
 #: Schema versions this reader understands. A file from a newer writer is refused rather than
 #: guessed at, because a misread column would silently move the gate.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, SCHEMA_VERSION)
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, SCHEMA_VERSION)
 #: The columns a file of each schema version must have.
-_COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, SCHEMA_VERSION: COLUMNS}
+_COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, 2: COLUMNS_V2,
+                                                   SCHEMA_VERSION: COLUMNS}
 
 #: Run columns that must hold a value: the comparison selects, orders and labels runs by them.
 _REQUIRED_RUN_VALUES: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow")
@@ -293,6 +296,9 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
     else:  # schema 1 recorded none of these: unknown, never guessed
         for column in RUN_COLUMNS_ADDED_V2:
             frame[column] = pd.Series([None] * len(frame), dtype=object)
+    if _version(records[0][1]) < 3:  # nor which variants were selected
+        for column in RUN_COLUMNS_ADDED_V3:
+            frame[column] = pd.Series([None] * len(frame), dtype=object)
     return frame
 
 
@@ -306,8 +312,9 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     Columns this schema does not know are kept (as strings), so a newer writer that only adds
     columns stays readable.
 
-    A schema-1 file is read too; the run columns schema 2 added (RUN_COLUMNS_ADDED_V2) are
-    then None on every row: unknown, never guessed.
+    Schema-1 and schema-2 files are read too; the run columns later schemas added
+    (RUN_COLUMNS_ADDED_V2, RUN_COLUMNS_ADDED_V3) are then None on every row: unknown, never
+    guessed.
 
     Types: run columns are strings (`schema_version`, `seed`, `cpu_count` and the latency
     settings ints, `git_dirty` and `complete` bool);

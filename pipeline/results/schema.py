@@ -5,7 +5,9 @@ folder of files that can be concatenated without migration.
 
 Schema 2 adds what decides whether two runs may be compared at all (recipe, config, latency
 settings, machine, completeness); a schema-1 file has none of it, and the reader reports those
-fields as unknown (None) rather than guessing them.
+fields as unknown (None) rather than guessing them. Schema 3 adds the variants a session
+selected (pipeline.variants), so the comparison can tell a model a run did not select from one
+it failed to measure.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from packaging.version import InvalidVersion, Version
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Run columns of schema 1, in order.
 RUN_COLUMNS_V1: tuple[str, ...] = (
@@ -31,16 +33,20 @@ RUN_COLUMNS_ADDED_V2: tuple[str, ...] = (
     "recipe_sha256", "config_sha256", "latency_repetitions", "latency_warmup_invokes",
     "latency_timed_invokes", "latency_order_seed", "cpu_count", "complete", "incomplete_reason",
 )
+#: Run columns that schema 3 added: which variants the session selected (space-separated, in
+#: registry order), so a model absent from a run is "not selected" rather than "missing".
+RUN_COLUMNS_ADDED_V3: tuple[str, ...] = ("variants",)
 #: Columns that describe the run; identical on every row of one file.
-RUN_COLUMNS: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2
+RUN_COLUMNS: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
 #: Columns that describe one measurement.
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "model", "runtime", "threads", "metric", "stage", "value", "unit",
     "min", "median", "mean", "stddev", "iqr", "rounds", "samples",
 )
 COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
-#: The columns a schema-1 file has.
+#: The columns a schema-1 and a schema-2 file have.
 COLUMNS_V1: tuple[str, ...] = RUN_COLUMNS_V1 + MEASUREMENT_COLUMNS
+COLUMNS_V2: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + MEASUREMENT_COLUMNS
 
 #: The latency settings a run records: what "latency" means in that run.
 LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
@@ -48,11 +54,14 @@ LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
     "latency_order_seed",
 )
 
-MODELS: tuple[str, ...] = ("baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite")
-#: The converted models: interpreter accuracy, latency and the size ratios the recipe is about.
-TFLITE_MODELS: tuple[str, ...] = ("pruned_tflite", "pruned_quantized_tflite")
-METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "sparsity", "latency", "stage_seconds")
-STAGES: tuple[str, ...] = ("train", "prune", "convert", "evaluate")
+#: Every metric a run can hold, in report order. Models are the variants of
+#: pipeline.variants; a file may hold any model name (a later registry may have more).
+METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity",
+                            "distinct_weights", "latency", "stage_seconds")
+#: stage_seconds stages, in the order a variant goes through them.
+STAGES: tuple[str, ...] = ("train", "prune", "cluster", "qat", "convert", "evaluate")
+#: The selection separator of the `variants` cell.
+VARIANTS_SEPARATOR = " "
 
 #: Columns holding integers (possibly empty).
 INTEGER_COLUMNS: tuple[str, ...] = (
@@ -148,6 +157,8 @@ class RunInfo:
     cpu_count: int
     complete: bool
     incomplete_reason: str = ""
+    #: The variants the session selected, in registry order (written space-separated).
+    variants: tuple[str, ...] = ()
     schema_version: int = field(default=SCHEMA_VERSION)
 
 
@@ -171,6 +182,13 @@ def is_missing(value: object) -> bool:
 def completeness(value: object) -> bool | None:
     """A run's `complete` cell as read: True or False, None when unknown (schema 1)."""
     return None if is_missing(value) else bool(value)
+
+
+def selected_variants(cell: object) -> tuple[str, ...] | None:
+    """A run's `variants` cell as read: the selected names, None when unknown (schema 1, 2)."""
+    if is_missing(cell) or cell == "":
+        return None
+    return tuple(str(cell).split(VARIANTS_SEPARATOR))
 
 
 def parse_samples(cell: object) -> tuple[float, ...]:

@@ -17,6 +17,7 @@ from pipeline.results.schema import (
     COLUMNS,
     INTEGER_COLUMNS,
     SAMPLES_SEPARATOR,
+    VARIANTS_SEPARATOR,
     Measurement,
     RunInfo,
 )
@@ -25,6 +26,7 @@ from pipeline.results.schema import (
 def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
     """Build the long-format table, columns in schema order."""
     run_part = asdict(run)
+    run_part["variants"] = VARIANTS_SEPARATOR.join(run.variants)
     rows = []
     for m in measurements:
         row = dict(run_part)

@@ -1,0 +1,136 @@
+"""The variant registry: what a selection builds, what identifies a recipe, and the checks the
+variants' tests rely on (m:n blocks, distinct weights, int8 input quantization)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import interpreters
+from pipeline.clustering import distinct_weights
+from pipeline.conversion import FLOAT
+from pipeline.data import load_npz
+from pipeline.interpreters import as_input, as_output, tflite_accuracy
+from pipeline.pruning import m_by_n_violations
+from pipeline.recipe import RECIPE
+from pipeline.run import BenchRun
+from pipeline.variants import (
+    DEFAULT_VARIANTS,
+    VARIANT_NAMES,
+    VARIANTS,
+    UnknownVariant,
+    definitions_sha256,
+    lineage,
+    select,
+)
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
+
+
+def test_default_selection_is_the_reference_recipe() -> None:
+    assert select(None) == select("default") == DEFAULT_VARIANTS == (
+        "baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite")
+
+
+def test_named_variants_add_to_the_default_with_what_they_are_built_from() -> None:
+    assert select("clustered_cqat_int8_tflite") == DEFAULT_VARIANTS + (
+        "clustered", "clustered_cqat", "clustered_cqat_int8_tflite")
+    # The sparse file is held against the dense one, so that is built too, in registry order.
+    assert select("pruned_sparse_tflite,int8_tflite") == (
+        "baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite", "int8_tflite",
+        "pruned_sparse_tflite")
+    assert select("all") == VARIANT_NAMES
+
+
+def test_unknown_variant_names_the_known_ones() -> None:
+    with pytest.raises(UnknownVariant) as excinfo:
+        select("int8_tflite,int4_tflite")
+    assert str(excinfo.value) == (
+        f"unknown variant(s) 'int4_tflite'; known: {', '.join(VARIANT_NAMES)} "
+        f"(or 'all', 'default')")
+
+
+def test_lineage_runs_from_the_root() -> None:
+    assert lineage("pruned_pqat_int8_tflite") == [
+        "baseline", "pruned", "pruned_pqat", "pruned_pqat_int8_tflite"]
+    assert all(lineage(name)[0] == "baseline" for name in VARIANTS)
+
+
+def test_definitions_sha256_is_stable_for_the_registry() -> None:
+    """The committed history records this value as recipe_sha256; a change makes every earlier
+    run incomparable (the gate refuses runs of another recipe), so it must only change on
+    purpose: re-make the history when it does."""
+    assert definitions_sha256(RECIPE) == (
+        "beaa39304b0e77628710cc3dc3c18138b08b6c4acf83fed201ea7f5ad57c0398")
+
+
+@pytest.mark.parametrize("changes", [
+    {"epochs": 3}, {"final_sparsity": 0.9}, {"conv_kernel": (5, 5)},
+    {"baseline_steps_per_execution": 1}, {"clusters": 8},
+], ids=lambda c: next(iter(c)))
+def test_definitions_sha256_changes_with_any_recipe_parameter(changes: dict[str, object]) -> None:
+    changed = definitions_sha256(dataclasses.replace(RECIPE, **changes))
+    assert changed != definitions_sha256(RECIPE) and len(changed) == 64
+
+
+def test_definitions_sha256_changes_with_any_variant_definition() -> None:
+    variants = list(VARIANTS.values())
+    sweep = variants.index(VARIANTS["pruned_sparsity90"])
+    moved = variants[:sweep] + [dataclasses.replace(variants[sweep],
+                                                    options={"final_sparsity": 0.95})]
+    converted = [dataclasses.replace(v, converter=FLOAT) if v.name == "int8_tflite" else v
+                 for v in variants]
+    reference = definitions_sha256(RECIPE, variants)
+    assert definitions_sha256(RECIPE, moved) != reference
+    assert definitions_sha256(RECIPE, converted) != reference
+
+
+def test_m_by_n_violations_counts_blocks_along_the_input_axis() -> None:
+    # Dense kernel: (inputs, outputs). Output 0 holds 2 zeros in each block of 4 inputs.
+    kernel = np.ones((8, 2), dtype=np.float32)
+    kernel[[0, 1, 4, 7], 0] = 0
+    assert m_by_n_violations(kernel, 2, 4) == 2  # output 1 has no zeros: both its blocks
+    kernel[[2, 3, 5, 6], 1] = 0
+    assert m_by_n_violations(kernel, 2, 4) == 0
+    kernel[6, 1] = 1.0
+    assert m_by_n_violations(kernel, 2, 4) == 1
+
+
+def test_distinct_weights_per_kernel_or_per_output_channel() -> None:
+    kernels = {"Dense": np.array([[0.1, 0.2], [0.1, 0.3], [0.2, 0.3]], dtype=np.float32)}
+    assert distinct_weights(kernels) == 3
+    assert distinct_weights(kernels, channel_axis=1) == 2  # columns {0.1, 0.2}, {0.2, 0.3}
+
+
+def test_int8_input_is_quantized_with_the_models_scale_and_zero_point() -> None:
+    detail = {"name": "input", "dtype": np.int8, "quantization": (1 / 255, -128)}
+    images = np.array([[0.0, 0.5, 1.0, 2.0]], dtype=np.float32)
+    assert as_input(images, detail).tolist() == [[-128, 0, 127, 127]]  # 2.0 clips
+    assert as_input(images, {"dtype": np.float32}).dtype == np.float32
+    output = {"dtype": np.int8, "quantization": (0.5, 10)}
+    assert as_output(np.array([10, 12], dtype=np.int8), output).tolist() == [0.0, 1.0]
+
+
+@pytest.fixture(scope="module")
+def int8_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
+    run = BenchRun(load_npz(SAMPLE), tmp_path_factory.mktemp("int8"), seed=0)
+    run.artifact("int8_tflite")
+    return run
+
+
+def test_full_integer_model_matches_its_float_source_only_with_quantized_inputs(
+        int8_run: BenchRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The int8 interpreter path: with inputs quantized by the model's own scale and zero point
+    the full-integer model predicts like the float baseline; passed as a plain cast (what the
+    interpreter did before), the [0, 1] pixels become 0 and 1 and its accuracy collapses."""
+    int8 = int8_run.artifact("int8_tflite")
+    bound = 0.01  # the order of variants.int8_tflite.accuracy_drop_max
+    assert int8.source_accuracy is not None
+    assert abs(int8.accuracy - int8.source_accuracy) <= bound
+    monkeypatch.setattr(interpreters, "as_input",
+                        lambda images, detail: images.astype(detail["dtype"]))
+    mnist = int8_run.mnist
+    unquantized = tflite_accuracy(int8.path, mnist.scaled()[1], mnist.y_test)
+    assert int8.source_accuracy - unquantized > 0.3
