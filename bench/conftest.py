@@ -13,6 +13,8 @@ picks it as a reference run.
 """
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +32,7 @@ from pipeline.latency import Block, LatencyKey, measure_interleaved
 from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
 from pipeline.run import Artifact, BenchRun
+from pipeline.summary import SUMMARY_THREADS, format_summary, summary_table
 from pipeline.tfenv import EnvironmentProblem
 from pipeline.variants import VARIANTS, UnknownVariant, definitions_sha256, select
 
@@ -259,10 +262,28 @@ def run_info(request: pytest.FixtureRequest, bench_run: BenchRun) -> RunInfo:
     return _run_info(_session(request), bench_run)
 
 
+def terminal_line(config: pytest.Config) -> Callable[[str], None]:
+    """Write one line to the terminal now, even under -q and while pytest captures output:
+    the way pytest's own live logging does (capture suspended around the write)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        if reporter is None:
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if reporter._tw.width_of_current_line:  # after -q's progress characters
+                reporter.write_line("")
+            reporter.write_line(f"bench {line}")
+
+    return write
+
+
 @pytest.fixture(scope="session")
 def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
     session = _session(request)
-    session.bench_run = BenchRun(mnist, session.run_dir, session.seed)
+    session.bench_run = BenchRun(mnist, session.run_dir, session.seed,
+                                 progress=terminal_line(request.config))
     return session.bench_run
 
 
@@ -319,10 +340,14 @@ def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
     settings = thresholds.latency
     if request.config.getoption("benchmark_disable", default=False):
         settings = replace(settings, repetitions=1, warmup_invokes=0, timed_invokes=1)
-    return measure_interleaved(paths, keys, latency_image(mnist),
-                               repetitions=settings.repetitions,
-                               warmup_invokes=settings.warmup_invokes,
-                               timed_invokes=settings.timed_invokes, seed=settings.order_seed)
+    bench_run.say(f"benchmark {len(keys)} combinations x {settings.repetitions} repetitions ...")
+    start = time.perf_counter()
+    blocks = measure_interleaved(paths, keys, latency_image(mnist),
+                                 repetitions=settings.repetitions,
+                                 warmup_invokes=settings.warmup_invokes,
+                                 timed_invokes=settings.timed_invokes, seed=settings.order_seed)
+    bench_run.say(f"benchmark: done in {time.perf_counter() - start:.1f} s")
+    return blocks
 
 
 def latency_image(mnist: Mnist) -> Any:
@@ -368,6 +393,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if state is None or state.bench_run is None:
         return
     terminalreporter.section("bench")
+    measurements = state.bench_run.measurements
+    if any(m.metric == "accuracy" for m in measurements):
+        for line in format_summary(summary_table(measurements)):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"(latency: median microseconds per invoke, "
+                                    f"{SUMMARY_THREADS} thread; ratio: zipped baseline / zipped "
+                                    f"model)")
     terminalreporter.write_line(f"artifacts: {state.run_dir}")
     if state.results_path is not None:
         terminalreporter.write_line(f"results:   {state.results_path} "

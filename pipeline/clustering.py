@@ -1,6 +1,7 @@
 """Weight clustering with tfmot: k clusters per layer, fine-tuned, stripped."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from pipeline.training import seed_everything
 
 
 def cluster(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-            recipe: Recipe = RECIPE) -> Any:
+            recipe: Recipe = RECIPE, callbacks: Sequence[Any] = ()) -> Any:
     """`cluster_weights` with `recipe.clusters` clusters (k-means++ centroids), fine-tuned as
     the TF MOT clustering guide does (Adam at `cluster_learning_rate`), then stripped."""
     keras = tfenv.keras()
@@ -25,7 +26,8 @@ def cluster(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     model.fit(x_train, y_train, batch_size=recipe.finetune_batch_size,
-              epochs=recipe.finetune_epochs, validation_split=recipe.validation_split, verbose=0)
+              epochs=recipe.finetune_epochs, validation_split=recipe.validation_split,
+              callbacks=list(callbacks), verbose=0)
     stripped = clustering.strip_clustering(model)
     compile_like_reference(stripped)
     return stripped

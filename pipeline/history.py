@@ -30,6 +30,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from pipeline.pareto import pareto_table, plot_pareto
 from pipeline.results import (
     ResultsFileError,
     completeness,
@@ -181,7 +182,34 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write the table (default: docs/history.csv)")
     parser.add_argument("--png", metavar="OUT.png", type=Path, default=Path("docs/history.png"),
                         help="where to write the picture (default: docs/history.png)")
+    parser.add_argument("--pareto-csv", metavar="OUT.csv", type=Path,
+                        default=Path("docs/pareto.csv"),
+                        help="the Pareto table of the newest complete run of the newest "
+                             "TensorFlow line (default: docs/pareto.csv)")
+    parser.add_argument("--pareto-png", metavar="OUT.png", type=Path,
+                        default=Path("docs/pareto.png"),
+                        help="its picture (default: docs/pareto.png)")
     return parser
+
+
+def newest_complete_run(table: pd.DataFrame) -> str | None:
+    """The run the Pareto view is drawn for: the last complete run in run order (newest
+    TensorFlow line, then newest time); None when no run is complete."""
+    complete = table[table["complete"].map(completeness).eq(True)]
+    return None if complete.empty else str(complete["run_id"].iloc[-1])
+
+
+def write_pareto(table: pd.DataFrame, csv_path: Path, png_path: Path) -> pd.DataFrame | None:
+    """The Pareto table and picture of newest_complete_run; None when there is none."""
+    run_id = newest_complete_run(table)
+    if run_id is None:
+        return None
+    pareto = pareto_table(table, run_id)
+    write_atomic(pareto, csv_path)
+    tensorflow = table.loc[table["run_id"] == run_id, "tensorflow"].iloc[0]
+    plot_pareto(pareto, f"TF {tensorflow}, run {run_id}: accuracy against size and latency",
+                png_path, {m: model_style(m) for m in pareto["model"]})
+    return pareto
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,11 +219,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         table = history_table(read_history(args.results_dir, exclude=[args.csv]))
         write_atomic(table, args.csv)
         plot_history(table, args.png)
+        pareto = write_pareto(table, args.pareto_csv, args.pareto_png)
     except ResultsFileError as exc:
         return _fail(str(exc))
     except OSError as exc:  # an output folder that cannot be written
         return _fail(f"{exc.filename}: {exc.strerror}")
     print(f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> {args.csv}, {args.png}")
+    if pareto is None:
+        print(f"{PROG}: no complete run, no Pareto view")
+    else:
+        print(f"{PROG}: Pareto view of {newest_complete_run(table)} -> {args.pareto_csv}, "
+              f"{args.pareto_png}")
+        print(pareto.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 
 

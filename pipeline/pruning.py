@@ -1,6 +1,7 @@
 """Magnitude pruning with tfmot (polynomial schedule or m:n structure), and the sparsity reached."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,19 +16,21 @@ PRUNED_LAYER_TYPES = ("Conv2D", "Dense")
 
 
 def _fit_and_strip(model_for_pruning: Any, x_train: np.ndarray, y_train: np.ndarray,
-                   recipe: Recipe) -> Any:
+                   recipe: Recipe, callbacks: Sequence[Any]) -> Any:
     tfmot = tfenv.tfmot()
     compile_like_reference(model_for_pruning)  # steps_per_execution=1: the callback needs it
     model_for_pruning.fit(x_train, y_train, batch_size=recipe.prune_batch_size,
                           epochs=recipe.prune_epochs, validation_split=recipe.validation_split,
-                          callbacks=[tfmot.sparsity.keras.UpdatePruningStep()], verbose=0)
+                          callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), *callbacks],
+                          verbose=0)
     stripped = tfmot.sparsity.keras.strip_pruning(model_for_pruning)
     compile_like_reference(stripped)  # for evaluate(); the saved .h5 excludes the optimizer
     return stripped
 
 
 def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-          recipe: Recipe = RECIPE, final_sparsity: float | None = None) -> Any:
+          recipe: Recipe = RECIPE, final_sparsity: float | None = None,
+          callbacks: Sequence[Any] = ()) -> Any:
     """Prune a copy of `baseline` with PolynomialDecay initial -> final sparsity, stripped.
 
     `final_sparsity` defaults to the recipe's 0.80; the sparsity sweep passes others. A copy,
@@ -42,12 +45,13 @@ def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
         begin_step=recipe.begin_step, end_step=recipe.prune_end_step(len(x_train)))
     model_for_pruning = tfmot.sparsity.keras.prune_low_magnitude(copy_of(baseline),
                                                                  pruning_schedule=schedule)
-    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe)
+    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe, callbacks)
 
 
 def prune_m_by_n(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
                  recipe: Recipe = RECIPE, m_by_n: tuple[int, int] = (2, 4),
-                 layer_types: tuple[str, ...] = ("Dense",)) -> Any:
+                 layer_types: tuple[str, ...] = ("Dense",),
+                 callbacks: Sequence[Any] = ()) -> Any:
     """Structured m:n sparsity (at least m zeros in every n consecutive input weights) on the
     layers of `layer_types`, trained like the seed's pruning (batch, epochs), stripped.
 
@@ -66,7 +70,7 @@ def prune_m_by_n(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: 
 
     # The clone reuses the copy's layer objects (wrapped or not), so it keeps their weights.
     model_for_pruning = keras.models.clone_model(source, clone_function=wrap)
-    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe)
+    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe, callbacks)
 
 
 def pruned_kernels(model: Any) -> dict[str, np.ndarray]:

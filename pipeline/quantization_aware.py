@@ -6,6 +6,7 @@ centroids (CQAT) or a pruned model's zeros (PQAT) while the quantizers train.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,8 @@ SCHEMES: dict[str, str | None] = {
 
 
 def quantize_aware(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-                   recipe: Recipe = RECIPE, preserve: str = "none") -> Any:
+                   recipe: Recipe = RECIPE, preserve: str = "none",
+                   callbacks: Sequence[Any] = ()) -> Any:
     """A copy of `source` with fake-quantization, fine-tuned one epoch (the QAT guide's fit).
 
     The result keeps tfmot's quantize wrappers: the converter reads the learned ranges from
@@ -43,5 +45,6 @@ def quantize_aware(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: 
             model = quantization.quantize_apply(annotated, scheme)
     compile_like_reference(model)
     model.fit(x_train, y_train, batch_size=recipe.finetune_batch_size,
-              epochs=recipe.finetune_epochs, validation_split=recipe.validation_split, verbose=0)
+              epochs=recipe.finetune_epochs, validation_split=recipe.validation_split,
+              callbacks=list(callbacks), verbose=0)
     return model

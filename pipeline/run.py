@@ -9,7 +9,7 @@ threshold is history worth keeping too.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,9 +26,11 @@ from pipeline.pruning import PRUNED_LAYER_TYPES, kernel_sparsity, overall_sparsi
 from pipeline.recipe import RECIPE, Recipe
 from pipeline.results import Measurement
 from pipeline.size import zipped_size
-from pipeline.training import evaluate_accuracy
+from pipeline.training import epoch_lines, evaluate_accuracy
 from pipeline.variants import VARIANTS, Variant
 
+#: Where progress lines go (pytest bench: the terminal, even with -q and output captured).
+Progress = Callable[[str], None]
 #: Output-channel axis of a kernel as a .tflite file stores it (out x ... x in).
 TFLITE_CHANNEL_AXIS = 0
 
@@ -81,14 +83,22 @@ class Artifact:
 class BenchRun:
     """The variants of one seed, built on demand from their parents, artifacts in `run_dir`."""
 
-    def __init__(self, mnist: Mnist, run_dir: Path, seed: int, recipe: Recipe = RECIPE):
+    def __init__(self, mnist: Mnist, run_dir: Path, seed: int, recipe: Recipe = RECIPE,
+                 progress: Progress | None = None):
         self.mnist = mnist
         self.run_dir = Path(run_dir)
         self.seed = seed
         self.recipe = recipe
         self.measurements: list[Measurement] = []
         self._built: dict[str, Artifact] = {}
+        self._progress = progress
+        self._started = time.perf_counter()
         self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def say(self, message: str) -> None:
+        """One progress line, prefixed with the seconds since the run began (when watched)."""
+        if self._progress is not None:
+            self._progress(f"[{time.perf_counter() - self._started:6.1f} s] {message}")
 
     @cached_property
     def _scaled(self) -> tuple[Any, Any]:
@@ -99,10 +109,13 @@ class BenchRun:
 
     @contextmanager
     def _stage(self, stage: str, model: str) -> Iterator[None]:
+        self.say(f"{stage} {model} ...")
         start = time.perf_counter()
         yield
+        seconds = time.perf_counter() - start
         self.record(Measurement(model=model, metric="stage_seconds", stage=stage,
-                                value=time.perf_counter() - start, unit="s"))
+                                value=seconds, unit="s"))
+        self.say(f"{stage} {model}: done in {seconds:.1f} s")
 
     def artifact(self, name: str) -> Artifact:
         """The variant `name`, built (with its parents) on first use; KeyError if unknown."""
@@ -132,8 +145,9 @@ class BenchRun:
         else:
             assert variant.step is not None  # the registry checks one of step/converter
             with self._stage(variant.stage, variant.name):
+                watch = [] if self._progress is None else [epoch_lines(self.say, variant.name)]
                 model = variant.step(parent_model, x_train, y_train, self.seed, self.recipe,
-                                     **variant.options)
+                                     **variant.options, callbacks=watch)
             with self._stage("evaluate", variant.name):
                 accuracy = evaluate_accuracy(model, x_test, y_test)
             save_h5(model, path)

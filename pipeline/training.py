@@ -1,6 +1,7 @@
 """Seeding and the baseline fit."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,13 +23,30 @@ def seed_everything(seed: int) -> None:
 
 
 def train_baseline(x_train: np.ndarray, y_train: np.ndarray, seed: int,
-                   recipe: Recipe = RECIPE) -> Any:
-    """Fit the baseline: `recipe.epochs` epochs, validation_split, default batch size."""
+                   recipe: Recipe = RECIPE, callbacks: Sequence[Any] = ()) -> Any:
+    """Fit the baseline: `recipe.epochs` epochs, validation_split, default batch size.
+
+    `callbacks` are for watching only (pipeline.run's epoch lines): none changes the weights.
+    """
     seed_everything(seed)
     model = build_baseline(recipe)
     model.fit(x_train, y_train, epochs=recipe.epochs, validation_split=recipe.validation_split,
-              verbose=0)
+              callbacks=list(callbacks), verbose=0)
     return model
+
+
+def epoch_lines(say: Callable[[str], None], label: str) -> Any:
+    """A Keras callback that says one line per finished epoch (no progress bars in CI logs):
+    `label epoch 2/4: loss 0.0712, accuracy 0.9790, val_accuracy 0.9808`."""
+    callback = tfenv.keras().callbacks.LambdaCallback()
+
+    def on_epoch_end(epoch: int, logs: dict[str, float] | None = None) -> None:
+        shown = ", ".join(f"{name} {value:.4f}" for name, value in (logs or {}).items()
+                          if name in ("loss", "accuracy", "val_accuracy"))
+        say(f"{label} epoch {epoch + 1}/{callback.params.get('epochs', '?')}: {shown}")
+
+    callback.on_epoch_end = on_epoch_end
+    return callback
 
 
 def evaluate_accuracy(model: Any, x_test: np.ndarray, y_test: np.ndarray) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,7 +28,8 @@ from pipeline.quantization_aware import quantize_aware
 from pipeline.recipe import Recipe
 from pipeline.training import train_baseline
 
-#: A Keras step: (parent model or None, x_train, y_train, seed, recipe, **options) -> model.
+#: A Keras step: (parent model or None, x_train, y_train, seed, recipe, **options,
+#: callbacks=...) -> model. The callbacks only watch (epoch lines); they never change weights.
 KerasStep = Callable[..., Any]
 
 #: Extra measurements a variant can declare (beyond accuracy, zipped and raw bytes, latency).
@@ -83,9 +84,9 @@ class Variant:
 
 
 def _root(parent: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-          recipe: Recipe) -> Any:
+          recipe: Recipe, callbacks: Sequence[Any] = ()) -> Any:
     """The baseline has no parent: train it from scratch."""
-    return train_baseline(x_train, y_train, seed, recipe)
+    return train_baseline(x_train, y_train, seed, recipe, callbacks)
 
 
 _VARIANTS: tuple[Variant, ...] = (

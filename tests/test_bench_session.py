@@ -30,7 +30,7 @@ from pipeline.data import load_npz
 from pipeline.environment import cpu_count, cpu_model, package_version, platform_label
 from pipeline.recipe import RECIPE
 from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
-from pipeline.variants import definitions_sha256
+from pipeline.variants import DEFAULT_VARIANTS, definitions_sha256
 from tests.test_results_reader import rewrite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -193,17 +193,17 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     assert "partial:" not in full_session.output
     assert f"results:   {results_files(full_session.folder)[0]} ({len(run)} rows)" \
         in full_session.output
-    assert set(run["model"]) == {"baseline", "pruned", "pruned_tflite",
-                                 "pruned_quantized_tflite"}
-    assert set(run["metric"]) == {"accuracy", "zipped_bytes", "sparsity", "latency",
-                                  "stage_seconds"}
+    assert set(run["model"]) == set(DEFAULT_VARIANTS)
+    assert first["variants"] == " ".join(DEFAULT_VARIANTS)
+    assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "sparsity",
+                                  "latency", "stage_seconds"}
 
 
 def test_full_session_records_what_decides_comparability(full_session: Session) -> None:
     """The run columns schema 2 added hold this session's recipe, config, data and machine."""
     first = only_run(full_session.folder).iloc[0]
     config = load_config()
-    assert first["schema_version"] == 2
+    assert first["schema_version"] == 3
     assert first["recipe_sha256"] == definitions_sha256(RECIPE)
     assert first["config_sha256"] == config.sha256
     assert first["dataset_sha256"] == load_npz(SAMPLE).sha256
@@ -268,7 +268,8 @@ def test_two_concurrent_sessions_write_two_intact_files(
         assert list(frame.columns) == list(COLUMNS)
         # Lazy fixtures: a test that needs only the baseline never triggers pruning.
         assert set(frame["model"]) == {"baseline"}
-        assert set(frame["metric"]) == {"accuracy", "zipped_bytes", "stage_seconds"}
+        assert set(frame["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes",
+                                        "stage_seconds"}
         assert frame["run_id"].nunique() == 1 and frame["run_id"][0] == path.stem
 
 
@@ -337,12 +338,15 @@ LATER_PARTIAL_RUN_ID = "20250104T100000Z_tf2.20.0_5a7e11"
 @pytest.fixture(scope="module")
 def gate_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A history of real runs. The sample's dataset is put on the 2.20.0 and 2.21.0 runs, so a
-    session on the sample may be compared with them; the 2.15.1 run keeps full MNIST's."""
+    session on the sample may be compared with them; the 2.15.1 run keeps full MNIST's. All get
+    today's recipe_sha256: they were made before later variants joined the registry, with the
+    four reference models built exactly as today."""
     folder = tmp_path_factory.mktemp("history")
     sample_sha256 = load_npz(SAMPLE).sha256
+    recipe = definitions_sha256(RECIPE)
     for name, (timestamp, sample_data) in HISTORY.items():
         rewrite(RUNS / name, folder / name, lambda rows, t=timestamp, s=sample_data: [
-            {**r, "timestamp_utc": t,
+            {**r, "timestamp_utc": t, "recipe_sha256": recipe,
              **({"dataset_sha256": sample_sha256} if s else {})} for r in rows])
     rewrite(folder / "tf2.20.0.csv", folder / "tf2.20.0_later_partial.csv", lambda rows: [
         {**r, "run_id": LATER_PARTIAL_RUN_ID, "timestamp_utc": "2025-01-04T10:00:00+00:00",
@@ -364,7 +368,7 @@ def test_compare_to_fails_the_regressed_measurement_against_the_reference_run(
     (0.98): its history-gate test must fail, naming the row. The reference is the complete
     2.20.0 run: not the later partial 2.20.0 run, not a run of the installed version."""
     done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(gate_history),
-                     "-k", "baseline_accuracy_floor or history_gate and baseline-accuracy")
+                     "-k", "accuracy_floor or history_gate and baseline-accuracy")
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "FAILED bench/test_history_gate.py::test_no_regression_against_history" \
@@ -419,4 +423,12 @@ def test_compare_to_an_unusable_history_stops_before_training(tmp_path: Path) ->
     done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(bad))
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert f"ERROR: --compare-to: {bad}: " in done.stderr
+    assert not (tmp_path / "run").exists() and results_files(tmp_path) == []
+
+
+def test_an_unknown_variant_stops_before_training_naming_the_known_ones(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--variants", "int8_tflite,int4_tflite")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert ("ERROR: --variants: unknown variant(s) 'int4_tflite'; known: baseline, pruned, "
+            "pruned_tflite, pruned_quantized_tflite, int8_tflite,") in done.stderr
     assert not (tmp_path / "run").exists() and results_files(tmp_path) == []

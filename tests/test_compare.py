@@ -119,6 +119,51 @@ def test_candidate_missing_a_model_fails_with_every_missing_row(tmp_path: Path) 
                                           "absent", "from", "the", "candidate"]
 
 
+def with_selection(src: Path, dst: Path, variants: str,
+                   edit: Callable[[Rows], Rows] = lambda rows: rows) -> Path:
+    """A copy of a real schema-2 run as schema 3 would write it, selecting `variants`."""
+    with src.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = [{**r, "schema_version": "3", "variants": variants} for r in edit(list(reader))]
+        names = list(reader.fieldnames or []) + ["variants"]
+    with dst.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(rows)
+    return dst
+
+
+def also_int8(rows: Rows) -> Rows:
+    """The run's rows plus an int8_tflite model (copies of the quantized model's rows)."""
+    return rows + [{**r, "model": "int8_tflite"} for r in rows if r["model"] == PQT]
+
+
+DEFAULT_FOUR = "baseline pruned pruned_tflite pruned_quantized_tflite"
+
+
+def test_a_model_the_candidate_did_not_select_is_left_out_and_named(tmp_path: Path) -> None:
+    """Plain `pytest bench` against an all-variants reference run: the variants it did not
+    select are not compared (and said so), not "missing"."""
+    reference = with_selection(A, tmp_path / "ref.csv", DEFAULT_FOUR + " int8_tflite", also_int8)
+    candidate = with_selection(B, tmp_path / "cand.csv", DEFAULT_FOUR)
+    code, out, err = run_cli(reference, candidate)
+    assert (code, err) == (0, ""), out
+    assert ("not selected by the candidate, not compared: int8_tflite (run it with --variants "
+            "to gate them)") in out.splitlines()
+    assert not any(line.startswith("int8_tflite") for line in out.splitlines())
+
+
+def test_a_selected_model_without_rows_is_missing(tmp_path: Path) -> None:
+    """Selected but not measured fails closed, like any missing measurement."""
+    reference = with_selection(A, tmp_path / "ref.csv", DEFAULT_FOUR + " int8_tflite", also_int8)
+    candidate = with_selection(B, tmp_path / "cand.csv", DEFAULT_FOUR + " int8_tflite")
+    code, out, _ = run_cli(reference, candidate)
+    assert code == 1
+    assert ("int8_tflite", "accuracy", None, None, None) in with_verdict(
+        verdicts(reference, candidate), "missing")
+    assert "not selected" not in out
+
+
 @pytest.mark.parametrize(("column", "value"), [
     ("seed", "7"),
     ("dataset_sha256", "0d1c5bf1d2b5c4d8a6b3b1f7f0a2c1e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3"),
@@ -276,6 +321,19 @@ def test_tf_2_20_to_2_21_is_the_default_and_passes_on_accuracy_size_sparsity() -
     assert f"reference run {run_id(TF220)} " in out.splitlines()[0]
 
 
+def toml_text(raw: dict[str, dict[str, object]]) -> str:
+    """TOML for a config as tomllib read it: tables of numbers, and [variants.NAME] tables."""
+    lines = []
+    for table, keys in raw.items():
+        nested = {k: v for k, v in keys.items() if isinstance(v, dict)}
+        lines.append(f"[{table}]")
+        lines += [f"{k} = {v!r}" for k, v in keys.items() if k not in nested]
+        for name, values in nested.items():
+            lines.append(f"[{table}.{name}]")
+            lines += [f"{k} = {v!r}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
 def test_zero_tolerances_still_pass_identical_runs(tmp_path: Path) -> None:
     """What CI relies on: a same-recipe rerun is identical in accuracy, size and sparsity, so
     even zero tolerances pass, while any move fails."""
@@ -283,8 +341,7 @@ def test_zero_tolerances_still_pass_identical_runs(tmp_path: Path) -> None:
     raw["compare"].update(accuracy_drop_max_points=0, size_growth_max=0,
                           sparsity_drop_max_points=0)
     config = tmp_path / "zero.toml"
-    config.write_text("\n".join(f"[{table}]\n" + "".join(f"{k} = {v!r}\n" for k, v in keys.items())
-                                for table, keys in raw.items()))
+    config.write_text(toml_text(raw))
     code, out, _ = run_cli(A, B, "--skip-latency", "--config", config)
     assert code == 0, out
     bigger = edited(B, tmp_path / "bigger.csv", lambda rows: [

@@ -16,6 +16,7 @@ from pipeline.data import load_npz
 from pipeline.recipe import RECIPE
 from pipeline.run import BenchRun
 from pipeline.training import train_baseline
+from pipeline.variants import DEFAULT_VARIANTS
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 
@@ -25,11 +26,15 @@ def sample():
     return load_npz(SAMPLE)
 
 
+#: The reference recipe, plus a full-integer conversion and a clustering (cheap on the sample).
+CHECKED = DEFAULT_VARIANTS + ("int8_tflite", "clustered")
+
+
 def figures(run: BenchRun) -> dict[str, float]:
-    artifacts = [run.baseline, run.pruned, run.pruned_tflite, run.pruned_quantized_tflite]
+    artifacts = [run.artifact(name) for name in CHECKED]
     return {f"{a.name}.{field}": getattr(a, field)
-            for a in artifacts for field in ("accuracy", "zipped_bytes")} | {
-        "sparsity": run.pruned.sparsity}
+            for a in artifacts for field in ("accuracy", "zipped_bytes", "raw_bytes")} | {
+        "sparsity": run.artifact("pruned").sparsity}
 
 
 def test_two_runs_with_the_same_seed_give_the_same_figures(sample, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from pipeline import history as history_module
 from pipeline.history import TABLE_COLUMNS, history_table, main
+from pipeline.pareto import PARETO_COLUMNS, pareto_front
 from pipeline.results import read_history, read_results
 from tests.test_results_reader import BAD_REASONS, FIXTURES
 
@@ -37,9 +39,16 @@ def run_id_of(name: str) -> str:
 
 
 def run_cli(*args: object) -> tuple[int, str, str]:
+    """main() in-process; the Pareto outputs go to a temporary folder unless given, so a test
+    never writes into the checkout's docs/."""
+    argv = [str(a) for a in args]
+    if "--pareto-csv" not in argv:
+        folder = Path(tempfile.mkdtemp(prefix="pareto-"))
+        argv += ["--pareto-csv", str(folder / "pareto.csv"),
+                 "--pareto-png", str(folder / "pareto.png")]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
+        code = main(argv)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -56,7 +65,8 @@ def test_writes_tidy_csv_and_png(results_dir: Path, tmp_path: Path) -> None:
     out_csv, out_png = tmp_path / "docs" / "history.csv", tmp_path / "docs" / "history.png"
     code, out, err = run_cli(results_dir, "--csv", out_csv, "--png", out_png)
     assert (code, err) == (0, "")
-    assert out == f"pipeline.history: 6 runs, {TABLE_ROWS} rows -> {out_csv}, {out_png}\n"
+    assert out.splitlines()[0] == (
+        f"pipeline.history: 6 runs, {TABLE_ROWS} rows -> {out_csv}, {out_png}")
     assert out_png.read_bytes().startswith(PNG_MAGIC) and out_png.stat().st_size > 20_000
 
     table = pd.read_csv(out_csv)
@@ -163,3 +173,35 @@ def test_bad_file_stops_the_history_with_exit_2(results_dir: Path, tmp_path: Pat
     assert err == (f"pipeline.history: error: {results_dir / 'bad_two_runs.csv'}: "
                    f"{BAD_REASONS['bad_two_runs.csv']}\n")
     assert not out_csv.exists()
+
+
+def test_pareto_front_keeps_the_points_nothing_beats_on_both() -> None:
+    # (cost, accuracy): b is beaten by a (cheaper, as accurate); c and d trade off; e ties a.
+    cost = [10.0, 12.0, 5.0, 30.0, 10.0]
+    accuracy = [0.98, 0.98, 0.97, 0.99, 0.98]
+    assert pareto_front(cost, accuracy) == [True, False, True, True, True]
+
+
+def test_pareto_view_is_of_the_newest_complete_run(results_dir: Path, tmp_path: Path) -> None:
+    """The newest TF line's newest complete run (2.21.0 b, not the later partial run); its
+    table is printed and written, one row per model, fronts marked."""
+    pareto_csv, pareto_png = tmp_path / "pareto.csv", tmp_path / "pareto.png"
+    code, out, _ = run_cli(results_dir, "--csv", tmp_path / "h.csv", "--png", tmp_path / "h.png",
+                           "--pareto-csv", pareto_csv, "--pareto-png", pareto_png)
+    assert code == 0
+    newest = run_id_of("tf2.21.0_b.csv")
+    assert out.splitlines()[1] == (f"pipeline.history: Pareto view of {newest} -> {pareto_csv}, "
+                                   f"{pareto_png}")
+    assert pareto_png.read_bytes().startswith(PNG_MAGIC)
+    table = pd.read_csv(pareto_csv)
+    assert list(table.columns) == list(PARETO_COLUMNS)
+    assert table["model"].tolist() == ["baseline", "pruned", "pruned_tflite",
+                                       "pruned_quantized_tflite"]
+    source = read_results(RUNS / "tf2.21.0_b.csv")
+    latency = source[(source["metric"] == "latency") & (source["runtime"] == "tf.lite")
+                     & (source["threads"] == 1)].set_index("model")["value"]
+    assert table.set_index("model")["latency_median_us"].dropna().to_dict() == pytest.approx(
+        (latency * 1e6).to_dict())
+    # The quantized model is smallest and (here) as accurate as the float one: on both fronts.
+    assert table.set_index("model").at["pruned_quantized_tflite", "front_size"]
+    assert table["front_latency"].isna().tolist() == [True, True, False, False]

@@ -20,7 +20,6 @@ from pipeline.results import (
     COLUMNS,
     COLUMNS_V1,
     METRICS,
-    MODELS,
     RUN_COLUMNS,
     RUN_COLUMNS_ADDED_V2,
     STAGES,
@@ -30,9 +29,11 @@ from pipeline.results import (
     measurements_of,
     read_history,
     read_results,
+    selected_variants,
     to_frame,
     write_atomic,
 )
+from pipeline.variants import VARIANT_NAMES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 BASE = FIXTURES / "base.csv"
@@ -46,9 +47,9 @@ BAD_REASONS: dict[str, str] = {
                      "(was the run interrupted?)",
     "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
                          "results CSV written by `pytest bench`",
-    "bad_missing_column.csv": "missing column(s) unit; a schema_version 2 file has all of its "
+    "bad_missing_column.csv": "missing column(s) unit; a schema_version 3 file has all of its "
                               "columns (README, 'Results CSV')",
-    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2 (read "
+    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3 (read "
                           "a newer file with the pipeline version that wrote it)",
     "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
                          "finite number (NaN is written as an empty cell)",
@@ -66,7 +67,8 @@ BAD_REASONS: dict[str, str] = {
                         "a results file holds one run (put several files in a folder to read a "
                         "history)",
     "bad_unknown_metric.csv": "line 8 (pruned flops): unknown metric 'flops'; known metrics: "
-                              "accuracy, zipped_bytes, sparsity, latency, stage_seconds",
+                              "accuracy, zipped_bytes, raw_bytes, sparsity, distinct_weights, "
+                              "latency, stage_seconds",
 }
 
 
@@ -98,7 +100,7 @@ def test_fixture_set_is_complete() -> None:
     assert sorted(p.name for p in FIXTURES.glob("*.csv")) == sorted(["base.csv", *BAD_REASONS])
 
 
-def test_base_fixture_reads_as_one_typed_schema_2_run() -> None:
+def test_base_fixture_reads_as_one_typed_schema_3_run() -> None:
     frame = read_results(BASE)
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 25 and frame["run_id"].nunique() == 1
@@ -108,7 +110,8 @@ def test_base_fixture_reads_as_one_typed_schema_2_run() -> None:
     assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {20}
     assert frame.loc[frame["metric"] == "accuracy", "runtime"].isna().all()
     first = frame.iloc[0]
-    assert first["schema_version"] == 2
+    assert first["schema_version"] == 3
+    assert first["variants"] == "baseline pruned pruned_tflite pruned_quantized_tflite"
     assert (first["complete"], first["incomplete_reason"]) == (True, "")
     assert frame["complete"].dtype == bool
     assert {c: int(first[c]) for c in ("latency_repetitions", "latency_warmup_invokes",
@@ -319,6 +322,14 @@ def test_history_refuses_empty_folder_missing_path_and_copied_run(tmp_path: Path
                                  f"the copy)")
 
 
+def test_a_schema_2_run_reads_with_its_selection_unknown() -> None:
+    """Schema 2 did not record the selected variants: None, never guessed."""
+    frame = read_results(FIXTURES.parent / "runs" / "tf2.21.0_a.csv")
+    assert set(frame["schema_version"]) == {2}
+    assert frame["variants"].isna().all()
+    assert selected_variants(frame["variants"].iloc[0]) is None
+
+
 def test_fixtures_are_what_the_committed_script_writes(tmp_path: Path) -> None:
     """The frozen files must come from the committed generator, byte for byte."""
     spec = importlib.util.spec_from_file_location(
@@ -356,7 +367,7 @@ def measurements(draw: st.DrawFn) -> Measurement:
                    else _optional(st.lists(_FINITE, min_size=1, max_size=3).map(tuple)))
     rounds = draw(_optional(st.just(len(samples)) if samples else st.integers(1, 10**6)))
     return Measurement(
-        model=draw(st.sampled_from(MODELS) | _TEXT), metric=metric, value=draw(_FINITE),
+        model=draw(st.sampled_from(VARIANT_NAMES) | _TEXT), metric=metric, value=draw(_FINITE),
         unit=draw(_TEXT), stage=draw(_optional(st.sampled_from(STAGES))),
         runtime=draw(_optional(_TEXT)), threads=draw(_optional(st.integers(1, 512))),
         min=draw(_optional(_FINITE)), median=draw(_optional(_FINITE)),
@@ -377,6 +388,7 @@ RUNS = st.builds(
     latency_timed_invokes=st.integers(1, 10**6), latency_order_seed=st.integers(0, 2**32 - 1),
     cpu_count=st.integers(1, 1024), complete=st.booleans(),
     incomplete_reason=st.just("") | _TEXT,
+    variants=st.lists(st.sampled_from(VARIANT_NAMES), min_size=1, unique=True).map(tuple),
 )
 
 
@@ -389,4 +401,5 @@ def test_valid_measurements_round_trip(tmp_path_factory: pytest.TempPathFactory,
     path = write_atomic(to_frame(run, rows), tmp_path_factory.mktemp("rt") / "run.csv")
     frame = read_results(path)
     assert list(measurements_of(frame)) == rows
-    assert {c: frame.iloc[0][c] for c in RUN_COLUMNS} == asdict(run)
+    assert {c: frame.iloc[0][c] for c in RUN_COLUMNS} == (
+        asdict(run) | {"variants": " ".join(run.variants)})

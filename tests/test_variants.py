@@ -13,7 +13,7 @@ from pipeline.clustering import distinct_weights
 from pipeline.conversion import FLOAT
 from pipeline.data import load_npz
 from pipeline.interpreters import as_input, as_output, tflite_accuracy
-from pipeline.pruning import m_by_n_violations
+from pipeline.pruning import kernel_sparsity, m_by_n_violations, prune_m_by_n, pruned_kernels
 from pipeline.recipe import RECIPE
 from pipeline.run import BenchRun
 from pipeline.variants import (
@@ -106,8 +106,8 @@ def test_distinct_weights_per_kernel_or_per_output_channel() -> None:
 
 def test_int8_input_is_quantized_with_the_models_scale_and_zero_point() -> None:
     detail = {"name": "input", "dtype": np.int8, "quantization": (1 / 255, -128)}
-    images = np.array([[0.0, 0.5, 1.0, 2.0]], dtype=np.float32)
-    assert as_input(images, detail).tolist() == [[-128, 0, 127, 127]]  # 2.0 clips
+    images = np.array([[0.0, 0.2, 1.0, 2.0]], dtype=np.float32)
+    assert as_input(images, detail).tolist() == [[-128, -77, 127, 127]]  # 2.0 clips
     assert as_input(images, {"dtype": np.float32}).dtype == np.float32
     output = {"dtype": np.int8, "quantization": (0.5, 10)}
     assert as_output(np.array([10, 12], dtype=np.int8), output).tolist() == [0.0, 1.0]
@@ -126,7 +126,7 @@ def test_full_integer_model_matches_its_float_source_only_with_quantized_inputs(
     the full-integer model predicts like the float baseline; passed as a plain cast (what the
     interpreter did before), the [0, 1] pixels become 0 and 1 and its accuracy collapses."""
     int8 = int8_run.artifact("int8_tflite")
-    bound = 0.01  # the order of variants.int8_tflite.accuracy_drop_max
+    bound = 0.01  # 2 of the sample's 200 test images (full MNIST: bench's accuracy_drop_max)
     assert int8.source_accuracy is not None
     assert abs(int8.accuracy - int8.source_accuracy) <= bound
     monkeypatch.setattr(interpreters, "as_input",
@@ -134,3 +134,19 @@ def test_full_integer_model_matches_its_float_source_only_with_quantized_inputs(
     mnist = int8_run.mnist
     unquantized = tflite_accuracy(int8.path, mnist.scaled()[1], mnist.y_test)
     assert int8.source_accuracy - unquantized > 0.3
+
+
+def test_tfmot_leaves_this_conv2d_dense_under_2_by_4(int8_run: BenchRun) -> None:
+    """A tfmot limitation kept visible: asked for 2:4 on Conv2D as well, tfmot 0.8.1 trains
+    without error but leaves the Conv2D kernel (3x3, one input channel) fully dense, while the
+    Dense kernel gets its 2:4 blocks. pruned_2by4 therefore prunes Dense only. If a tfmot
+    release starts pruning this Conv2D, this test fails: then add Conv2D to the variant."""
+    mnist = int8_run.mnist
+    x_train = mnist.scaled()[0]
+    model = prune_m_by_n(int8_run.artifact("baseline").model, x_train, mnist.y_train, seed=0,
+                         layer_types=("Conv2D", "Dense"))
+    kernels = pruned_kernels(model)
+    assert m_by_n_violations(kernels["Dense"], 2, 4) == 0
+    conv_blocks = kernels["Conv2D"].size // 4
+    assert m_by_n_violations(kernels["Conv2D"], 2, 4) == conv_blocks
+    assert kernel_sparsity(kernels)["Conv2D"] == 0.0

@@ -26,7 +26,7 @@ from pipeline.results.schema import (
 def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
     """Build the long-format table, columns in schema order."""
     run_part = asdict(run)
-    run_part["variants"] = VARIANTS_SEPARATOR.join(run.variants)
+    run_part["variants"] = VARIANTS_SEPARATOR.join(run.variants or ())
     rows = []
     for m in measurements:
         row = dict(run_part)
