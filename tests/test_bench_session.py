@@ -193,6 +193,18 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     assert "partial:" not in full_session.output
     assert f"results:   {results_files(full_session.folder)[0]} ({len(run)} rows)" \
         in full_session.output
+    # Progress while it works (-q too), then the one-screen summary, a line per model.
+    lines = full_session.output.splitlines()
+    for stage in ("train baseline", "prune pruned", "convert pruned_tflite",
+                  "evaluate pruned_quantized_tflite", "benchmark"):
+        assert any(re.fullmatch(rf"bench \[ *[\d.]+ s\] {stage}: done in [\d.]+ s", line)
+                   for line in lines), stage
+    assert any(re.fullmatch(r"bench \[ *[\d.]+ s\] baseline epoch 4/4: loss .*", line)
+               for line in lines)
+    header = next(i for i, line in enumerate(lines) if line.startswith("model  "))
+    assert lines[header].split() == ["model", "accuracy", "zipped", "B", "raw", "B", "ratio",
+                                     "ai_edge_litert", "us", "tf.lite", "us"]
+    assert [line.split()[0] for line in lines[header + 1:header + 5]] == list(DEFAULT_VARIANTS)
     assert set(run["model"]) == set(DEFAULT_VARIANTS)
     assert first["variants"] == " ".join(DEFAULT_VARIANTS)
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "sparsity",
