@@ -7,7 +7,6 @@ does not depend on the machine the tests run on, plus once on this machine.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import platform
 from pathlib import Path
@@ -23,8 +22,8 @@ from pipeline.environment import (
     platform_label,
 )
 from pipeline.recipe import RECIPE
-from pipeline.variants import definitions_sha256
 from pipeline.results import Measurement, read_results, to_frame, write_atomic
+from pipeline.variants import definitions_sha256
 
 #: The start of /proc/cpuinfo of this project's 2-core VM: a model name as coarse as "AMD EPYC",
 #: which only family/model/stepping tell apart from another EPYC generation.
