@@ -124,8 +124,9 @@ def with_selection(src: Path, dst: Path, variants: str,
     """A copy of a real schema-2 run as schema 3 would write it, selecting `variants`."""
     with src.open(newline="") as handle:
         reader = csv.DictReader(handle)
-        rows = [{**r, "schema_version": "3", "variants": variants} for r in edit(list(reader))]
-        names = list(reader.fieldnames or []) + ["variants"]
+        rows = [{**r, "schema_version": "3", "variants": variants, "source_run_id": ""}
+                for r in edit(list(reader))]
+        names = list(reader.fieldnames or []) + ["variants", "source_run_id"]
     with dst.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=names)
         writer.writeheader()

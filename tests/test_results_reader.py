@@ -389,6 +389,7 @@ RUNS = st.builds(
     cpu_count=st.integers(1, 1024), complete=st.booleans(),
     incomplete_reason=st.just("") | _TEXT,
     variants=st.lists(st.sampled_from(VARIANT_NAMES), min_size=1, unique=True).map(tuple),
+    source_run_id=st.just("") | _TEXT,
 )
 
 

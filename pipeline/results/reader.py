@@ -296,7 +296,9 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
     else:  # schema 1 recorded none of these: unknown, never guessed
         for column in RUN_COLUMNS_ADDED_V2:
             frame[column] = pd.Series([None] * len(frame), dtype=object)
-    if _version(records[0][1]) < 3:  # nor which variants were selected
+    if _version(records[0][1]) >= 3:
+        frame["source_run_id"] = frame["source_run_id"].fillna("")
+    else:  # nor which variants were selected, nor whether the files were re-measured
         for column in RUN_COLUMNS_ADDED_V3:
             frame[column] = pd.Series([None] * len(frame), dtype=object)
     return frame

@@ -34,8 +34,9 @@ RUN_COLUMNS_ADDED_V2: tuple[str, ...] = (
     "latency_timed_invokes", "latency_order_seed", "cpu_count", "complete", "incomplete_reason",
 )
 #: Run columns that schema 3 added: which variants the session selected (space-separated, in
-#: registry order), so a model absent from a run is "not selected" rather than "missing".
-RUN_COLUMNS_ADDED_V3: tuple[str, ...] = ("variants",)
+#: registry order), so a model absent from a run is "not selected" rather than "missing"; and,
+#: for a session that re-measured an earlier run's files (`--reuse-run`), that run's id.
+RUN_COLUMNS_ADDED_V3: tuple[str, ...] = ("variants", "source_run_id")
 #: Columns that describe the run; identical on every row of one file.
 RUN_COLUMNS: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
 #: Columns that describe one measurement.
@@ -159,6 +160,8 @@ class RunInfo:
     incomplete_reason: str = ""
     #: The variants the session selected, in registry order (written space-separated).
     variants: tuple[str, ...] = ()
+    #: The run whose files this session re-measured (`--reuse-run`); empty when it built them.
+    source_run_id: str = ""
     schema_version: int = field(default=SCHEMA_VERSION)
 
 
