@@ -29,8 +29,9 @@ from pipeline.data import DataError, Mnist, resolve_mnist
 from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id, package_version
 from pipeline.interpreters import RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, measure_interleaved
-from pipeline.recipe import DEFAULT_SEED
+from pipeline.recipe import DEFAULT_SEED, RECIPE
 from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
+from pipeline.reuse import ReuseError, SourceRun, load_source_run
 from pipeline.run import Artifact, BenchRun
 from pipeline.summary import SUMMARY_THREADS, format_summary, summary_table
 from pipeline.tfenv import EnvironmentProblem
@@ -62,6 +63,20 @@ class BenchSession:
             self.variants: tuple[str, ...] = select(config.getoption("variants"))
         except UnknownVariant as exc:
             raise pytest.UsageError(f"--variants: {exc}") from None
+        #: The earlier run whose files this session re-measures (--reuse-run), checked before
+        #: anything is loaded; it decides the variants: its TFLite models.
+        self.source: SourceRun | None = None
+        reuse = config.getoption("reuse_run")
+        if reuse is not None:
+            if config.getoption("variants") != "default":
+                raise pytest.UsageError("--variants cannot be combined with --reuse-run: the "
+                                        "reused run's TFLite models are re-measured")
+            try:
+                self.source = load_source_run(Path(reuse), self.results_dir,
+                                              recipe_sha256=definitions_sha256(RECIPE))
+            except ReuseError as exc:
+                raise pytest.UsageError(f"--reuse-run: {exc}") from None
+            self.variants = self.source.tflite_variants
         self.history_reference = _history_reference(config)
         #: Why this session is not a complete run (empty: complete), in the order noticed.
         self.incomplete: list[str] = _selection_narrowed(config)
@@ -127,6 +142,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="which variants of pipeline/variants.py to build and check: 'default' "
                          "(the reference recipe's four), 'all', or comma-separated names "
                          "(added to the default four, with what they are built from).")
+    group.addoption("--reuse-run", metavar="RUN_DIR", default=None,
+                    help="re-measure the .tflite files of an earlier complete run "
+                         "(runs/<run_id>, its CSV in --results-dir) instead of training: "
+                         "latency, interpreter accuracy, sizes; the new CSV's source_run_id "
+                         "names that run.")
     group.addoption("--results-dir", metavar="DIR", default=str(REPO_ROOT / "results"),
                     help="folder that receives this session's results CSV (default results/).")
     group.addoption("--run-dir", metavar="DIR", default=None,
@@ -253,7 +273,8 @@ def _run_info(state: BenchSession, run: BenchRun) -> RunInfo:
     return collect_run_info(state.run_id, dataset_sha256=run.mnist.sha256, seed=run.seed,
                             recipe_sha256=definitions_sha256(run.recipe), config=state.thresholds,
                             variants=state.variants, complete=not reason,
-                            incomplete_reason=reason)
+                            incomplete_reason=reason,
+                            source_run_id="" if run.source is None else run.source.run_id)
 
 
 @pytest.fixture(scope="session")
@@ -282,8 +303,20 @@ def terminal_line(config: pytest.Config) -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
     session = _session(request)
+    source = session.source
+    if source is not None:
+        recorded = str(source.results["dataset_sha256"].iloc[0])
+        if recorded != mnist.sha256:
+            pytest.exit(f"bench: --reuse-run: run {source.run_id} was measured on dataset "
+                        f"{recorded}, this session loads {mnist.sha256}; pass the same MNIST "
+                        f"(--mnist)", returncode=SETUP_PROBLEM_EXIT)
+        if int(source.results["seed"].iloc[0]) != session.seed:
+            pytest.exit(f"bench: --reuse-run: run {source.run_id} used seed "
+                        f"{source.results['seed'].iloc[0]}, this session {session.seed}; pass "
+                        f"--seed {source.results['seed'].iloc[0]}",
+                        returncode=SETUP_PROBLEM_EXIT)
     session.bench_run = BenchRun(mnist, session.run_dir, session.seed,
-                                 progress=terminal_line(request.config))
+                                 progress=terminal_line(request.config), source=source)
     return session.bench_run
 
 
@@ -336,7 +369,13 @@ def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
                    if getattr(item, "originalname", None) == LATENCY_TEST})
     keys = [key for key in keys if _available(key.runtime)]
     bench_run = request.getfixturevalue("bench_run")
-    paths = {model: build(bench_run, model).path for model in {k.model for k in keys}}
+    paths = {}
+    for model in sorted({k.model for k in keys}):
+        try:
+            paths[model] = build(bench_run, model).path
+        except Exception:  # a broken variant: its own tests raise the error (BenchRun caches
+            continue       # it); the other models are still timed
+    keys = [key for key in keys if key.model in paths]
     settings = thresholds.latency
     if request.config.getoption("benchmark_disable", default=False):
         settings = replace(settings, repetitions=1, warmup_invokes=0, timed_invokes=1)

@@ -9,7 +9,7 @@ answer.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from pipeline.config import Config
 from pipeline.data import Mnist
 from pipeline.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, latency_measurement
-from pipeline.run import BenchRun
+from pipeline.run import Artifact, BenchRun
 
 THREADS = (1, 2)
 
@@ -43,12 +43,14 @@ def record_in_pytest_benchmark(benchmark: Any, seconds_per_call: Sequence[float]
 @pytest.mark.variants(kind="tflite")
 def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int, mnist: Mnist,
                         bench_run: BenchRun, thresholds: Config,
+                        build_variant: Callable[[str], Artifact],
                         request: pytest.FixtureRequest) -> None:
     model = variant
     try:
         interpreter_class(runtime)
     except RuntimeUnavailable as exc:
         pytest.skip(f"runtime {runtime} not available: {exc}")
+    build_variant(variant)  # a variant that could not be built fails here, with its error
     blocks: list[Block] = request.getfixturevalue("latency_blocks")[
         LatencyKey(model, runtime, threads)]
     benchmark.group = f"{model} invoke"

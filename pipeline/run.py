@@ -8,6 +8,7 @@ threshold is history worth keeping too.
 """
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from pipeline.interpreters import tflite_accuracy, tflite_kernels
 from pipeline.pruning import PRUNED_LAYER_TYPES, kernel_sparsity, overall_sparsity, pruned_kernels
 from pipeline.recipe import RECIPE, Recipe
 from pipeline.results import Measurement
+from pipeline.reuse import SourceRun
 from pipeline.size import zipped_size
 from pipeline.training import epoch_lines, evaluate_accuracy
 from pipeline.variants import VARIANTS, Variant
@@ -84,13 +86,17 @@ class BenchRun:
     """The variants of one seed, built on demand from their parents, artifacts in `run_dir`."""
 
     def __init__(self, mnist: Mnist, run_dir: Path, seed: int, recipe: Recipe = RECIPE,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, source: SourceRun | None = None):
         self.mnist = mnist
+        #: With a source run (--reuse-run), TFLite variants are that run's files, copied and
+        #: re-measured, and Keras variants what it recorded: nothing is trained or converted.
+        self.source = source
         self.run_dir = Path(run_dir)
         self.seed = seed
         self.recipe = recipe
         self.measurements: list[Measurement] = []
         self._built: dict[str, Artifact] = {}
+        self._failed: dict[str, Exception] = {}
         self._progress = progress
         self._started = time.perf_counter()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -118,11 +124,22 @@ class BenchRun:
         self.say(f"{stage} {model}: done in {seconds:.1f} s")
 
     def artifact(self, name: str) -> Artifact:
-        """The variant `name`, built (with its parents) on first use; KeyError if unknown."""
+        """The variant `name`, built (with its parents) on first use; KeyError if unknown.
+
+        A variant whose build raised raises the same error again for every later test that
+        needs it, without another attempt: a broken technique costs one build, not one per
+        test.
+        """
+        if name in self._failed:
+            raise self._failed[name]
         if name not in self._built:
             variant = VARIANTS[name]
-            parent = None if variant.parent is None else self.artifact(variant.parent)
-            self._built[name] = self._build(variant, parent)
+            try:
+                parent = None if variant.parent is None else self.artifact(variant.parent)
+                self._built[name] = self._build(variant, parent)
+            except Exception as exc:
+                self._failed[name] = exc
+                raise
         return self._built[name]
 
     @property
@@ -136,9 +153,15 @@ class BenchRun:
         path = self.run_dir / f"{variant.name}{variant.suffix}"
         model: Any | None = None
         parent_model = None if parent is None else parent.model
+        if self.source is not None and variant.kind == "keras":
+            return self._recorded(variant, parent)
         if variant.converter is not None:
-            with self._stage(variant.stage, variant.name):
-                to_tflite(parent_model, path, variant.converter, representative=x_train)
+            if self.source is not None:
+                shutil.copyfile(self.source.path(variant.name), path)
+                self.say(f"reuse {variant.name} from run {self.source.run_id}")
+            else:
+                with self._stage(variant.stage, variant.name):
+                    to_tflite(parent_model, path, variant.converter, representative=x_train)
             with self._stage("evaluate", variant.name):
                 accuracy = tflite_accuracy(path, x_test, y_test)
             kernels = tflite_kernels(path) if variant.measures else None
@@ -157,6 +180,17 @@ class BenchRun:
                             None if parent is None else parent.accuracy, kernels)
         self._record(artifact)
         return artifact
+
+    def _recorded(self, variant: Variant, parent: Artifact | None) -> Artifact:
+        """A Keras variant of the source run as it recorded it: never rebuilt, never recorded
+        again, only read by the checks of the TFLite models made from it."""
+        assert self.source is not None
+        name = variant.name
+        return Artifact(variant, self.source.path(name), None,
+                        self.source.recorded(name, "accuracy"),
+                        int(self.source.recorded(name, "zipped_bytes")),
+                        self.source.path(name).stat().st_size,
+                        None if parent is None else parent.accuracy, None)
 
     def _record(self, artifact: Artifact) -> None:
         name = artifact.name

@@ -444,3 +444,92 @@ def test_an_unknown_variant_stops_before_training_naming_the_known_ones(tmp_path
     assert ("ERROR: --variants: unknown variant(s) 'int4_tflite'; known: baseline, pruned, "
             "pruned_tflite, pruned_quantized_tflite, int8_tflite,") in done.stderr
     assert not (tmp_path / "run").exists() and results_files(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# --reuse-run: re-measure an earlier run's .tflite files without training
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def source_run(full_session: Session, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A history folder holding the full session's CSV, and its artifact folder under the
+    run's id (run_bench named it `run`), as `pytest bench` leaves them by default."""
+    home = tmp_path_factory.mktemp("reuse")
+    csv = written_by(full_session)
+    (home / "results").mkdir()
+    shutil.copy(csv, home / "results" / csv.name)
+    shutil.copytree(full_session.folder / "run", home / "runs" / csv.stem)
+    return home
+
+
+def reuse(tmp_path: Path, source: Path, run_dir: Path, *args: str) -> Session:
+    """A --reuse-run session writing into `source`'s results folder (where the source CSV is)."""
+    done = subprocess.run(
+        bench_command(source / "results", "--run-dir", str(tmp_path / "rerun"), "--mnist",
+                      str(SAMPLE), "--reuse-run", str(run_dir), *args),
+        cwd=REPO_ROOT, env=bench_env(tmp_path), capture_output=True, text=True, timeout=600)
+    return finished(done, tmp_path)
+
+
+def test_reuse_run_re_measures_the_tflite_files_without_training(
+        source_run: Path, tmp_path: Path) -> None:
+    (source_csv,) = (source_run / "results").iterdir()
+    session = reuse(tmp_path, source_run, source_run / "runs" / source_csv.stem)
+    # The sample's sizes miss the real ratio bounds (exit 1); what matters is what ran.
+    assert session.returncode == pytest.ExitCode.TESTS_FAILED, session.output
+    assert " train baseline" not in session.output and " prune pruned" not in session.output
+    assert f"reuse pruned_tflite from run {source_csv.stem}" in session.output
+    new = [p for p in (source_run / "results").iterdir() if p != source_csv]
+    assert len(new) == 1
+    run = read_results(new[0])
+    first = run.iloc[0]
+    assert first["source_run_id"] == source_csv.stem
+    assert (first["complete"], first["variants"]) == (True, "pruned_tflite pruned_quantized_tflite")
+    assert set(run["model"]) == {"pruned_tflite", "pruned_quantized_tflite"}
+    assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "latency",
+                                  "stage_seconds"}
+    assert set(run.loc[run["metric"] == "stage_seconds", "stage"]) == {"evaluate"}
+    source = read_results(source_csv)
+    for model in ("pruned_tflite", "pruned_quantized_tflite"):
+        assert run.loc[(run["model"] == model) & (run["metric"] == "accuracy"), "value"].item() \
+            == source.loc[(source["model"] == model) & (source["metric"] == "accuracy"),
+                          "value"].item()
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda rows: [{**r, "complete": "False", "incomplete_reason": "-k 'pruned'"} for r in rows],
+     "is partial (-k 'pruned'); reuse a complete run"),
+    (lambda rows: [{**r, "recipe_sha256": "f" * 64} for r in rows],
+     f"was made with recipe_sha256 '{'f' * 64}', this code builds"),
+], ids=["partial", "other-recipe"])
+def test_reuse_run_refuses_a_partial_run_or_another_recipe(
+        source_run: Path, tmp_path: Path, edit: Callable[[list[dict[str, str]]],
+                                                         list[dict[str, str]]],
+        message: str) -> None:
+    (source_csv,) = [p for p in (source_run / "results").iterdir()
+                     if read_results(p)["source_run_id"].iloc[0] == ""]
+    home = tmp_path / "home"
+    (home / "results").mkdir(parents=True)
+    rewrite(source_csv, home / "results" / source_csv.name, edit)
+    shutil.copytree(source_run / "runs" / source_csv.stem, home / "runs" / source_csv.stem)
+    session = reuse(tmp_path, home, home / "runs" / source_csv.stem)
+    assert session.returncode == pytest.ExitCode.USAGE_ERROR, session.output
+    assert f"ERROR: --reuse-run: run {source_csv.stem} " in session.output
+    assert message in session.output
+    assert sorted(p.name for p in (home / "results").iterdir()) == [source_csv.name]
+
+
+def test_reuse_run_refuses_a_missing_folder_or_file(source_run: Path, tmp_path: Path) -> None:
+    session = reuse(tmp_path, source_run, tmp_path / "runs" / "20250101T000000Z_tf2.21.0_000000")
+    assert session.returncode == pytest.ExitCode.USAGE_ERROR
+    assert (f"ERROR: --reuse-run: {tmp_path}/runs/20250101T000000Z_tf2.21.0_000000 is not a "
+            f"folder; pass the artifact folder of an earlier session, runs/<run_id>"
+            in session.output), session.output
+    (source_csv,) = [p for p in (source_run / "results").iterdir()
+                     if read_results(p)["source_run_id"].iloc[0] == ""]
+    cut = tmp_path / "runs" / source_csv.stem
+    shutil.copytree(source_run / "runs" / source_csv.stem, cut)
+    (cut / "pruned_quantized_tflite.tflite").unlink()
+    session = reuse(tmp_path, source_run, cut)
+    assert session.returncode == pytest.ExitCode.USAGE_ERROR
+    assert f"is missing {cut}/pruned_quantized_tflite.tflite; reuse a folder" in session.output
