@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from pipeline import history as history_module
-from pipeline.history import TABLE_COLUMNS, history_table, main
+from pipeline.config import load_config
+from pipeline.history import TABLE_COLUMNS, accuracy_band, history_table, main
 from pipeline.pareto import PARETO_COLUMNS, pareto_front
 from pipeline.results import read_history, read_results
 from tests.test_results_reader import BAD_REASONS, FIXTURES
@@ -121,7 +122,8 @@ def test_picture_labels_the_partial_run(results_dir: Path, tmp_path: Path,
             super().savefig(*args, **kwargs)
 
     monkeypatch.setattr(history_module, "Figure", RecordingFigure)
-    history_module.plot_history(history_table(read_history(results_dir)), tmp_path / "h.png")
+    history_module.plot_history(history_table(read_history(results_dir)), tmp_path / "h.png",
+                                load_config())
     labels = [label.get_text() for label in drawn[0].axes[-1].get_xticklabels()]
     dates = {name: str(read_results(RUNS / name)["timestamp_utc"].iloc[0])[:10]
              for name in RUN_FILES}
@@ -205,3 +207,23 @@ def test_pareto_view_is_of_the_newest_complete_run(results_dir: Path, tmp_path: 
     # The quantized model is smallest and (here) as accurate as the float one: on both fronts.
     assert table.set_index("model").at["pruned_quantized_tflite", "front_size"]
     assert table["front_latency"].isna().tolist() == [True, True, False, False]
+
+
+def test_accuracy_bands_are_the_bounds_of_each_kind_of_model() -> None:
+    """What the picture shades as allowed: the root's floor; a Keras step may lose at most
+    accuracy_drop_max against its parent in that run; a .tflite must match its source within it
+    either way."""
+    config = load_config()
+    parent = pd.Series([0.9795, 0.9780], index=["run1", "run2"])
+    floor, top = accuracy_band("baseline", parent, config.variants["baseline"])
+    floor_bound = config.variants["baseline"].accuracy_min
+    assert floor.tolist() == [floor_bound] * 2 and top.tolist() == [1.0, 1.0]
+    low, high = accuracy_band("pruned", parent, config.variants["pruned"])
+    pruned_drop = config.variants["pruned"].accuracy_drop_max
+    assert low.tolist() == pytest.approx((parent - pruned_drop).tolist())
+    assert high.tolist() == [1.0, 1.0]
+    low, high = accuracy_band("int8_tflite", parent, config.variants["int8_tflite"])
+    drop = config.variants["int8_tflite"].accuracy_drop_max
+    assert low.tolist() == pytest.approx((parent - drop).tolist())
+    assert high.tolist() == pytest.approx((parent + drop).tolist())
+    assert accuracy_band("pruned", parent, None) is None
