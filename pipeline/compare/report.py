@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from pipeline.compare.rules import FAILING, VERDICTS, ComparisonRow
+from pipeline.compare.rules import FAILING, SIZE_METRICS, VERDICTS, ComparisonRow
 from pipeline.compare.selection import RunIdentity
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
@@ -71,7 +71,7 @@ def _show(metric: str, value: float | None) -> str:
         return ""
     if metric in ("accuracy", "sparsity"):
         return f"{value:.4f}"
-    if metric == "zipped_bytes":
+    if metric in SIZE_METRICS:
         return f"{value:,.0f}"
     if metric == "latency":
         return f"{value * 1e6:.2f} us"
