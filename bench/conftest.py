@@ -27,8 +27,9 @@ from pipeline.compare import SelectionError, gated_keys, load_reference
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.data import DataError, Mnist, resolve_mnist
 from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id, package_version
+from pipeline.footprint import FOOTPRINT_THREADS, Footprint, measure_footprint
 from pipeline.interpreters import RuntimeUnavailable, interpreter_class
-from pipeline.latency import Block, LatencyKey, measure_interleaved
+from pipeline.latency import Block, LatencyKey, interleaved_order, measure_interleaved
 from pipeline.recipe import DEFAULT_SEED, RECIPE
 from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
 from pipeline.reuse import ReuseError, SourceRun, load_source_run
@@ -387,6 +388,39 @@ def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
                                  timed_invokes=settings.timed_invokes, seed=settings.order_seed)
     bench_run.say(f"benchmark: done in {time.perf_counter() - start:.1f} s")
     return blocks
+
+
+#: The footprint test, whose selected parameters decide which combinations are measured.
+FOOTPRINT_TEST = "test_interpreter_footprint"
+
+
+@pytest.fixture(scope="session")
+def footprints(request: pytest.FixtureRequest, mnist: Mnist,
+               thresholds: Config) -> dict[LatencyKey, list[Footprint]]:
+    """Every selected footprint combination, `repetitions` fresh processes each, in one seeded
+    shuffled order (as latency: drift in machine load is spread over all combinations)."""
+    keys = sorted({LatencyKey(item.callspec.params["variant"], item.callspec.params["runtime"],
+                              FOOTPRINT_THREADS)
+                   for item in request.session.items
+                   if getattr(item, "originalname", None) == FOOTPRINT_TEST})
+    keys = [key for key in keys if _available(key.runtime)]
+    bench_run = request.getfixturevalue("bench_run")
+    paths = {}
+    for model in sorted({k.model for k in keys}):
+        try:
+            paths[model] = build(bench_run, model).path
+        except Exception:  # a broken variant: its own tests raise the error
+            continue
+    keys = [key for key in keys if key.model in paths]
+    settings = thresholds.footprint
+    bench_run.say(f"footprint {len(keys)} combinations x {settings.repetitions} processes ...")
+    start = time.perf_counter()
+    measured: dict[LatencyKey, list[Footprint]] = {key: [] for key in keys}
+    for key in interleaved_order(keys, settings.repetitions, thresholds.latency.order_seed):
+        measured[key].append(measure_footprint(paths[key.model], key.runtime, key.threads,
+                                               latency_image(mnist), invokes=settings.invokes))
+    bench_run.say(f"footprint: done in {time.perf_counter() - start:.1f} s")
+    return measured
 
 
 def latency_image(mnist: Mnist) -> Any:

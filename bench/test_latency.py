@@ -17,11 +17,21 @@ import pytest
 
 from pipeline.config import Config
 from pipeline.data import Mnist
-from pipeline.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class
+from pipeline.interpreters import INTERPRETERS, NO_XNNPACK, RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, latency_measurement
 from pipeline.run import Artifact, BenchRun
 
 THREADS = (1, 2)
+#: The interpreter timed without XNNPACK too: the maintained one (tf.lite.Interpreter is
+#: deprecated, and its builtin kernels are the same code). Without XNNPACK an invoke takes
+#: ~4.5x as long, so each combination costs ~0.7 s of the session.
+WITHOUT_XNNPACK = "ai_edge_litert"
+#: (runtime, threads) timed per model: both interpreters with XNNPACK at 1 and 2 threads, and
+#: WITHOUT_XNNPACK with TFLite's builtin kernels only (benchmark_model's --use_xnnpack=false)
+#: at 1 thread.
+COMBINATIONS: tuple[tuple[str, int], ...] = (
+    tuple((runtime, threads) for runtime in INTERPRETERS for threads in THREADS)
+    + ((f"{WITHOUT_XNNPACK}{NO_XNNPACK}", 1),))
 
 
 def record_in_pytest_benchmark(benchmark: Any, seconds_per_call: Sequence[float],
@@ -38,8 +48,7 @@ def record_in_pytest_benchmark(benchmark: Any, seconds_per_call: Sequence[float]
         stats.update(value * timed_invokes)
 
 
-@pytest.mark.parametrize("threads", THREADS)
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize(("runtime", "threads"), COMBINATIONS)
 @pytest.mark.variants(kind="tflite")
 def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int, mnist: Mnist,
                         bench_run: BenchRun, thresholds: Config,

@@ -50,6 +50,16 @@ class LatencySettings:
 
 
 @dataclass(frozen=True)
+class FootprintSettings:
+    """How `pytest bench` measures init time, first invoke and peak memory
+    (pipeline/footprint.py): `repetitions` fresh processes per model and runtime, each invoking
+    `invokes` times."""
+
+    repetitions: int
+    invokes: int
+
+
+@dataclass(frozen=True)
 class CompareRules:
     accuracy_drop_max_points: float
     size_growth_max: float
@@ -57,6 +67,7 @@ class CompareRules:
     latency_slowdown_max: float
     latency_gated_max_threads: int
     latency_alpha: float
+    memory_growth_max: float
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class DuelSettings:
 class Config:
     variants: dict[str, VariantBounds]
     latency: LatencySettings
+    footprint: FootprintSettings
     compare: CompareRules
     duel: DuelSettings
     path: Path
@@ -92,12 +104,15 @@ _RANGES: dict[str, tuple[float, float]] = {
     "latency.warmup_invokes": (0, 1_000_000),
     "latency.timed_invokes": (1, 1_000_000),
     "latency.order_seed": (0, 2**32 - 1),
+    "footprint.repetitions": (1, 1000),
+    "footprint.invokes": (1, 1_000_000),
     "compare.accuracy_drop_max_points": (0.0, 100.0),
     "compare.size_growth_max": (0.0, 100.0),
     "compare.sparsity_drop_max_points": (0.0, 100.0),
     "compare.latency_slowdown_max": (1.0, 1000.0),
     "compare.latency_gated_max_threads": (1, 1024),
     "compare.latency_alpha": (0.0, 1.0),
+    "compare.memory_growth_max": (0.0, 100.0),
     "duel.pairs": (8, 100_000),
     "duel.warmup_invokes": (0, 1_000_000),
     "duel.timed_invokes": (1, 1_000_000),
@@ -211,6 +226,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
     return Config(
         variants=_variant_sections(raw, path),
         latency=_section(raw, "latency", LatencySettings, path),
+        footprint=_section(raw, "footprint", FootprintSettings, path),
         compare=_section(raw, "compare", CompareRules, path),
         duel=_section(raw, "duel", DuelSettings, path),
         path=path,

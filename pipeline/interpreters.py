@@ -15,7 +15,14 @@ import numpy as np
 
 from pipeline import tfenv
 
-RUNTIMES: tuple[str, ...] = ("tf.lite", "ai_edge_litert")
+#: The two interpreters, each with its default delegate (XNNPACK on x86).
+INTERPRETERS: tuple[str, ...] = ("tf.lite", "ai_edge_litert")
+#: Suffix of a runtime without the default delegate: the interpreter is built with
+#: experimental_op_resolver_type=BUILTIN_WITHOUT_DEFAULT_DELEGATES, TFLite's builtin kernels
+#: only (what TFLite's benchmark_model measures with --use_xnnpack=false).
+NO_XNNPACK = ":no_xnnpack"
+#: Every runtime a measurement can name: each interpreter with XNNPACK, then without.
+RUNTIMES: tuple[str, ...] = INTERPRETERS + tuple(f"{name}{NO_XNNPACK}" for name in INTERPRETERS)
 ACCURACY_RUNTIME = "tf.lite"
 
 
@@ -41,19 +48,42 @@ _FACTORIES: dict[str, Callable[[], Callable[..., Any]]] = {
 }
 
 
+def _base(runtime: str) -> str:
+    return runtime.removesuffix(NO_XNNPACK)
+
+
 def interpreter_class(runtime: str) -> Callable[..., Any]:
     """The Interpreter class of `runtime`; RuntimeUnavailable when it is not installed."""
     try:
-        factory = _FACTORIES[runtime]
+        factory = _FACTORIES[_base(runtime)]
     except KeyError:
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}") from None
     return factory()
 
 
+def _without_default_delegates(runtime: str) -> Any:
+    """The BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolver type of `runtime`'s own module."""
+    if _base(runtime) == "tf.lite":
+        return tfenv.tensorflow().lite.experimental.OpResolverType.\
+            BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    from ai_edge_litert.interpreter import OpResolverType
+
+    return OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+
+
+def create_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
+                       num_threads: int | None = None) -> Any:
+    """An interpreter for the model at `path`, tensors not yet allocated."""
+    options: dict[str, Any] = {}
+    if runtime.endswith(NO_XNNPACK):
+        options["experimental_op_resolver_type"] = _without_default_delegates(runtime)
+    return interpreter_class(runtime)(model_path=str(path), num_threads=num_threads, **options)
+
+
 def load_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
                      num_threads: int | None = None) -> Any:
     """An interpreter for the model at `path` with tensors allocated."""
-    interpreter = interpreter_class(runtime)(model_path=str(path), num_threads=num_threads)
+    interpreter = create_interpreter(path, runtime, num_threads)
     interpreter.allocate_tensors()
     return interpreter
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -112,6 +112,9 @@ class BenchRun:
 
     def record(self, measurement: Measurement) -> None:
         self.measurements.append(measurement)
+
+    def record_all(self, measurements: Iterable[Measurement]) -> None:
+        self.measurements.extend(measurements)
 
     @contextmanager
     def _stage(self, stage: str, model: str) -> Iterator[None]:

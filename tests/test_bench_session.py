@@ -203,12 +203,17 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
                for line in lines)
     header = next(i for i, line in enumerate(lines) if line.startswith("model  "))
     assert lines[header].split() == ["model", "accuracy", "zipped", "B", "raw", "B", "ratio",
-                                     "ai_edge_litert", "us", "tf.lite", "us"]
+                                     "ai_edge_litert", "us", "ai_edge_litert:no_xnnpack", "us",
+                                     "tf.lite", "us"]
     assert [line.split()[0] for line in lines[header + 1:header + 5]] == list(DEFAULT_VARIANTS)
     assert set(run["model"]) == set(DEFAULT_VARIANTS)
     assert first["variants"] == " ".join(DEFAULT_VARIANTS)
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "sparsity",
-                                  "latency", "stage_seconds"}
+                                  "latency", "init_seconds", "first_invoke_seconds",
+                                  "peak_rss_growth_bytes", "stage_seconds"}
+    footprint = run[run["metric"] == "peak_rss_growth_bytes"]
+    assert len(footprint) == 8 and (footprint["value"] > 0).all()  # 2 models x 4 runtimes
+    assert set(footprint["rounds"]) == {load_config().footprint.repetitions}
 
 
 def test_full_session_records_what_decides_comparability(full_session: Session) -> None:
@@ -235,11 +240,13 @@ def test_full_session_latency_rows_hold_one_value_per_repetition(full_session: S
     run = only_run(full_session.folder)
     repetitions = load_config().latency.repetitions
     latency = run[run["metric"] == "latency"]
-    assert len(latency) == 8  # 2 models x 2 runtimes x 1 and 2 threads
+    # 2 models x (2 runtimes x 1 and 2 threads + ai_edge_litert without XNNPACK x 1 thread)
+    assert len(latency) == 10
+    assert set(latency["runtime"]) == {"tf.lite", "ai_edge_litert", "ai_edge_litert:no_xnnpack"}
     recorded = json.loads((full_session.folder / "benchmark.json").read_text())["benchmarks"]
     by_key = {(b["extra_info"]["model"], b["extra_info"]["runtime"], b["extra_info"]["threads"]):
               b["stats"] for b in recorded}
-    assert len(by_key) == 8
+    assert len(by_key) == 10
     for row in latency.to_dict("records"):
         samples = parse_samples(row["samples"])
         assert row["rounds"] == len(samples) == repetitions
@@ -321,8 +328,8 @@ def test_pytest_benchmark_flags_keep_working_and_make_the_run_partial(tmp_path: 
     else:
         assert done.returncode == 1, output  # the sample misses the size and sparsity bounds
         skipped = re.search(r"(\d+) skipped", output)
-        assert skipped and int(skipped.group(1)) == 8, output
-        assert reason == "--benchmark-skip; 8 test(s) skipped"
+        assert skipped and int(skipped.group(1)) == 10, output
+        assert reason == "--benchmark-skip; 10 test(s) skipped"
         assert set(run["model"]) == {"baseline", "pruned", "pruned_tflite",
                                      "pruned_quantized_tflite"}
     assert partial_line(reason) in output.splitlines(), output
@@ -487,7 +494,8 @@ def test_reuse_run_re_measures_the_tflite_files_without_training(
     assert (first["complete"], first["variants"]) == (True, "pruned_tflite pruned_quantized_tflite")
     assert set(run["model"]) == {"pruned_tflite", "pruned_quantized_tflite"}
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "latency",
-                                  "stage_seconds"}
+                                  "init_seconds", "first_invoke_seconds",
+                                  "peak_rss_growth_bytes", "stage_seconds"}
     assert set(run.loc[run["metric"] == "stage_seconds", "stage"]) == {"evaluate"}
     source = read_results(source_csv)
     for model in ("pruned_tflite", "pruned_quantized_tflite"):

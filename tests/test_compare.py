@@ -492,3 +492,42 @@ def test_any_candidate_bytes_give_an_exit_code_never_an_exception(
     assert code in (0, 1, 2, 3)
     if code == 2:
         assert err.startswith(ERROR) and err.count("\n") == 1
+
+
+def with_memory(rows: Rows, growth: float) -> Rows:
+    """The run plus a peak_rss_growth_bytes row per TFLite model on tf.lite, 7,000,000 B x
+    growth (the figure pipeline.footprint measures, about 7 MB here)."""
+    template = next(r for r in rows if r["metric"] == "latency" and r["threads"] == "1")
+    return rows + [{**template, "model": model, "metric": "peak_rss_growth_bytes",
+                    "value": str(7_000_000 * growth), "unit": "bytes", "samples": "",
+                    "rounds": "", "min": "", "median": "", "mean": "", "stddev": "", "iqr": ""}
+                   for model in ("pruned_tflite", PQT)]
+
+
+@pytest.mark.parametrize(("growth", "args", "verdict"), [
+    (1.049, (), "ok"),
+    (1.06, (), "regressed"),
+    (1.06, ("--skip-latency",), "not gated"),
+])
+def test_peak_memory_is_gated_like_a_size_on_one_machine(tmp_path: Path, growth: float,
+                                                         args: tuple[str, ...],
+                                                         verdict: str) -> None:
+    reference = edited(A, tmp_path / "ref.csv", lambda rows: with_memory(rows, 1.0))
+    candidate = edited(B, tmp_path / "cand.csv", lambda rows: with_memory(rows, growth))
+    limit = load_config().compare.memory_growth_max
+    assert 1.049 <= 1 + limit < 1.06, "the cases sit around memory_growth_max"
+    code, out, _ = run_cli(reference, candidate, *args)
+    rows = [line.split() for line in out.splitlines() if "peak_rss_growth_bytes" in line]
+    assert len(rows) == 2 and all(verdict in " ".join(row) for row in rows), out
+    assert code == (1 if verdict == "regressed" else 0)
+
+
+def test_peak_memory_across_machines_is_not_compared(tmp_path: Path) -> None:
+    reference = edited(A, tmp_path / "ref.csv", lambda rows: with_memory(rows, 1.0))
+    candidate = edited(B, tmp_path / "cand.csv", lambda rows: [
+        {**r, "cpu": "Intel Xeon (GenuineIntel family 6 model 85 stepping 7)"}
+        for r in with_memory(rows, 1.5)])
+    code, out, _ = run_cli(reference, candidate)
+    assert code == 3
+    memory = [line for line in out.splitlines() if "peak_rss_growth_bytes" in line]
+    assert len(memory) == 2 and all("not compared" in line for line in memory)

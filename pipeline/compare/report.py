@@ -71,8 +71,10 @@ def _show(metric: str, value: float | None) -> str:
         return ""
     if metric in ("accuracy", "sparsity"):
         return f"{value:.4f}"
-    if metric in SIZE_METRICS:
+    if metric in SIZE_METRICS or metric == "peak_rss_growth_bytes":
         return f"{value:,.0f}"
+    if metric in ("init_seconds", "first_invoke_seconds"):
+        return f"{value * 1e6:.0f} us"
     if metric == "latency":
         return f"{value * 1e6:.2f} us"
     if metric == "stage_seconds":

@@ -6,6 +6,10 @@ Under the `[compare]` rules of bench/thresholds.toml:
   a rise of more than that is an improvement.
 * zipped_bytes: growth beyond `size_growth_max` (a fraction) regresses; shrinking as much
   improves.
+* peak_rss_growth_bytes: growth beyond `memory_growth_max` regresses, between runs of one
+  machine only (as latency: "not compared" across machines, "not gated" with skip_latency);
+  init_seconds and first_invoke_seconds are "info" (one value per fresh process, dominated by
+  page faults and file cache; README, "Latency").
 * sparsity: a drop of more than `sparsity_drop_max_points` points regresses (the pruned model
   keeps more weights than the schedule asks for); a rise as large is an improvement.
 * latency: regresses only when the ratio of medians (candidate / reference, over the
@@ -51,7 +55,11 @@ FAILING: frozenset[str] = frozenset({"missing", "regressed"})
 #: Metrics that are reported but never decide the exit code: stage times (machine load), and
 #: distinct weights, which the bench test bounds by the cluster count (a count moving inside
 #: that bound is not a regression).
-INFO_METRICS: frozenset[str] = frozenset({"stage_seconds", "distinct_weights"})
+INFO_METRICS: frozenset[str] = frozenset({"stage_seconds", "distinct_weights", "init_seconds",
+                                          "first_invoke_seconds"})
+#: The interpreter's peak memory growth (pipeline.footprint): judged like a size, with
+#: memory_growth_max, on one machine only.
+MEMORY_METRIC = "peak_rss_growth_bytes"
 #: Metrics judged as sizes (growth beyond size_growth_max regresses).
 SIZE_METRICS: frozenset[str] = frozenset({"zipped_bytes", "raw_bytes"})
 
@@ -167,13 +175,27 @@ def _judge(key: MeasurementKey, reference: Record, candidate: Record, rules: Com
         return (*_points(ref, cand, rules.accuracy_drop_max_points), "")
     if key.metric == "sparsity":
         return (*_points(ref, cand, rules.sparsity_drop_max_points), "")
-    if key.metric != "latency" and key.metric not in SIZE_METRICS:
+    if key.metric not in ("latency", MEMORY_METRIC) and key.metric not in SIZE_METRICS:
         return "", "", "not compared", f"no rule for metric {key.metric!r}"
     if ref <= 0:
         return "", "", "not compared", "reference value is not positive"
     if key.metric == "latency":
         return _latency(reference, candidate, rules, gate)
+    if key.metric == MEMORY_METRIC:
+        return _memory(ref, cand, rules, gate)
     return (*_size(ref, cand, rules.size_growth_max), "")
+
+
+def _memory(reference: float, candidate: float, rules: CompareRules,
+            gate: LatencyGate) -> tuple[str, str, str, str]:
+    """Peak memory growth: a size rule (memory_growth_max), but only between runs on one
+    machine, like latency: what an interpreter allocates depends on the CPU's kernels."""
+    change = f"{candidate / reference - 1:+.1%}"
+    if gate.skip:
+        return change, "", "not gated", "--skip-latency"
+    if gate.obstacle:
+        return change, "", "not compared", gate.obstacle
+    return (*_size(reference, candidate, rules.memory_growth_max), "")
 
 
 def not_selected(reference: pd.DataFrame, candidate: pd.DataFrame) -> tuple[str, ...]:

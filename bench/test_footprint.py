@@ -1,0 +1,40 @@
+"""What loading and starting each TFLite model costs, per runtime (with and without XNNPACK):
+init time, first invoke, peak memory growth, each in fresh processes (pipeline/footprint.py),
+as TFLite's benchmark_model reports them.
+
+Recorded for the history and the gate (`peak_rss_growth_bytes` is gated, the two times are
+informational: README, "Latency"). The test checks the figures are real: every process timed
+its load and first invoke, and memory grew while the model was loaded and run.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from pipeline.footprint import FOOTPRINT_THREADS, Footprint, footprint_measurements
+from pipeline.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class
+from pipeline.latency import LatencyKey
+from pipeline.run import Artifact, BenchRun
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.variants(kind="tflite")
+def test_interpreter_footprint(variant: str, runtime: str,
+                               build_variant: Callable[[str], Artifact], bench_run: BenchRun,
+                               request: pytest.FixtureRequest) -> None:
+    try:
+        interpreter_class(runtime)
+    except RuntimeUnavailable as exc:
+        pytest.skip(f"runtime {runtime} not available: {exc}")
+    artifact = build_variant(variant)
+    footprints: list[Footprint] = request.getfixturevalue("footprints")[
+        LatencyKey(variant, runtime, FOOTPRINT_THREADS)]
+    bench_run.record_all(footprint_measurements(LatencyKey(variant, runtime, FOOTPRINT_THREADS),
+                                                footprints))
+    slow = [f for f in footprints if not (f.init_seconds > 0 and f.first_invoke_seconds > 0)]
+    assert not slow, f"{variant} on {runtime}: a process timed nothing: {slow}"
+    smallest = min(f.peak_rss_growth_bytes for f in footprints)
+    assert smallest > 0, (
+        f"{variant} on {runtime}: peak memory did not grow ({smallest} B) while loading and "
+        f"running a {artifact.raw_bytes} B model: the measurement is broken")

@@ -1,0 +1,57 @@
+"""pipeline.footprint: init time, first invoke and peak memory growth, measured in a forked
+process on a small real .tflite file, and their CSV rows."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import tfenv
+from pipeline.conversion import FLOAT, to_tflite
+from pipeline.footprint import (
+    FOOTPRINT_METRICS,
+    Footprint,
+    FootprintError,
+    footprint_measurements,
+    measure_footprint,
+)
+from pipeline.interpreters import RUNTIMES
+from pipeline.latency import LatencyKey
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 28x28 -> 10 Dense model with 1 MB of weights: big enough to see in memory."""
+    keras = tfenv.keras()
+    model = keras.Sequential([keras.layers.InputLayer(input_shape=(28, 28)),
+                              keras.layers.Flatten(), keras.layers.Dense(320),
+                              keras.layers.Dense(10)])
+    return to_tflite(model, tmp_path_factory.mktemp("fp") / "small.tflite", FLOAT)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_fresh_process_reports_times_and_memory_growth(small_model: Path,
+                                                         runtime: str) -> None:
+    image = np.zeros((28, 28), dtype=np.float32)
+    footprint = measure_footprint(small_model, runtime, 1, image, invokes=3)
+    assert 0 < footprint.init_seconds < 5 and 0 < footprint.first_invoke_seconds < 5
+    # At least the float weights (1 MB) are read into memory.
+    assert footprint.peak_rss_growth_bytes >= small_model.stat().st_size * 0.9
+
+
+def test_an_error_in_the_child_reaches_the_caller(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.tflite"
+    with pytest.raises(FootprintError, match=r"missing.tflite on tf.lite: ValueError"):
+        measure_footprint(missing, "tf.lite", 1, np.zeros((28, 28), np.float32), invokes=1)
+
+
+def test_rows_hold_the_median_and_every_process() -> None:
+    footprints = [Footprint(0.002, 0.0002, 7_000_000), Footprint(0.001, 0.0001, 7_000_000),
+                  Footprint(0.003, 0.0003, 7_016_384)]
+    rows = footprint_measurements(LatencyKey("m", "tf.lite", 1), footprints)
+    assert [r.metric for r in rows] == list(FOOTPRINT_METRICS)
+    init, first, memory = rows
+    assert (init.value, init.rounds, init.samples) == (0.002, 3, (0.002, 0.001, 0.003))
+    assert first.unit == "s" and memory.unit == "bytes"
+    assert memory.value == 7_000_000 and memory.runtime == "tf.lite" and memory.threads == 1
