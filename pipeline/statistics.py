@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Literal
 
 import numpy as np
-from scipy.stats import mannwhitneyu
 
 Verdict = Literal["regressed", "improved", "ok"]
 
@@ -166,5 +165,9 @@ def mann_whitney_p(reference: Sequence[float], candidate: Sequence[float], *,
                    slower: bool) -> float:
     """One-sided Mann-Whitney U p-value that the candidate is slower (`slower`) or faster than
     the reference: rank-based, so no assumption about the shape of the latency distribution."""
+    # Imported here: scipy.stats takes ~0.6 s to import, which every `pytest bench` session
+    # would pay for a test only the validity scripts and the latency-rule tests use.
+    from scipy.stats import mannwhitneyu
+
     alternative = "greater" if slower else "less"
     return float(mannwhitneyu(candidate, reference, alternative=alternative).pvalue)
