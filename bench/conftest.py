@@ -355,6 +355,29 @@ def _available(runtime: str) -> bool:
     return True
 
 
+def _selected(request: pytest.FixtureRequest, bench_run: BenchRun, test_name: str,
+              threads_of: Callable[[dict[str, Any]], int],
+              ) -> tuple[list[LatencyKey], dict[str, Path]]:
+    """The (variant, runtime, threads) keys of the selected items of `test_name` whose runtime
+    is installed and whose variant could be built, and each such variant's .tflite path.
+
+    A variant that could not be built is left out: its own tests raise the error (BenchRun
+    caches it), and the other models are still measured.
+    """
+    keys = sorted({LatencyKey(item.callspec.params["variant"], item.callspec.params["runtime"],
+                              threads_of(item.callspec.params))
+                   for item in request.session.items
+                   if getattr(item, "originalname", None) == test_name})
+    keys = [key for key in keys if _available(key.runtime)]
+    paths = {}
+    for model in sorted({k.model for k in keys}):
+        try:
+            paths[model] = build(bench_run, model).path
+        except Exception:
+            continue
+    return [key for key in keys if key.model in paths], paths
+
+
 @pytest.fixture(scope="session")
 def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
                    thresholds: Config) -> dict[LatencyKey, list[Block]]:
@@ -364,19 +387,9 @@ def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
     installed (the others skip with the reason). Under --benchmark-disable each gets a single
     untimed call, enough for the tests' correctness check.
     """
-    keys = sorted({LatencyKey(item.callspec.params["variant"], item.callspec.params["runtime"],
-                              item.callspec.params["threads"])
-                   for item in request.session.items
-                   if getattr(item, "originalname", None) == LATENCY_TEST})
-    keys = [key for key in keys if _available(key.runtime)]
     bench_run = request.getfixturevalue("bench_run")
-    paths = {}
-    for model in sorted({k.model for k in keys}):
-        try:
-            paths[model] = build(bench_run, model).path
-        except Exception:  # a broken variant: its own tests raise the error (BenchRun caches
-            continue       # it); the other models are still timed
-    keys = [key for key in keys if key.model in paths]
+    keys, paths = _selected(request, bench_run, LATENCY_TEST,
+                            lambda params: params["threads"])
     settings = thresholds.latency
     if request.config.getoption("benchmark_disable", default=False):
         settings = replace(settings, repetitions=1, warmup_invokes=0, timed_invokes=1)
@@ -399,19 +412,9 @@ def footprints(request: pytest.FixtureRequest, mnist: Mnist,
                thresholds: Config) -> dict[LatencyKey, list[Footprint]]:
     """Every selected footprint combination, `repetitions` fresh processes each, in one seeded
     shuffled order (as latency: drift in machine load is spread over all combinations)."""
-    keys = sorted({LatencyKey(item.callspec.params["variant"], item.callspec.params["runtime"],
-                              FOOTPRINT_THREADS)
-                   for item in request.session.items
-                   if getattr(item, "originalname", None) == FOOTPRINT_TEST})
-    keys = [key for key in keys if _available(key.runtime)]
     bench_run = request.getfixturevalue("bench_run")
-    paths = {}
-    for model in sorted({k.model for k in keys}):
-        try:
-            paths[model] = build(bench_run, model).path
-        except Exception:  # a broken variant: its own tests raise the error
-            continue
-    keys = [key for key in keys if key.model in paths]
+    keys, paths = _selected(request, bench_run, FOOTPRINT_TEST,
+                            lambda params: FOOTPRINT_THREADS)
     settings = thresholds.footprint
     bench_run.say(f"footprint {len(keys)} combinations x {settings.repetitions} processes ...")
     start = time.perf_counter()

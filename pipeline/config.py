@@ -122,6 +122,21 @@ _RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+def _checked_number(path: Path, dotted: str, value: object, bounds: tuple[float, float], *,
+                    want_int: bool) -> int | float:
+    """`value` of key `dotted` as an int (`want_int`) or float, within the inclusive `bounds`;
+    ConfigError naming the file and key otherwise. Booleans are not numbers here."""
+    ok = isinstance(value, int) if want_int else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok:
+        raise ConfigError(f"{path}: {dotted} = {value!r} must be "
+                          f"{'an integer' if want_int else 'a number'}.")
+    assert isinstance(value, (int, float))
+    low, high = bounds
+    if not low <= value <= high:
+        raise ConfigError(f"{path}: {dotted} = {value!r} is outside [{low}, {high}].")
+    return value if want_int else float(value)
+
+
 def _section(raw: dict[str, Any], name: str, cls: type[_T], path: Path) -> _T:
     table = raw.get(name)
     if not isinstance(table, dict):
@@ -136,16 +151,8 @@ def _section(raw: dict[str, Any], name: str, cls: type[_T], path: Path) -> _T:
         dotted = f"{name}.{key}"
         if key not in table:
             raise ConfigError(f"{path}: missing key {dotted}; add it under [{name}].")
-        value = table[key]
-        want_int = type_name == "int"
-        ok = isinstance(value, int) if want_int else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok:
-            raise ConfigError(f"{path}: {dotted} = {value!r} must be "
-                              f"{'an integer' if want_int else 'a number'}.")
-        low, high = _RANGES[dotted]
-        if not low <= value <= high:
-            raise ConfigError(f"{path}: {dotted} = {value!r} is outside [{low}, {high}].")
-        values[key] = value if want_int else float(value)
+        values[key] = _checked_number(path, dotted, table[key], _RANGES[dotted],
+                                      want_int=type_name == "int")
     return cls(**values)
 
 
@@ -199,15 +206,9 @@ def _variant_sections(raw: dict[str, Any], path: Path) -> dict[str, VariantBound
         if missing:
             raise ConfigError(f"{path}: missing key variants.{name}.{missing[0]}; add it under "
                               f"[variants.{name}].")
-        values = {}
-        for key, value in table.items():
-            dotted = f"variants.{name}.{key}"
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{path}: {dotted} = {value!r} must be a number.")
-            low, high = _VARIANT_RANGES[key]
-            if not low <= value <= high:
-                raise ConfigError(f"{path}: {dotted} = {value!r} is outside [{low}, {high}].")
-            values[key] = float(value)
+        values = {key: _checked_number(path, f"variants.{name}.{key}", value,
+                                       _VARIANT_RANGES[key], want_int=False)
+                  for key, value in table.items()}
         bounds[name] = VariantBounds(**values)
     return bounds
 

@@ -46,7 +46,7 @@ from pipeline.results import (
     tf_version_key,
     write_atomic,
 )
-from pipeline.variants import VARIANT_NAMES, VARIANTS
+from pipeline.variants import VARIANT_NAMES, VARIANTS, registry_rank
 
 PROG = "pipeline.history"
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -63,10 +63,6 @@ def _run_order(runs: pd.DataFrame) -> list[str]:
         runs.iterrows(),
         key=lambda item: (tf_version_key(item[1]["tensorflow"]), item[1]["_time"],
                           item[1]["run_id"]))]
-
-
-def _model_rank(model: str) -> int:
-    return VARIANT_NAMES.index(model) if model in VARIANT_NAMES else len(VARIANT_NAMES)
 
 
 #: The run columns the table repeats on each of a run's rows. `complete` marks partial runs
@@ -102,7 +98,7 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
     table = table.assign(
-        _run=table["run_id"].map(order), _model=table["model"].map(_model_rank),
+        _run=table["run_id"].map(order), _model=table["model"].map(lambda m: registry_rank(m)[0]),
         _latency=table["runtime"].notna(), _runtime=table["runtime"].fillna(""),
         _threads=pd.to_numeric(table["threads"]).fillna(0),
     ).sort_values(["_run", "_model", "model", "_latency", "_runtime", "_threads"])
@@ -159,7 +155,7 @@ def plot_history(table: pd.DataFrame, path: Path, config: Config) -> Path:
     x = {run_id: i for i, run_id in enumerate(run_ids)}
     model_rows = table[table["runtime"].isna()]
     latency = table[table["runtime"].notna() & table["threads"].eq(1).fillna(False)]
-    models = sorted(model_rows["model"].unique(), key=lambda m: (_model_rank(str(m)), str(m)))
+    models = sorted(model_rows["model"].unique(), key=lambda m: registry_rank(str(m)))
     accuracy = model_rows.pivot_table(index="run_id", columns="model", values="accuracy")
     accuracy = accuracy.reindex(run_ids)
 

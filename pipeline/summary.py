@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from pipeline.results import Measurement
-from pipeline.variants import ROOT, VARIANT_NAMES
+from pipeline.variants import ROOT, registry_rank
 
 #: The latency the summary shows: the gated one.
 SUMMARY_THREADS = 1
@@ -17,8 +17,7 @@ def summary_table(measurements: Sequence[Measurement]) -> pd.DataFrame:
     """One row per measured model, in registry order; latency columns `<runtime> us`."""
     value = {(m.model, m.metric, m.runtime, m.threads): m.value for m in measurements}
     models = sorted({m.model for m in measurements if m.metric == "accuracy"},
-                    key=lambda name: (VARIANT_NAMES.index(name) if name in VARIANT_NAMES
-                                      else len(VARIANT_NAMES), name))
+                    key=registry_rank)
     runtimes = sorted({m.runtime for m in measurements
                        if m.metric == "latency" and m.runtime is not None})
     root_bytes = value.get((ROOT, "zipped_bytes", None, None))

@@ -149,6 +149,13 @@ DEFAULT_VARIANTS: tuple[str, ...] = tuple(v.name for v in _VARIANTS if v.default
 ROOT = "baseline"
 
 
+def registry_rank(name: str) -> tuple[int, str]:
+    """Sort key putting models in registry order; names the registry does not know (an older
+    run's) after all known ones, alphabetically."""
+    return (VARIANT_NAMES.index(name), "") if name in VARIANT_NAMES else (len(VARIANT_NAMES),
+                                                                         name)
+
+
 class UnknownVariant(ValueError):
     """A variant name that is not in the registry; the message lists the known ones."""
 

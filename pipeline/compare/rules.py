@@ -45,7 +45,7 @@ from pipeline.results import (
     selected_variants,
 )
 from pipeline.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
-from pipeline.variants import VARIANT_NAMES
+from pipeline.variants import registry_rank
 
 #: Every verdict, in the order the summary counts them.
 VERDICTS: tuple[str, ...] = ("missing", "regressed", "improved", "ok", "not compared",
@@ -110,7 +110,7 @@ def report_order(key: MeasurementKey) -> tuple[object, ...]:
     def rank(names: Sequence[str], name: str | None) -> tuple[int, str]:
         return (names.index(name), "") if name in names else (len(names), name or "")
 
-    return (rank(VARIANT_NAMES, key.model), rank(METRICS, key.metric), key.runtime or "",
+    return (registry_rank(key.model), rank(METRICS, key.metric), key.runtime or "",
             key.threads or 0, rank(STAGES, key.stage))
 
 
