@@ -14,6 +14,7 @@ picks it as a reference run.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Generator
 from dataclasses import replace
@@ -25,7 +26,7 @@ import pytest
 
 from pipeline.compare import SelectionError, gated_keys, load_reference
 from pipeline.config import Config, ConfigError, load_config
-from pipeline.data import DataError, Mnist, resolve_mnist
+from pipeline.data import DataError, Mnist, resolve_mnist, scale_pixels
 from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id, package_version
 from pipeline.footprint import FOOTPRINT_THREADS, Footprint, measure_footprint
 from pipeline.interpreters import RuntimeUnavailable, interpreter_class
@@ -244,6 +245,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = others + gate
 
 
+#: The entry-point name of hypothesis' pytest plugin.
+HYPOTHESIS_PLUGIN = "hypothesispytest"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Leave hypothesis' pytest plugin out of a session that collected no hypothesis test.
+
+    The plugin imports all of hypothesis at the end of every session (0.8 s, `python -X
+    importtime`) to look for output only hypothesis tests write. It tells a session without
+    such tests by hypothesis not being imported at collection, and so does this hook; a
+    `pytest bench tests` session keeps the plugin.
+    """
+    if "hypothesis" not in sys.modules:
+        session.config.pluginmanager.unregister(name=HYPOTHESIS_PLUGIN)
+
+
 def _session(request: pytest.FixtureRequest) -> BenchSession:
     return request.config.stash[_SESSION]
 
@@ -428,7 +445,7 @@ def footprints(request: pytest.FixtureRequest, mnist: Mnist,
 
 def latency_image(mnist: Mnist) -> Any:
     """The timed input: test image 0, scaled as the recipe scales every input."""
-    return mnist.x_test[0] / 255.0
+    return scale_pixels(mnist.x_test[0])
 
 
 @pytest.hookimpl(wrapper=True)

@@ -453,6 +453,18 @@ def test_an_unknown_variant_stops_before_training_naming_the_known_ones(tmp_path
     assert not (tmp_path / "run").exists() and results_files(tmp_path) == []
 
 
+def test_a_bench_session_does_not_import_hypothesis(tmp_path: Path) -> None:
+    """hypothesis' pytest plugin imports all of hypothesis at the end of a session (0.8 s);
+    bench/conftest.py leaves the plugin out of sessions without hypothesis tests."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *bench_command(
+        tmp_path / "results", "--collect-only")[1:]], cwd=REPO_ROOT, env=bench_env(tmp_path),
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "pytest" in imported and "hypothesis" not in imported
+
+
 # ---------------------------------------------------------------------------------------------
 # --reuse-run: re-measure an earlier run's .tflite files without training
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from pipeline.data import (
     load_idx_folder,
     load_npz,
     resolve_mnist,
+    scale_pixels,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -138,13 +139,21 @@ def test_integer_labels_of_any_dtype_become_uint8(tmp_path: Path, sample: Arrays
     assert mnist.sha256 == SAMPLE_SHA256
 
 
-def test_scaled_divides_by_255_as_float64() -> None:
+def test_scaled_gives_the_float32_values_keras_feeds_the_reference_model() -> None:
     mnist = load_npz(SAMPLE)
     x_train, x_test = mnist.scaled()
-    assert x_train.dtype == x_test.dtype == np.float64
-    np.testing.assert_array_equal(x_train, mnist.x_train / 255.0)
-    np.testing.assert_array_equal(x_test, mnist.x_test / 255.0)
+    assert x_train.dtype == x_test.dtype == np.float32
+    np.testing.assert_array_equal(x_train, (mnist.x_train / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(x_test, (mnist.x_test / 255.0).astype(np.float32))
     assert x_train.max() == 1.0 and x_train.min() == 0.0
+
+
+def test_every_pixel_value_scales_to_the_reference_float_rounded_to_float32() -> None:
+    """All 256 values, bit for bit: the reference's float64 quotient, cast to float32 as
+    tf_keras' data adapter and the reference's interpreter loop cast it."""
+    pixels = np.arange(256, dtype=np.uint8)
+    reference = (pixels / 255.0).astype(np.float32)
+    np.testing.assert_array_equal(scale_pixels(pixels).view(np.uint32), reference.view(np.uint32))
 
 
 def test_repr_names_the_source_not_the_arrays() -> None:

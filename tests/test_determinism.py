@@ -1,8 +1,8 @@
 """Same seed, same TensorFlow, same machine: the same model, bit for bit.
 
 Run on the committed 1,200-image sample so it takes seconds; the full-data equivalent is the
-noise check in README ("Determinism"). Also pins the claim that steps_per_execution only
-changes speed, which the suite relies on to stay within the bare recipe's time.
+noise check in README ("Determinism"). Also pins the two claims the suite relies on to stay
+within the bare recipe's time: steps_per_execution and float32 inputs change speed only.
 """
 from __future__ import annotations
 
@@ -49,4 +49,13 @@ def test_steps_per_execution_does_not_change_the_trained_weights(sample) -> None
     reference = train_baseline(x_train, sample.y_train, 5, one_step).get_weights()
     fast = train_baseline(x_train, sample.y_train, 5, RECIPE).get_weights()
     for expected, actual in zip(reference, fast, strict=True):
+        np.testing.assert_array_equal(actual, expected)
+
+
+def test_float32_inputs_train_the_same_weights_as_the_reference_float64(sample) -> None:
+    """The reference fits on `x / 255.0` in float64; the suite on float32 (pipeline.data).
+    Keras casts float inputs to float32 before the first layer, so the weights must match."""
+    reference = train_baseline(sample.x_train / 255.0, sample.y_train, 5).get_weights()
+    float32 = train_baseline(sample.scaled()[0], sample.y_train, 5).get_weights()
+    for expected, actual in zip(reference, float32, strict=True):
         np.testing.assert_array_equal(actual, expected)
