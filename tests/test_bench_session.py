@@ -191,6 +191,7 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     first = run.iloc[0]
     assert (first["complete"], first["incomplete_reason"]) == (True, "")
     assert "partial:" not in full_session.output
+    assert "was not used at all" not in full_session.output  # the latency tests record in it
     assert f"results:   {results_files(full_session.folder)[0]} ({len(run)} rows)" \
         in full_session.output
     # Progress while it works (-q too), then the one-screen summary, a line per model.
