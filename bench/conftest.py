@@ -435,10 +435,11 @@ def footprints(request: pytest.FixtureRequest, mnist: Mnist,
     settings = thresholds.footprint
     bench_run.say(f"footprint {len(keys)} combinations x {settings.repetitions} processes ...")
     start = time.perf_counter()
+    image = latency_image(mnist)
     measured: dict[LatencyKey, list[Footprint]] = {key: [] for key in keys}
     for key in interleaved_order(keys, settings.repetitions, thresholds.latency.order_seed):
         measured[key].append(measure_footprint(paths[key.model], key.runtime, key.threads,
-                                               latency_image(mnist), invokes=settings.invokes))
+                                               image, invokes=settings.invokes))
     bench_run.say(f"footprint: done in {time.perf_counter() - start:.1f} s")
     return measured
 

@@ -28,10 +28,9 @@ def test_interpreter_footprint(variant: str, runtime: str,
     except RuntimeUnavailable as exc:
         pytest.skip(f"runtime {runtime} not available: {exc}")
     artifact = build_variant(variant)
-    footprints: list[Footprint] = request.getfixturevalue("footprints")[
-        LatencyKey(variant, runtime, FOOTPRINT_THREADS)]
-    bench_run.record_all(footprint_measurements(LatencyKey(variant, runtime, FOOTPRINT_THREADS),
-                                                footprints))
+    key = LatencyKey(variant, runtime, FOOTPRINT_THREADS)
+    footprints: list[Footprint] = request.getfixturevalue("footprints")[key]
+    bench_run.record_all(footprint_measurements(key, footprints))
     slow = [f for f in footprints if not (f.init_seconds > 0 and f.first_invoke_seconds > 0)]
     assert not slow, f"{variant} on {runtime}: a process timed nothing: {slow}"
     smallest = min(f.peak_rss_growth_bytes for f in footprints)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.interpreters import as_input, create_interpreter
-from pipeline.latency import LatencyKey
+from pipeline.latency import LatencyKey, sampled_measurement
 from pipeline.results import Measurement
 
 #: Footprints are measured single-threaded: start-up cost, not parallel speed.
@@ -118,14 +117,5 @@ def measure_footprint(path: Path, runtime: str, threads: int, image: np.ndarray,
 def footprint_measurements(key: LatencyKey, footprints: Sequence[Footprint]) -> list[Measurement]:
     """One row per footprint metric: value = median over the fresh processes, `samples` each
     process's value."""
-    rows = []
-    for metric, unit in FOOTPRINT_METRICS.items():
-        values = [float(getattr(f, metric)) for f in footprints]
-        q1, median, q3 = np.percentile(values, [25, 50, 75])
-        rows.append(Measurement(
-            model=key.model, metric=metric, value=float(median), unit=unit,
-            runtime=key.runtime, threads=key.threads, min=min(values), median=float(median),
-            mean=statistics.fmean(values),
-            stddev=statistics.stdev(values) if len(values) > 1 else 0.0,
-            iqr=float(q3 - q1), rounds=len(values), samples=tuple(values)))
-    return rows
+    return [sampled_measurement(key, metric, unit, [float(getattr(f, metric)) for f in footprints])
+            for metric, unit in FOOTPRINT_METRICS.items()]

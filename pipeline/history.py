@@ -159,7 +159,8 @@ def plot_history(table: pd.DataFrame, path: Path, config: Config) -> Path:
     accuracy = model_rows.pivot_table(index="run_id", columns="model", values="accuracy")
     accuracy = accuracy.reindex(run_ids)
 
-    # ~0.9 inch per run keeps two-line labels apart; one row of small panels per model.
+    # ~0.9 inch per run in each of the three panel columns keeps two-line labels apart; one
+    # row of panels per model.
     width = min(max(12.0, 4.0 + 2.7 * len(run_ids)), 40.0)
     # A bare Figure renders PNG through Agg without pyplot, so importing this module never
     # switches the caller's matplotlib backend.

@@ -88,10 +88,17 @@ def measure_interleaved(paths: Mapping[str, Path], keys: Sequence[LatencyKey],
 def latency_measurement(key: LatencyKey, seconds_per_call: Sequence[float]) -> Measurement:
     """One `latency` row: value = median over repetitions of seconds per call; `samples` holds
     every repetition's value, in the order they were measured."""
-    values = np.asarray(seconds_per_call, dtype=float)
+    return sampled_measurement(key, "latency", "s", seconds_per_call)
+
+
+def sampled_measurement(key: LatencyKey, metric: str, unit: str,
+                        samples: Sequence[float]) -> Measurement:
+    """A row of `metric` over independent samples (repetitions, fresh processes): value = their
+    median, with min, mean, stddev, IQR, count and every sample in measured order."""
+    values = np.asarray(samples, dtype=float)
     q1, median, q3 = np.percentile(values, [25, 50, 75])
     return Measurement(
-        model=key.model, metric="latency", value=float(median), unit="s", runtime=key.runtime,
+        model=key.model, metric=metric, value=float(median), unit=unit, runtime=key.runtime,
         threads=key.threads, min=float(values.min()), median=float(median),
         mean=float(values.mean()), stddev=float(values.std(ddof=1)) if len(values) > 1 else 0.0,
         iqr=float(q3 - q1), rounds=len(values), samples=tuple(float(v) for v in values))
