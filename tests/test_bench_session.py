@@ -139,12 +139,20 @@ def test_no_data_source_names_the_three_ways(tmp_path: Path) -> None:
     assert results_files(tmp_path) == []
 
 
-@pytest.mark.parametrize(("signum", "returncode"), [
-    (signal.SIGINT, pytest.ExitCode.INTERRUPTED),  # Ctrl-C: pytest's own clean stop
-    (signal.SIGKILL, -signal.SIGKILL),              # kill -9: no Python code runs at all
+#: Ctrl-C: pytest's own clean stop (exit 2). CPython then exits by SIGINT itself (status -2)
+#: when the KeyboardInterrupt passed through code run by eval() or exec() of a string, as it
+#: does inside `import tensorflow` (namedtuple, scipy's array-api clone): CPython's "unhandled
+#: KeyboardInterrupt" flag is set there and survives pytest catching the exception. Both say
+#: "interrupted" to the caller; 2 of 14 interrupts taken 0-5 s into a session exited by SIGINT.
+CTRL_C_STATUSES = (pytest.ExitCode.INTERRUPTED, -signal.SIGINT)
+
+
+@pytest.mark.parametrize(("signum", "returncodes"), [
+    (signal.SIGINT, CTRL_C_STATUSES),
+    (signal.SIGKILL, (-signal.SIGKILL,)),  # kill -9: no Python code runs at all
 ], ids=["ctrl-c", "kill"])
 def test_interrupted_session_changes_nothing_in_results(tmp_path: Path, signum: int,
-                                                        returncode: int) -> None:
+                                                        returncodes: tuple[int, ...]) -> None:
     results, run_dir = tmp_path / "results", tmp_path / "run"
     results.mkdir()
     history = results / "earlier_run.csv"
@@ -162,7 +170,7 @@ def test_interrupted_session_changes_nothing_in_results(tmp_path: Path, signum: 
     time.sleep(1.0)  # well inside training
     process.send_signal(signum)
     output, _ = process.communicate(timeout=300)
-    assert process.returncode == returncode, output
+    assert process.returncode in returncodes, output
     if signum == signal.SIGINT:
         assert "results:   none written (session did not run to the end)" in output
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in results.iterdir()}
