@@ -219,8 +219,8 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     assert first["variants"] == " ".join(DEFAULT_VARIANTS)
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "sparsity",
                                   "latency", "init_seconds", "first_invoke_seconds",
-                                  "peak_rss_growth_bytes", "stage_seconds"}
-    footprint = run[run["metric"] == "peak_rss_growth_bytes"]
+                                  "heap_growth_bytes", "peak_rss_growth_bytes", "stage_seconds"}
+    footprint = run[run["metric"] == "heap_growth_bytes"]
     assert len(footprint) == 8 and (footprint["value"] > 0).all()  # 2 models x 4 runtimes
     assert set(footprint["rounds"]) == {load_config().footprint.repetitions}
 
@@ -515,7 +515,7 @@ def test_reuse_run_re_measures_the_tflite_files_without_training(
     assert (first["complete"], first["variants"]) == (True, "pruned_tflite pruned_quantized_tflite")
     assert set(run["model"]) == {"pruned_tflite", "pruned_quantized_tflite"}
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "latency",
-                                  "init_seconds", "first_invoke_seconds",
+                                  "init_seconds", "first_invoke_seconds", "heap_growth_bytes",
                                   "peak_rss_growth_bytes", "stage_seconds"}
     assert set(run.loc[run["metric"] == "stage_seconds", "stage"]) == {"evaluate"}
     source = read_results(source_csv)

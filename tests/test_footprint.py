@@ -16,7 +16,7 @@ from pipeline.footprint import (
     footprint_measurements,
     measure_footprint,
 )
-from pipeline.interpreters import RUNTIMES
+from pipeline.interpreters import NO_XNNPACK, RUNTIMES
 from pipeline.latency import LatencyKey
 
 
@@ -36,8 +36,15 @@ def test_a_fresh_process_reports_times_and_memory_growth(small_model: Path,
     image = np.zeros((28, 28), dtype=np.float32)
     footprint = measure_footprint(small_model, runtime, 1, image, invokes=3)
     assert 0 < footprint.init_seconds < 5 and 0 < footprint.first_invoke_seconds < 5
-    # At least the float weights (1 MB) are read into memory.
-    assert footprint.peak_rss_growth_bytes >= small_model.stat().st_size * 0.9
+    weights = small_model.stat().st_size  # 1 MB of float weights, nearly all of the file
+    # Both runtimes map the model file rather than copy it: its pages count in the resident
+    # set, not in the heap. XNNPACK packs the weights into a heap copy; the built-in kernels
+    # read them where they are mapped, so their heap holds little more than the tensor arena.
+    assert footprint.peak_rss_growth_bytes >= weights * 0.9
+    if runtime.endswith(NO_XNNPACK):
+        assert 0 < footprint.heap_growth_bytes < weights * 0.5
+    else:
+        assert footprint.heap_growth_bytes >= weights * 0.9
 
 
 def test_an_error_in_the_child_reaches_the_caller(tmp_path: Path) -> None:
@@ -47,11 +54,13 @@ def test_an_error_in_the_child_reaches_the_caller(tmp_path: Path) -> None:
 
 
 def test_rows_hold_the_median_and_every_process() -> None:
-    footprints = [Footprint(0.002, 0.0002, 7_000_000), Footprint(0.001, 0.0001, 7_000_000),
-                  Footprint(0.003, 0.0003, 7_016_384)]
+    footprints = [Footprint(0.002, 0.0002, 360_000, 7_000_000),
+                  Footprint(0.001, 0.0001, 360_000, 7_000_000),
+                  Footprint(0.003, 0.0003, 361_024, 7_016_384)]
     rows = footprint_measurements(LatencyKey("m", "tf.lite", 1), footprints)
     assert [r.metric for r in rows] == list(FOOTPRINT_METRICS)
-    init, first, memory = rows
+    init, first, heap, peak = rows
     assert (init.value, init.rounds, init.samples) == (0.002, 3, (0.002, 0.001, 0.003))
-    assert first.unit == "s" and memory.unit == "bytes"
-    assert memory.value == 7_000_000 and memory.runtime == "tf.lite" and memory.threads == 1
+    assert first.unit == "s" and heap.unit == "bytes" and peak.unit == "bytes"
+    assert heap.value == 360_000 and heap.samples == (360_000, 360_000, 361_024)
+    assert peak.value == 7_000_000 and peak.runtime == "tf.lite" and peak.threads == 1

@@ -69,7 +69,7 @@ BAD_REASONS: dict[str, str] = {
     "bad_unknown_metric.csv": "line 8 (pruned flops): unknown metric 'flops'; known metrics: "
                               "accuracy, zipped_bytes, raw_bytes, sparsity, distinct_weights, "
                               "latency, init_seconds, first_invoke_seconds, "
-                              "peak_rss_growth_bytes, stage_seconds",
+                              "heap_growth_bytes, peak_rss_growth_bytes, stage_seconds",
 }
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from pipeline.compare.rules import FAILING, SIZE_METRICS, VERDICTS, ComparisonRow
+from pipeline.compare.rules import FAILING, VERDICTS, ComparisonRow
 from pipeline.compare.selection import RunIdentity
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
@@ -65,13 +65,13 @@ def summary_line(result: Outcome) -> str:
 
 
 def _show(metric: str, value: float | None) -> str:
-    """A value in the unit a reader expects: accuracy as a fraction, sizes in bytes, latency
-    in microseconds."""
+    """A value in the unit a reader expects: accuracy as a fraction, sizes and memory in
+    bytes, latency in microseconds."""
     if value is None:
         return ""
     if metric in ("accuracy", "sparsity"):
         return f"{value:.4f}"
-    if metric in SIZE_METRICS or metric == "peak_rss_growth_bytes":
+    if metric.endswith("_bytes"):  # file sizes and memory
         return f"{value:,.0f}"
     if metric in ("init_seconds", "first_invoke_seconds"):
         return f"{value * 1e6:.0f} us"

@@ -59,7 +59,8 @@ LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
 #: pipeline.variants; a file may hold any model name (a later registry may have more).
 METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity",
                             "distinct_weights", "latency", "init_seconds",
-                            "first_invoke_seconds", "peak_rss_growth_bytes", "stage_seconds")
+                            "first_invoke_seconds", "heap_growth_bytes",
+                            "peak_rss_growth_bytes", "stage_seconds")
 #: stage_seconds stages, in the order a variant goes through them.
 STAGES: tuple[str, ...] = ("train", "prune", "cluster", "qat", "convert", "evaluate")
 #: The selection separator of the `variants` cell.
