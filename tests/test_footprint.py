@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import tfenv
+from pipeline import footprint, tfenv
 from pipeline.conversion import FLOAT, to_tflite
 from pipeline.footprint import (
     FOOTPRINT_METRICS,
@@ -45,6 +45,19 @@ def test_a_fresh_process_reports_times_and_memory_growth(small_model: Path,
         assert 0 < footprint.heap_growth_bytes < weights * 0.5
     else:
         assert footprint.heap_growth_bytes >= weights * 0.9
+
+
+def test_a_c_library_without_mallinfo2_is_refused_with_what_to_do(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Musl:  # a C library with no mallinfo2 symbol
+        def __init__(self, name: None) -> None:
+            pass
+    monkeypatch.setattr(footprint.ctypes, "CDLL", Musl)
+    with pytest.raises(FootprintError) as raised:
+        footprint._mallinfo2.__wrapped__()
+    assert str(raised.value) == (
+        "heap_growth_bytes needs glibc >= 2.33 (mallinfo2), which this C library does not "
+        "have; deselect the footprint test (-k 'not footprint') on this system")
 
 
 def test_an_error_in_the_child_reaches_the_caller(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ Under the `[compare]` rules of bench/thresholds.toml:
   machine only (as latency: "not compared" across machines, "not gated" with skip_latency);
   init_seconds and first_invoke_seconds are "info" (one value per fresh process, dominated by
   page faults and file cache; README, "Latency"), and so is peak_rss_growth_bytes, which is
-  mostly shared-library pages and moved +80% between two checkouts of the same code
+  mostly shared-library pages and moved +72% to +120% between two checkouts of the same code
   (pipeline.footprint).
 * sparsity: a drop of more than `sparsity_drop_max_points` points regresses (the pruned model
   keeps more weights than the schedule asks for); a rise as large is an improvement.
