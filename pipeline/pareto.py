@@ -2,13 +2,21 @@
 with the Pareto front marked (the variants no other variant beats on both at once).
 
 `python -m pipeline.history` writes it for the newest complete run of the newest TensorFlow
-line (docs/pareto.csv, docs/pareto.png) and prints the table.
+line (pareto.csv, pareto.png: in build/history/ by default, in docs/ for the README with
+`--out docs`) and prints the table.
+
+Pictures here and in pipeline.history are drawn inside `figure_style()` and saved with
+`save_png()`, so the same history gives the same PNG bytes: the committed docs/ pictures are
+regenerated and compared byte for byte by tests/test_history.py.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -18,6 +26,36 @@ PARETO_THREADS = 1
 PARETO_COLUMNS: tuple[str, ...] = (
     "model", "accuracy", "zipped_bytes", "latency_median_us", "front_size", "front_latency",
 )
+
+
+#: Font sizes (points) of both pictures; at their dpi (100) a 9-point tick label is ~12 px high.
+_FONT_SIZES: Mapping[str, float] = {
+    "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
+    "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 12,
+}
+
+
+@contextmanager
+def figure_style() -> Iterator[None]:
+    """Matplotlib's own defaults plus _FONT_SIZES while a picture is drawn and saved: a user's
+    matplotlibrc or an earlier rcParams change (a notebook, another test) must not change the
+    committed pictures' bytes. The caller's settings are restored on the way out."""
+    with matplotlib.style.context(["default", dict(_FONT_SIZES)]):
+        yield
+
+
+def png_software() -> str:
+    """The PNG's Software text: what decides its bytes besides the data (matplotlib renders,
+    Pillow compresses). Versions only, no time or path, so two runs give the same file; the
+    test comparing the committed pictures reads it to know whether they can be equal here."""
+    return f"matplotlib {matplotlib.__version__}, Pillow {version('pillow')}"
+
+
+def save_png(fig: Figure, path: Path, dpi: int) -> Path:
+    """Write `fig` to `path` with fixed metadata (png_software) and no time stamp."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, format="png", metadata={"Software": png_software()})
+    return path
 
 
 def pareto_front(cost: Sequence[float], accuracy: Sequence[float]) -> list[bool]:
@@ -55,6 +93,13 @@ def plot_pareto(table: pd.DataFrame, title: str, path: Path,
                 style: dict[str, tuple[object, str]]) -> Path:
     """Two panels, accuracy against zipped KB and against latency; front points ringed and
     joined. `style` gives each model's (color, marker), as in the history picture."""
+    with figure_style():
+        return save_png(_pareto_figure(table, title, style), path, dpi=100)
+
+
+def _pareto_figure(table: pd.DataFrame, title: str,
+                   style: dict[str, tuple[object, str]]) -> Figure:
+    """The figure of plot_pareto; 1400 x 650 px at its dpi."""
     fig = Figure(figsize=(14, 6.5), layout="constrained")
     fig.suptitle(title, fontsize=11)
     axes = fig.subplots(1, 2, sharey=True)
@@ -77,6 +122,4 @@ def plot_pareto(table: pd.DataFrame, title: str, path: Path,
     axes[0].set_ylabel("test accuracy (10,000 images)")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return fig

@@ -4,17 +4,30 @@ tfmot prunes only Keras 2 models. TensorFlow >= 2.16 ships Keras 3 as `tf.keras`
 `TF_USE_LEGACY_KERAS=1` is set *before* TensorFlow is imported, in which case `tf.keras` is the
 `tf_keras` package. Getting this wrong fails late and obscurely inside `prune_low_magnitude`, so
 every entry point calls `ensure_legacy_keras()` first and gets a message that says what to do.
+
+An environment must also hold exactly one distribution of TensorFlow (`ensure_single_tensorflow`):
+tensorflow, tensorflow-cpu, tf-nightly and the others all install the same `tensorflow/` folder.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 
 LEGACY_KERAS_VARIABLE = "TF_USE_LEGACY_KERAS"
 
 #: Oldest TensorFlow line the suite supports (the tox matrix starts there).
 MIN_TENSORFLOW = (2, 15)
+
+#: The import package that every TensorFlow distribution installs.
+TENSORFLOW_PACKAGE = "tensorflow"
+
+#: requirements/tf-X.Y.txt, one per supported line: what to reinstall from.
+REQUIREMENTS_DIR = Path(__file__).resolve().parent.parent / "requirements"
 
 
 class EnvironmentProblem(RuntimeError):
@@ -93,3 +106,79 @@ def tfmot() -> ModuleType:
             f"tensorflow-model-optimization is not importable ({exc}); install it "
             f"(pip install tensorflow-model-optimization, 0.8.1 for TensorFlow 2.21).") from None
     return module
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as pip prints it (PEP 503 form): tensorflow_cpu -> tensorflow-cpu."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _provides_tensorflow(distribution: metadata.Distribution) -> bool:
+    """Whether `distribution` installed `tensorflow/__init__.py`, the file `import tensorflow` runs.
+
+    Read from the wheel's RECORD (what pip unpacked), not from the distribution's name: that also
+    catches tf-nightly, tf-nightly-cpu, tensorflow-intel, tensorflow-cpu-aws, or a name not yet
+    seen, and it leaves out the metadata-only `tensorflow` that Windows gets for TensorFlow
+    <= 2.15 (no files, only a dependency on tensorflow-intel, which holds the package). RECORD is
+    searched as text because TensorFlow's lists ~20,000 files. Without a RECORD (not installed by
+    a wheel), top_level.txt decides.
+    """
+    record = distribution.read_text("RECORD")
+    if record is not None:
+        entry = f"{TENSORFLOW_PACKAGE}/__init__.py,"
+        return record.startswith(entry) or f"\n{entry}" in record
+    top_level = distribution.read_text("top_level.txt") or ""
+    return TENSORFLOW_PACKAGE in top_level.split()
+
+
+def tensorflow_distributions(path: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(name, version) of every installed distribution that provides the `tensorflow` package,
+    sorted by name, names as pip spells them ("tensorflow-cpu").
+
+    `path` is the list of folders to search (default `sys.path`, what `import tensorflow` would
+    search). Reads metadata files only: it does not import TensorFlow, so it is cheap and can run
+    before `ensure_legacy_keras()`. A distribution found twice on the path (a folder listed twice)
+    counts once.
+    """
+    distributions = (metadata.distributions() if path is None
+                     else metadata.distributions(path=list(path)))
+    found: dict[str, str] = {}
+    for distribution in distributions:
+        name = _normalized(distribution.metadata["Name"] or "")
+        if name and name not in found and _provides_tensorflow(distribution):
+            found[name] = distribution.version
+    return sorted(found.items())
+
+
+def ensure_single_tensorflow(path: Iterable[str] | None = None) -> tuple[str, str] | None:
+    """Fail when more than one distribution provides the `tensorflow` package.
+
+    They are not alternatives side by side: tensorflow and tensorflow-cpu (or tf-nightly, ...)
+    unpack into one `tensorflow/` folder, so where both ship a file (libtensorflow_cc.so.2,
+    libtensorflow_framework.so.2, build_info.py, ... for 2.21) the one `import tensorflow` loads
+    is whichever distribution was unpacked last, and uninstalling either deletes files the other
+    needs. Which TensorFlow a run measured is then unknowable from `pip list`. The cure is to
+    remove all of them and reinstall one, which is what the message says.
+
+    Returns the one (name, version) installed, or None when there is none (importing TensorFlow
+    then fails with its own message). `path` as for `tensorflow_distributions`.
+    """
+    installed = tensorflow_distributions(path)
+    if len(installed) <= 1:
+        return installed[0] if installed else None
+    listed = ", ".join(f"{name} {version}" for name, version in installed)
+    names = " ".join(name for name, _ in installed)
+    lines = {".".join(map(str, _version_tuple(version))) for _, version in installed}
+    line = lines.pop() if len(lines) == 1 else ""
+    if line and (REQUIREMENTS_DIR / f"tf-{line}.txt").is_file():
+        reinstall = (f"pip install -r requirements/tf-{line}.txt (it pins the one TensorFlow "
+                     f"distribution that tf-keras requires)")
+    else:
+        reinstall = ("pip install -r requirements/tf-X.Y.txt for the TensorFlow line you want "
+                     "(tox.ini lists them)")
+    raise EnvironmentProblem(
+        f"{len(installed)} distributions provide the {TENSORFLOW_PACKAGE} package: {listed}. "
+        f"They unpack into the same {TENSORFLOW_PACKAGE}/ folder, so which files `import "
+        f"{TENSORFLOW_PACKAGE}` loads is whichever was unpacked last, and uninstalling one breaks "
+        f"the other. Uninstall all of them, then reinstall one: pip uninstall -y {names}, then "
+        f"{reinstall}.")

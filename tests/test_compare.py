@@ -114,7 +114,9 @@ def test_candidate_missing_a_model_fails_with_every_missing_row(tmp_path: Path) 
         (PQT, "latency", "ai_edge_litert", 1, None), (PQT, "latency", "tf.lite", 1, None)}
     # Stage times and 2-thread latency are not gated: absent, they are listed, not failed.
     assert last_line(out) == "FAIL: 4 missing, 9 ok, 8 info, 4 reference only"
-    assert out.splitlines()[3].split()[:2] == ["baseline", "accuracy"]
+    lines = out.splitlines()
+    table = next(i for i, line in enumerate(lines) if line.startswith("model  "))
+    assert lines[table + 1].split()[:2] == ["baseline", "accuracy"]
     [missing_line] = [line for line in out.splitlines() if line.startswith(f"{PQT}  accuracy")]
     assert missing_line.split()[-10:] == ["missing", "measured", "in", "the", "reference", "run,",
                                           "absent", "from", "the", "candidate"]
@@ -378,14 +380,22 @@ def test_threshold_config_and_dirty_code_are_warnings_in_every_format(tmp_path: 
     dirty_warning = (f"the candidate run {run_id(candidate)} was made from uncommitted changes "
                      f"(git_dirty); its git_commit {field(B, 'git_commit')[:12]} does not say "
                      f"exactly what ran")
+    # Schema-2 runs do not record whether another benchmark shared the machine: said where
+    # their latency is compared.
+    sharing_warning = (f"the reference run {run_id(A)} (schema 2) and the candidate run "
+                       f"{run_id(candidate)} (schema 2) do not record whether another benchmark "
+                       f"shared the machine; latency is compared as if each ran alone")
     code, out, _ = run_cli(A, candidate)
     assert code == 0
-    assert out.splitlines()[2:4] == [f"warning: {config_warning}", f"warning: {dirty_warning}"]
+    assert out.splitlines()[2:5] == [f"warning: {config_warning}", f"warning: {dirty_warning}",
+                                     f"warning: {sharing_warning}"]
     _, out, _ = run_cli(A, candidate, "--format", "markdown")
     assert f"> **warning:** {config_warning}" in out.splitlines()
     _, out, _ = run_cli(A, candidate, "--format", "json")
     document = json.loads(out)
-    assert document["warnings"] == [config_warning, dirty_warning]
+    assert document["warnings"] == [config_warning, dirty_warning, sharing_warning]
+    _, out, _ = run_cli(A, candidate, "--skip-latency")
+    assert f"warning: {sharing_warning}" not in out.splitlines()
 
 
 def test_json_names_the_reference_run_and_the_outcome() -> None:

@@ -47,10 +47,10 @@ BAD_REASONS: dict[str, str] = {
                      "(was the run interrupted?)",
     "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
                          "results CSV written by `pytest bench`",
-    "bad_missing_column.csv": "missing column(s) unit; a schema_version 3 file has all of its "
+    "bad_missing_column.csv": "missing column(s) unit; a schema_version 4 file has all of its "
                               "columns (README, 'Results CSV')",
-    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3 (read "
-                          "a newer file with the pipeline version that wrote it)",
+    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4 "
+                          "(read a newer file with the pipeline version that wrote it)",
     "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
                          "finite number (NaN is written as an empty cell)",
     "bad_non_numeric_value.csv": "line 8 (pruned accuracy): value 'n/a' is not a number",
@@ -111,7 +111,8 @@ def test_base_fixture_reads_as_one_typed_schema_3_run() -> None:
     assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {20}
     assert frame.loc[frame["metric"] == "accuracy", "runtime"].isna().all()
     first = frame.iloc[0]
-    assert first["schema_version"] == 3
+    assert first["schema_version"] == 4
+    assert (first["machine_shared"], first["machine_shared_by"]) == (False, "")
     assert first["variants"] == "baseline pruned pruned_tflite pruned_quantized_tflite"
     assert (first["complete"], first["incomplete_reason"]) == (True, "")
     assert frame["complete"].dtype == bool

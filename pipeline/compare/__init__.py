@@ -9,6 +9,7 @@ from pipeline.compare.rules import (
     ComparisonRow,
     LatencyGate,
     compare_runs,
+    coverage_gaps,
     gated_keys,
     not_selected,
 )
@@ -17,6 +18,7 @@ from pipeline.compare.selection import (
     ReferenceChoice,
     RunIdentity,
     SelectionError,
+    candidate_gaps,
     check_comparable,
     latency_obstacle,
     load_reference,
@@ -26,8 +28,7 @@ from pipeline.compare.selection import (
 
 __all__ = [
     "ComparisonRow", "Header", "LatencyGate", "NotComparable", "Outcome", "ReferenceChoice",
-    "RunIdentity", "SelectionError", "check_comparable", "compare_runs", "format_rows",
-    "gated_keys", "latency_obstacle", "load_reference", "not_selected", "outcome",
-    "select_reference",
-    "summary_line", "warnings_of",
+    "RunIdentity", "SelectionError", "candidate_gaps", "check_comparable", "compare_runs",
+    "coverage_gaps", "format_rows", "gated_keys", "latency_obstacle", "load_reference",
+    "not_selected", "outcome", "select_reference", "summary_line", "warnings_of",
 ]

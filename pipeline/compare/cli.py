@@ -18,6 +18,7 @@ from pipeline.compare.selection import (
     NotComparable,
     RunIdentity,
     SelectionError,
+    candidate_gaps,
     check_comparable,
     latency_obstacle,
     load_reference,
@@ -38,14 +39,17 @@ exit codes:
   2  an input cannot be used (bad results file, empty folder, no eligible reference run, bad
      config, bad arguments) or the runs may not be compared (different dataset_sha256, seed or
      recipe_sha256); one line on stderr says why
-  3  INCONCLUSIVE: nothing failed, but latency could not be compared (the runs come from
-     different machines or used different latency settings); use --skip-latency to gate
-     accuracy, size and sparsity only, or pipeline.duel for a same-machine latency comparison
+  3  INCONCLUSIVE: nothing failed, but something gated was not judged: latency could not be
+     compared (the runs come from different machines, used different latency settings, or one
+     shared the machine with another benchmark), or a gated measurement of the candidate has
+     no reference measurement (e.g. the reference re-measured only .tflite files with
+     --reuse-run); use --skip-latency to gate accuracy, size and sparsity only, pipeline.duel
+     for a same-machine latency comparison, or choose a reference that covers the candidate
 
 comparable: two runs are compared only when their dataset_sha256, seed and recipe_sha256 are
 equal; latency only when cpu, cpu_count, OS, architecture, kernel major.minor and the latency
-settings are equal too. Different threshold configs, or a run made from uncommitted code, give
-a warning line."""
+settings are equal too, and neither run shared the machine. Different threshold configs, or a
+run made from uncommitted code, give a warning line."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="a results CSV, or a folder of them (the history). Only complete "
                              "runs written before the candidate are eligible; by default the "
                              "latest one of the newest TensorFlow version below the "
-                             "candidate's. The candidate's own file and run are never picked")
+                             "candidate's that covers every gated measurement of the "
+                             "candidate. The candidate's own file and run are never picked")
     parser.add_argument("candidate", metavar="CANDIDATE", type=Path,
                         help="the results CSV of the run to judge")
     parser.add_argument("--tf", metavar="VERSION",
@@ -84,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rules = load_config(args.config).compare
         candidate = read_results(args.candidate)
         choice = load_reference(args.reference, candidate=candidate, tf=args.tf,
-                                run_id=args.run_id, exclude_path=args.candidate)
+                                run_id=args.run_id, exclude_path=args.candidate,
+                                gaps=candidate_gaps(candidate, rules,
+                                                    skip_latency=args.skip_latency))
         check_comparable(choice.run, candidate)
     except (ConfigError, ResultsFileError) as exc:
         return _fail(str(exc))
@@ -96,9 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc.filename}: {exc.strerror}")
     gate = LatencyGate(obstacle=latency_obstacle(choice.run, candidate), skip=args.skip_latency)
     rows = compare_runs(choice.run, candidate, rules, latency=gate)
+    warnings = warnings_of(choice.run, candidate,
+                           latency_compared=not (gate.skip or gate.obstacle))
     header = Header(RunIdentity.of(choice.run), RunIdentity.of(candidate), choice.reason,
-                    tuple(warnings_of(choice.run, candidate)),
-                    not_selected(choice.run, candidate))
+                    tuple(warnings), not_selected(choice.run, candidate))
     print_report(format_rows(rows, args.format, header=header))
     return outcome(rows).exit_code
 

@@ -3,7 +3,8 @@
 Exit codes: 0 PASS (nothing regressed or went missing, and everything gated was compared);
 1 FAIL (a row regressed or a gated measurement is missing); 2 the inputs cannot be used or may
 not be compared (cli.py); 3 INCONCLUSIVE (nothing failed, but latency could not be compared,
-e.g. the runs come from different machines: exit 0 would claim more than was checked).
+e.g. the runs come from different machines, or a gated measurement of the candidate has no
+reference measurement: exit 0 would claim more than was checked).
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from pipeline.compare.rules import FAILING, VERDICTS, ComparisonRow
+from pipeline.compare.rules import FAILING, VERDICTS, ComparisonRow, describe_keys
 from pipeline.compare.selection import RunIdentity
+from pipeline.results import MeasurementKey
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -48,9 +50,14 @@ def outcome(rows: Sequence[ComparisonRow]) -> Outcome:
     if any(row.verdict in FAILING for row in rows):
         return Outcome("FAIL", EXIT_FAIL, counts)
     not_compared = sorted({row.detail for row in rows if row.verdict == "not compared"})
-    if not_compared:
-        return Outcome("INCONCLUSIVE", EXIT_INCONCLUSIVE, counts,
-                       f"latency not compared ({'; '.join(not_compared)})")
+    unjudged = [MeasurementKey(row.model, row.runtime, row.threads, row.metric, row.stage)
+                for row in rows if row.verdict == "no reference"]
+    reasons = ([f"latency not compared ({'; '.join(not_compared)})"] if not_compared else []) + (
+        [f"{len(unjudged)} gated measurement{'s' if len(unjudged) != 1 else ''} of the "
+         f"candidate {'have' if len(unjudged) != 1 else 'has'} no reference measurement: "
+         f"{describe_keys(unjudged)}"] if unjudged else [])
+    if reasons:
+        return Outcome("INCONCLUSIVE", EXIT_INCONCLUSIVE, counts, "; ".join(reasons))
     if counted["not gated"]:
         return Outcome("PASS", EXIT_PASS, counts, "latency not gated, by request (--skip-latency)")
     return Outcome("PASS", EXIT_PASS, counts)
@@ -104,8 +111,11 @@ def _header_lines(header: Header) -> list[str]:
 
 
 def _not_selected_line(header: Header) -> str:
+    source = header.candidate.source_run_id
+    hint = (f"the candidate re-measured the .tflite files of run {source} (--reuse-run): "
+            f"compare that run to gate them" if source else "run it with --variants to gate them")
     return (f"not selected by the candidate, not compared: {', '.join(header.not_selected)} "
-            f"(run it with --variants to gate them)")
+            f"({hint})")
 
 
 def format_json(rows: Sequence[ComparisonRow], header: Header | None) -> str:

@@ -26,8 +26,10 @@ Under the `[compare]` rules of bench/thresholds.toml:
 * a model of the reference run that the candidate did not select (its `variants` column, e.g.
   plain `pytest bench` against an all-variants reference) is left out, not "missing": see
   `not_selected`. A candidate whose selection is unknown (schema 1 and 2) selected everything.
-* stage_seconds are "info"; a measurement the candidate has and the reference lacks is
-  "candidate only", an info row the reference has and the candidate lacks "reference only".
+* a gated measurement the candidate has and the reference lacks is "no reference": nothing
+  judged it, so the outcome cannot be a plain PASS (e.g. a reference made with `--reuse-run`
+  holds no Keras model). An info measurement the candidate alone has is "candidate only", one
+  the reference alone has "reference only"; stage_seconds are "info".
 """
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ from pipeline.variants import registry_rank
 
 #: Every verdict, in the order the summary counts them.
 VERDICTS: tuple[str, ...] = ("missing", "regressed", "improved", "ok", "not compared",
-                             "not gated", "info", "candidate only", "reference only")
+                             "no reference", "not gated", "info", "candidate only",
+                             "reference only")
 #: Verdicts that fail the gate.
 FAILING: frozenset[str] = frozenset({"missing", "regressed"})
 #: Metrics that are reported but never decide the exit code: stage times (machine load), and
@@ -64,6 +67,9 @@ INFO_METRICS: frozenset[str] = frozenset({"stage_seconds", "distinct_weights", "
 MEMORY_METRIC = "heap_growth_bytes"
 #: Metrics judged as sizes (growth beyond size_growth_max regresses).
 SIZE_METRICS: frozenset[str] = frozenset({"zipped_bytes", "raw_bytes"})
+#: Gated metrics that depend on the machine: compared only between runs of one machine, and
+#: not gated with skip_latency.
+MACHINE_METRICS: frozenset[str] = frozenset({"latency", MEMORY_METRIC})
 
 Record = dict[Any, Any]
 
@@ -102,10 +108,40 @@ def is_gated(key: MeasurementKey, rules: CompareRules) -> bool:
     return key.metric != "latency" or (key.threads or 1) <= rules.latency_gated_max_threads
 
 
-def gated_keys(run: pd.DataFrame, rules: CompareRules) -> list[MeasurementKey]:
-    """The keys of `run` that a rule can fail, in report order."""
+def is_gated_here(key: MeasurementKey, rules: CompareRules, gate: LatencyGate) -> bool:
+    """Whether a rule can fail this measurement in this comparison: gated, and not a
+    machine-dependent metric the user asked not to gate (skip_latency)."""
+    return is_gated(key, rules) and not (gate.skip and key.metric in MACHINE_METRICS)
+
+
+def gated_keys(run: pd.DataFrame, rules: CompareRules,
+               gate: LatencyGate | None = None) -> list[MeasurementKey]:
+    """The keys of `run` that a rule can fail (in a comparison under `gate`), in report
+    order."""
     keys = {key_of(r) for r in run.to_dict("records")}
-    return sorted((k for k in keys if is_gated(k, rules)), key=report_order)
+    return sorted((k for k in keys if is_gated_here(k, rules, gate or LatencyGate())),
+                  key=report_order)
+
+
+def coverage_gaps(reference: pd.DataFrame, candidate: pd.DataFrame, rules: CompareRules,
+                  gate: LatencyGate) -> list[MeasurementKey]:
+    """The candidate's gated measurements that `reference` cannot judge: it lacks them, or
+    they depend on the machine and `gate.obstacle` says the runs' machines or settings
+    differ. Empty when the reference covers the candidate."""
+    reference_keys = {key_of(r) for r in reference.to_dict("records")}
+    return [key for key in gated_keys(candidate, rules, gate)
+            if key not in reference_keys or (gate.obstacle and key.metric in MACHINE_METRICS)]
+
+
+def describe_keys(keys: Sequence[MeasurementKey]) -> str:
+    """'baseline (accuracy, zipped_bytes), pruned_tflite (latency tf.lite 1 thread)': keys
+    grouped by model, for a message."""
+    grouped: dict[str, list[str]] = {}
+    for key in sorted(keys, key=report_order):
+        what = key.metric if key.runtime is None else (
+            f"{key.metric} {key.runtime} {key.threads} thread{'s' if key.threads != 1 else ''}")
+        grouped.setdefault(key.model, []).append(what)
+    return ", ".join(f"{model} ({', '.join(whats)})" for model, whats in grouped.items())
 
 
 def report_order(key: MeasurementKey) -> tuple[object, ...]:
@@ -229,7 +265,8 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, rules: Compar
     for key in sorted(ref_rows.keys() | cand_rows.keys(), key=report_order):
         ref, cand = ref_rows.get(key), cand_rows.get(key)
         if ref is None:
-            judged = ("", "", "candidate only", "")
+            judged = (("", "", "no reference", "no reference measurement: not judged")
+                      if is_gated_here(key, rules, gate) else ("", "", "candidate only", ""))
         elif cand is None:
             judged = ("", "", "missing", "measured in the reference run, absent from the "
                       "candidate") if is_gated(key, rules) else ("", "", "reference only", "")

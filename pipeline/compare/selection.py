@@ -1,22 +1,34 @@
 """Which reference run a candidate is compared with, and whether the two may be compared at all.
 
 The gate fails closed: a reference run is chosen only among *complete* runs written before the
-candidate, by a rule the report states; runs of another dataset, seed or recipe are refused
+candidate, by a rule the report states, preferring the latest run that covers every gated
+measurement of the candidate (a `--reuse-run` run holds no Keras model; a run that shared the
+machine has no latency to compare); runs of another dataset, seed or recipe are refused
 (comparing them would call the difference a regression or hide one); latency of runs made on
-other machines or with other latency settings is not compared, and the report says so.
+other machines, with other latency settings or while another benchmark ran is not compared,
+and the report says so.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.compare.rules import (
+    MACHINE_METRICS,
+    LatencyGate,
+    coverage_gaps,
+    describe_keys,
+)
+from pipeline.config import CompareRules
 from pipeline.environment import comparable_platform
 from pipeline.results import (
     LATENCY_SETTING_COLUMNS,
     completeness,
     is_missing,
+    machine_sharing,
     read_history,
     run_times,
     tf_version_key,
@@ -45,6 +57,8 @@ class RunIdentity:
     platform: str
     timestamp_utc: str
     git_commit: str
+    #: The run whose files it re-measured (--reuse-run); "" when it built them.
+    source_run_id: str = ""
 
     @classmethod
     def of(cls, run: pd.DataFrame) -> RunIdentity:
@@ -61,6 +75,12 @@ class ReferenceChoice:
 
     run: pd.DataFrame
     reason: str
+
+
+#: What a candidate needs of a reference run that this run does not give, in words (empty: the
+#: run covers the candidate). The CLI knows the candidate's measurements; a session about to
+#: start knows the variants it selected and its machine.
+Gaps = Callable[[pd.DataFrame], Sequence[str]]
 
 
 def _text(value: object) -> str:
@@ -116,14 +136,16 @@ def _never_chosen(runs: pd.DataFrame) -> str:
 
 def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
                      before: pd.Timestamp | None = None, tf: str | None = None,
-                     run_id: str | None = None) -> ReferenceChoice:
+                     run_id: str | None = None, gaps: Gaps | None = None) -> ReferenceChoice:
     """The reference run of `history` for a candidate of TensorFlow `candidate_tf` written at
     `before`.
 
     Only complete runs are eligible. `run_id` names one; `tf` picks the latest complete run of
     that version written before the candidate; by default, the latest complete run of the newest
-    TensorFlow version below the candidate's, written before the candidate. Raises
-    SelectionError saying what is available.
+    TensorFlow version below the candidate's, written before the candidate. Among the runs of
+    that version, the latest one without `gaps` is chosen; when every run has some, the one with
+    the fewest (the latest of those), and the reason says what it lacks. Raises SelectionError
+    saying what is available.
     """
     if history.empty:
         raise SelectionError("the history holds no runs")
@@ -169,8 +191,28 @@ def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
         matching = eligible[eligible["tensorflow"] == newest]
         why = (f"the latest complete run of the newest TensorFlow below the candidate's "
                f"{candidate_tf} ({newest}), written before the candidate")
-    latest = matching.sort_values(["_time", "run_id"]).iloc[-1]["run_id"]
-    return ReferenceChoice(_run(history, latest), why + partial_note + later_note)
+    chosen, coverage_note = _covering(history, matching, gaps)
+    return ReferenceChoice(_run(history, chosen), why + coverage_note + partial_note + later_note)
+
+
+def _covering(history: pd.DataFrame, matching: pd.DataFrame,
+              gaps: Gaps | None) -> tuple[str, str]:
+    """(run_id, note): the latest of `matching` that `gaps` finds nothing missing in, else the
+    one missing least; the note names the later runs passed over and why."""
+    newest_first = list(matching.sort_values(["_time", "run_id"], ascending=False)["run_id"])
+    if gaps is None:
+        return newest_first[0], ""
+    missing = {run_id: list(gaps(_run(history, run_id))) for run_id in newest_first}
+    chosen = min(newest_first, key=lambda run_id: len(missing[run_id]))  # first of the fewest
+    passed = [f"{run_id} lacks {'; '.join(missing[run_id])}"
+              for run_id in newest_first[:newest_first.index(chosen)]]
+    note = "" if not (passed or missing[chosen]) else (
+        " that covers every gated measurement of the candidate" if not missing[chosen] else
+        f"; no such run covers every gated measurement of the candidate, this one lacks "
+        f"{'; '.join(missing[chosen])}")
+    if passed:
+        note += f" ({_count(len(passed), 'later run')} passed over: {'; '.join(passed)})"
+    return chosen, note
 
 
 def _run(history: pd.DataFrame, run_id: str) -> pd.DataFrame:
@@ -180,7 +222,8 @@ def _run(history: pd.DataFrame, run_id: str) -> pd.DataFrame:
 def load_reference(path: Path, *, candidate: pd.DataFrame | None = None,
                    candidate_tf: str | None = None, before: pd.Timestamp | None = None,
                    tf: str | None = None, run_id: str | None = None,
-                   exclude_path: Path | None = None) -> ReferenceChoice:
+                   exclude_path: Path | None = None, gaps: Gaps | None = None,
+                   ) -> ReferenceChoice:
     """The reference run from a results CSV or history folder (see select_reference); a CSV
     named without --tf / --run-id is the reference itself, if complete.
 
@@ -203,7 +246,7 @@ def load_reference(path: Path, *, candidate: pd.DataFrame | None = None,
         # its completeness to check.
         return select_reference(history, run_id=str(history["run_id"].iloc[0]))
     return select_reference(history, candidate_tf=candidate_tf, before=before, tf=tf,
-                            run_id=run_id)
+                            run_id=run_id, gaps=gaps)
 
 
 def check_comparable(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
@@ -218,9 +261,11 @@ def check_comparable(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
                 f"(choose another reference run with --tf or --run-id, or re-run one side)")
 
 
-def warnings_of(reference: pd.DataFrame, candidate: pd.DataFrame) -> list[str]:
-    """What weakens the comparison without making it meaningless: other thresholds, or a run
-    made from uncommitted code (its git_commit does not say what ran)."""
+def warnings_of(reference: pd.DataFrame, candidate: pd.DataFrame, *,
+                latency_compared: bool = False) -> list[str]:
+    """What weakens the comparison without making it meaningless: other thresholds, a run made
+    from uncommitted code (its git_commit does not say what ran), or, where latency is
+    compared, a run that does not record whether it shared the machine (schema 1-3)."""
     warnings = []
     if _differs(reference, candidate, "config_sha256"):
         warnings.append(f"the runs were made with different threshold configs (config_sha256 "
@@ -231,6 +276,14 @@ def warnings_of(reference: pd.DataFrame, candidate: pd.DataFrame) -> list[str]:
             warnings.append(f"the {side} run {run.iloc[0]['run_id']} was made from uncommitted "
                             f"changes (git_dirty); its git_commit {run.iloc[0]['git_commit'][:12]}"
                             f" does not say exactly what ran")
+    unknown = [f"{side} run {run.iloc[0]['run_id']} (schema "
+               f"{int(run.iloc[0]['schema_version'])})"
+               for side, run in (("reference", reference), ("candidate", candidate))
+               if machine_sharing(run.iloc[0].get("machine_shared")) is None]
+    if latency_compared and unknown:
+        warnings.append(f"the {' and the '.join(unknown)} do{'es' if len(unknown) == 1 else ''} "
+                        f"not record whether another benchmark shared the machine; latency is "
+                        f"compared as if each ran alone")
     return warnings
 
 
@@ -241,7 +294,8 @@ def _short(run: pd.DataFrame, column: str) -> str:
 
 def latency_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
     """Why latency of these runs cannot be compared ("" when it can): another machine (cpu,
-    cpu_count, or OS / architecture / kernel major.minor) or other latency settings."""
+    cpu_count, or OS / architecture / kernel major.minor), other latency settings, or a run
+    that shared the machine with another benchmark."""
     machine = [f"{name} {_shown(reference, name)} vs {_shown(candidate, name)}"
                for name in ("cpu", "cpu_count") if _differs(reference, candidate, name)]
     ref_platform = comparable_platform(str(reference.iloc[0]["platform"]))
@@ -255,4 +309,26 @@ def latency_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
                 for name in LATENCY_SETTING_COLUMNS if _differs(reference, candidate, name)]
     if settings:
         reasons.append(f"latency settings differ: {', '.join(settings)}")
+    for side, run in (("reference", reference), ("candidate", candidate)):
+        first = run.iloc[0]
+        if machine_sharing(first.get("machine_shared")):
+            reasons.append(f"the {side} run {first['run_id']} shared the machine "
+                           f"({first['machine_shared_by']})")
     return "; ".join(reasons)
+
+
+def candidate_gaps(candidate: pd.DataFrame, rules: CompareRules, *, skip_latency: bool) -> Gaps:
+    """Gaps of a reference run for this candidate run: its gated measurements the run lacks,
+    and its machine-dependent ones (latency, heap) when the run's latency cannot be compared
+    with the candidate's (latency_obstacle)."""
+    def gaps(reference: pd.DataFrame) -> list[str]:
+        obstacle = latency_obstacle(reference, candidate)
+        gate = LatencyGate(obstacle=obstacle, skip=skip_latency)
+        keys = coverage_gaps(reference, candidate, rules, gate)
+        absent = [key for key in keys if key.metric not in MACHINE_METRICS or not obstacle]
+        words = [describe_keys(absent)] if absent else []
+        if len(absent) < len(keys):
+            words.append(f"comparable latency and heap ({obstacle})")
+        return words
+
+    return gaps

@@ -11,6 +11,7 @@ from pipeline.results.schema import (
     COLUMNS,
     COLUMNS_V1,
     COLUMNS_V2,
+    COLUMNS_V3,
     KEY_COLUMNS,
     LATENCY_SETTING_COLUMNS,
     MEASUREMENT_COLUMNS,
@@ -18,6 +19,7 @@ from pipeline.results.schema import (
     RUN_COLUMNS,
     RUN_COLUMNS_ADDED_V2,
     RUN_COLUMNS_ADDED_V3,
+    RUN_COLUMNS_ADDED_V4,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     STAGES,
@@ -27,6 +29,7 @@ from pipeline.results.schema import (
     completeness,
     is_missing,
     key_of,
+    machine_sharing,
     parse_samples,
     run_times,
     selected_variants,
@@ -35,11 +38,11 @@ from pipeline.results.schema import (
 from pipeline.results.writer import to_frame, write_atomic
 
 __all__ = [
-    "COLUMNS", "COLUMNS_V1", "COLUMNS_V2", "KEY_COLUMNS", "LATENCY_SETTING_COLUMNS",
+    "COLUMNS", "COLUMNS_V1", "COLUMNS_V2", "COLUMNS_V3", "KEY_COLUMNS", "LATENCY_SETTING_COLUMNS",
     "MEASUREMENT_COLUMNS", "METRICS", "RUN_COLUMNS", "RUN_COLUMNS_ADDED_V2",
-    "RUN_COLUMNS_ADDED_V3", "SAMPLES_SEPARATOR", "SCHEMA_VERSION", "STAGES",
+    "RUN_COLUMNS_ADDED_V3", "RUN_COLUMNS_ADDED_V4", "SAMPLES_SEPARATOR", "SCHEMA_VERSION", "STAGES",
     "SUPPORTED_SCHEMA_VERSIONS", "Measurement", "MeasurementKey", "ResultsFileError", "RunInfo",
-    "completeness", "is_missing", "key_of", "measurements_of", "parse_samples", "read_history",
-    "read_results", "run_times", "selected_variants", "tf_version_key", "to_frame",
-    "write_atomic",
+    "completeness", "is_missing", "key_of", "machine_sharing", "measurements_of",
+    "parse_samples", "read_history", "read_results", "run_times", "selected_variants",
+    "tf_version_key", "to_frame", "write_atomic",
 ]

@@ -22,10 +22,12 @@ from pipeline.results.schema import (
     COLUMNS,
     COLUMNS_V1,
     COLUMNS_V2,
+    COLUMNS_V3,
     METRICS,
     RUN_COLUMNS,
     RUN_COLUMNS_ADDED_V2,
     RUN_COLUMNS_ADDED_V3,
+    RUN_COLUMNS_ADDED_V4,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     Measurement,
@@ -52,9 +54,9 @@ def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
 
 #: Schema versions this reader understands. A file from a newer writer is refused rather than
 #: guessed at, because a misread column would silently move the gate.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, SCHEMA_VERSION)
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, 3, SCHEMA_VERSION)
 #: The columns a file of each schema version must have.
-_COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, 2: COLUMNS_V2,
+_COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, 2: COLUMNS_V2, 3: COLUMNS_V3,
                                                    SCHEMA_VERSION: COLUMNS}
 
 #: Run columns that must hold a value: the comparison selects, orders and labels runs by them.
@@ -264,6 +266,9 @@ def _check_run_columns(path: Path, records: list[tuple[int, dict[str, str]]]) ->
                                              f"compared")
         if first["complete"] not in ("True", "False"):
             raise ResultsFileError(path, f"complete {first['complete']!r} is not True or False")
+    if _version(first) >= 4 and first["machine_shared"] not in ("True", "False"):
+        raise ResultsFileError(path, f"machine_shared {first['machine_shared']!r} is not True or "
+                                     f"False")
 
 
 def _version(row: Mapping[str, str]) -> int:
@@ -301,6 +306,12 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
     else:  # nor which variants were selected, nor whether the files were re-measured
         for column in RUN_COLUMNS_ADDED_V3:
             frame[column] = pd.Series([None] * len(frame), dtype=object)
+    if _version(records[0][1]) >= 4:
+        frame["machine_shared"] = frame["machine_shared"] == "True"
+        frame["machine_shared_by"] = frame["machine_shared_by"].fillna("")
+    else:  # nor whether another benchmark shared the machine: unknown, never guessed
+        for column in RUN_COLUMNS_ADDED_V4:
+            frame[column] = pd.Series([None] * len(frame), dtype=object)
     return frame
 
 
@@ -314,12 +325,11 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     Columns this schema does not know are kept (as strings), so a newer writer that only adds
     columns stays readable.
 
-    Schema-1 and schema-2 files are read too; the run columns later schemas added
-    (RUN_COLUMNS_ADDED_V2, RUN_COLUMNS_ADDED_V3) are then None on every row: unknown, never
-    guessed.
+    Files of schemas 1 to 3 are read too; the run columns later schemas added
+    (RUN_COLUMNS_ADDED_V2, _V3, _V4) are then None on every row: unknown, never guessed.
 
     Types: run columns are strings (`schema_version`, `seed`, `cpu_count` and the latency
-    settings ints, `git_dirty` and `complete` bool);
+    settings ints, `git_dirty`, `complete` and `machine_shared` bool);
     `value`, `min`, `median`, `mean`, `stddev`, `iqr` are float64 (NaN where empty); `threads`
     and `rounds` are ints or None; other empty cells are None; `samples` stays the cell text
     (see parse_samples). `frame.attrs["path"]` is the file read.

@@ -7,7 +7,8 @@ Schema 2 adds what decides whether two runs may be compared at all (recipe, conf
 settings, machine, completeness); a schema-1 file has none of it, and the reader reports those
 fields as unknown (None) rather than guessing them. Schema 3 adds the variants a session
 selected (pipeline.variants), so the comparison can tell a model a run did not select from one
-it failed to measure.
+it failed to measure. Schema 4 adds whether the session shared the machine with another
+benchmark (pipeline.machine_sharing): such a run's latency is never compared.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from packaging.version import InvalidVersion, Version
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Run columns of schema 1, in order.
 RUN_COLUMNS_V1: tuple[str, ...] = (
@@ -37,17 +38,24 @@ RUN_COLUMNS_ADDED_V2: tuple[str, ...] = (
 #: registry order), so a model absent from a run is "not selected" rather than "missing"; and,
 #: for a session that re-measured an earlier run's files (`--reuse-run`), that run's id.
 RUN_COLUMNS_ADDED_V3: tuple[str, ...] = ("variants", "source_run_id")
+#: Run columns that schema 4 added: whether another benchmark ran on the machine while this
+#: session measured (tox parallel, another bench session), and which; its latency is then
+#: never compared, while accuracy and size stay comparable.
+RUN_COLUMNS_ADDED_V4: tuple[str, ...] = ("machine_shared", "machine_shared_by")
 #: Columns that describe the run; identical on every row of one file.
-RUN_COLUMNS: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
+RUN_COLUMNS: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
+                                + RUN_COLUMNS_ADDED_V4)
 #: Columns that describe one measurement.
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "model", "runtime", "threads", "metric", "stage", "value", "unit",
     "min", "median", "mean", "stddev", "iqr", "rounds", "samples",
 )
 COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
-#: The columns a schema-1 and a schema-2 file have.
+#: The columns a schema-1, -2 and -3 file have.
 COLUMNS_V1: tuple[str, ...] = RUN_COLUMNS_V1 + MEASUREMENT_COLUMNS
 COLUMNS_V2: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + MEASUREMENT_COLUMNS
+COLUMNS_V3: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
+                               + MEASUREMENT_COLUMNS)
 
 #: The latency settings a run records: what "latency" means in that run.
 LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
@@ -164,6 +172,10 @@ class RunInfo:
     variants: tuple[str, ...] = ()
     #: The run whose files this session re-measured (`--reuse-run`); empty when it built them.
     source_run_id: str = ""
+    #: Whether another benchmark ran on this machine while the session measured, and what
+    #: (pipeline.machine_sharing); empty when it ran alone.
+    machine_shared: bool = False
+    machine_shared_by: str = ""
     schema_version: int = field(default=SCHEMA_VERSION)
 
 
@@ -187,6 +199,11 @@ def is_missing(value: object) -> bool:
 def completeness(value: object) -> bool | None:
     """A run's `complete` cell as read: True or False, None when unknown (schema 1)."""
     return None if is_missing(value) else bool(value)
+
+
+def machine_sharing(value: object) -> bool | None:
+    """A run's `machine_shared` cell as read: True or False, None when unknown (schema 1-3)."""
+    return completeness(value)
 
 
 def selected_variants(cell: object) -> tuple[str, ...] | None:
