@@ -24,13 +24,29 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipeline.compare import SelectionError, gated_keys, load_reference
+from pipeline.compare import LatencyGate, ReferenceChoice, RunIdentity, SelectionError, gated_keys
+from pipeline.compare.session import SessionPlan, session_reference
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.data import DataError, Mnist, resolve_mnist, scale_pixels
-from pipeline.environment import REPO_ROOT, collect_run_info, new_run_id, package_version
+from pipeline.environment import (
+    REPO_ROOT,
+    collect_run_info,
+    cpu_count,
+    cpu_model,
+    new_run_id,
+    package_version,
+    platform_label,
+)
 from pipeline.footprint import FOOTPRINT_THREADS, Footprint, measure_footprint
 from pipeline.interpreters import RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, interleaved_order, measure_interleaved
+from pipeline.machine_sharing import (
+    SessionRegistry,
+    Sharing,
+    combine,
+    default_registry,
+    tox_parallel_ancestor,
+)
 from pipeline.recipe import DEFAULT_SEED, RECIPE
 from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
 from pipeline.reuse import ReuseError, SourceRun, load_source_run
@@ -56,6 +72,10 @@ class BenchSession:
         self.run_id = new_run_id()
         run_dir = config.getoption("run_dir")
         self.run_dir = Path(run_dir) if run_dir else REPO_ROOT / "runs" / self.run_id
+        #: Whether another benchmark runs meanwhile: tox parallel (known now) and other bench
+        #: sessions (registered once this one starts measuring, read again at its end).
+        self.tox_parallel = tox_parallel_ancestor()
+        self.registry = SessionRegistry(default_registry(), self.run_id)
         self.results_dir = Path(config.getoption("results_dir"))
         self.mnist_option: str | None = config.getoption("mnist")
         self.bench_run: BenchRun | None = None
@@ -79,11 +99,23 @@ class BenchSession:
             except ReuseError as exc:
                 raise pytest.UsageError(f"--reuse-run: {exc}") from None
             self.variants = self.source.tflite_variants
-        self.history_reference = _history_reference(config)
+        #: --compare-to: the reference run and why it was chosen; --compare-skip-latency.
+        self.history_skip_latency: bool = config.getoption("compare_skip_latency")
+        self.history: ReferenceChoice | None = _history_reference(config, self)
+        self.history_reference = None if self.history is None else self.history.run
         #: Why this session is not a complete run (empty: complete), in the order noticed.
         self.incomplete: list[str] = _selection_narrowed(config)
         self.finished_items = 0
         self.skipped: set[str] = set()
+        #: Tests that apply to none of the selected variants: deselected, not a narrowing.
+        self.not_applicable: set[str] = set()
+        #: What the session shared the machine with, once it has finished.
+        self.final_sharing = Sharing(False, "")
+
+    def sharing(self) -> Sharing:
+        """Whether this session shared the machine, as far as known now."""
+        sessions = self.registry.seen() if self.registry.started else Sharing(False, "")
+        return combine(self.tox_parallel, sessions)
 
     def note_incomplete(self, reason: str) -> None:
         if reason not in self.incomplete:
@@ -98,15 +130,26 @@ class BenchSession:
         self.finished_items += 1
 
 
-def _history_reference(config: pytest.Config) -> pd.DataFrame | None:
-    """The run `--compare-to` selects, read before any training so a bad path fails at once."""
+def _history_reference(config: pytest.Config, state: BenchSession) -> ReferenceChoice | None:
+    """The run `--compare-to` selects, read before any training so a bad path fails at once:
+    the choice pipeline.compare would make for this session's variants on this machine."""
     path = config.getoption("compare_to")
     if path is None:
         return None
+    latency = state.thresholds.latency
+    plan = SessionPlan(
+        variants=state.variants, cpu=cpu_model(), cpu_count=cpu_count(),
+        platform=platform_label(),
+        latency_settings={"latency_repetitions": latency.repetitions,
+                          "latency_warmup_invokes": latency.warmup_invokes,
+                          "latency_timed_invokes": latency.timed_invokes,
+                          "latency_order_seed": latency.order_seed},
+        machine_shared_by=combine(state.tox_parallel, Sharing(False, "")).by,
+        skip_latency=state.history_skip_latency)
     try:
-        return load_reference(Path(path), candidate_tf=package_version("tensorflow"),
-                              before=pd.Timestamp.now(tz="UTC"),
-                              tf=config.getoption("compare_tf")).run
+        return session_reference(Path(path), plan, installed_tf=package_version("tensorflow"),
+                                 tf=config.getoption("compare_tf"),
+                                 run_id=config.getoption("compare_run_id"))
     except ResultsFileError as exc:
         raise pytest.UsageError(f"--compare-to: {exc}") from None
     except SelectionError as exc:
@@ -149,8 +192,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(runs/<run_id>, its CSV in --results-dir) instead of training: "
                          "latency, interpreter accuracy, sizes; the new CSV's source_run_id "
                          "names that run.")
-    group.addoption("--results-dir", metavar="DIR", default=str(REPO_ROOT / "results"),
-                    help="folder that receives this session's results CSV (default results/).")
+    group.addoption("--results-dir", metavar="DIR", default=str(REPO_ROOT / "runs"),
+                    help="folder that receives this session's results CSV (default runs/, "
+                         "beside the artifacts and git-ignored; copy a run into results/ to "
+                         "make it history).")
     group.addoption("--run-dir", metavar="DIR", default=None,
                     help="folder for this session's artifacts (default runs/<run_id>/).")
     group.addoption("--thresholds", metavar="PATH", default=None,
@@ -162,6 +207,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--compare-tf", metavar="VERSION", default=None,
                     help="with --compare-to: the reference run is the latest complete run of "
                          "this TensorFlow version.")
+    group.addoption("--compare-run-id", metavar="ID", default=None,
+                    help="with --compare-to: the reference run is the (complete) run with "
+                         "this run_id.")
+    group.addoption("--compare-skip-latency", action="store_true", default=False,
+                    help="with --compare-to: gate accuracy, size and sparsity only; latency "
+                         "and heap rows are not gated (as pipeline.compare --skip-latency), "
+                         "e.g. on a CI runner that is not the history's machine.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -203,7 +255,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "history_key" not in metafunc.fixturenames:
         return
     reference = state.history_reference
-    keys = ([k for k in gated_keys(reference, state.thresholds.compare)
+    gate = LatencyGate(skip=state.history_skip_latency)
+    keys = ([k for k in gated_keys(reference, state.thresholds.compare, gate)
              if k.model in state.variants] if reference is not None else [])
     metafunc.parametrize("history_key", keys, ids=[_key_id(k) for k in keys])
 
@@ -212,12 +265,19 @@ def _key_id(key: MeasurementKey) -> str:
     return "-".join(str(part) for part in key if part is not None)
 
 
+def _is_gate(item: pytest.Item) -> bool:
+    """A history-gate test: collected only with --compare-to."""
+    return "history_reference" in getattr(item, "fixturenames", ())
+
+
 def pytest_deselected(items: list[pytest.Item]) -> None:
-    """Any deselection but that of the history-gate tests makes the run incomplete."""
+    """Any deselection but that of the history-gate tests and of tests that apply to no
+    selected variant makes the run incomplete."""
     if not items:
         return
     state = items[0].config.stash[_SESSION]
-    others = [item for item in items if "history_key" not in getattr(item, "fixturenames", ())]
+    others = [item for item in items
+              if not _is_gate(item) and item.nodeid not in state.not_applicable]
     if others:
         state.note_incomplete(f"{len(others)} test(s) deselected")
 
@@ -232,12 +292,17 @@ def _not_applicable(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """History-gate tests run last (they judge what the other tests measured), and only with
     --compare-to; without it they are deselected rather than reported as skipped. A test that
-    applies to none of the selected variants is dropped: it has nothing to check in this
-    selection, which is not an incomplete run."""
-    items[:] = [item for item in items if not _not_applicable(item)]
-    gate = [item for item in items if "history_key" in getattr(item, "fixturenames", ())]
+    applies to none of the selected variants is deselected too, and counted so by pytest: it
+    has nothing to check in this selection, which is not an incomplete run."""
+    state = config.stash[_SESSION]
+    not_applicable = [item for item in items if _not_applicable(item)]
+    if not_applicable:
+        state.not_applicable.update(item.nodeid for item in not_applicable)
+        config.hook.pytest_deselected(items=not_applicable)
+        items[:] = [item for item in items if item.nodeid not in state.not_applicable]
+    gate = [item for item in items if _is_gate(item)]
     others = [item for item in items if item not in gate]
-    if config.stash[_SESSION].history_reference is None:
+    if state.history_reference is None:
         if gate:
             config.hook.pytest_deselected(items=gate)
         items[:] = others
@@ -286,19 +351,28 @@ def history_reference(request: pytest.FixtureRequest) -> pd.DataFrame:
     return reference
 
 
-def _run_info(state: BenchSession, run: BenchRun) -> RunInfo:
+@pytest.fixture(scope="session")
+def history_skip_latency(request: pytest.FixtureRequest) -> bool:
+    """--compare-skip-latency: latency and heap rows are not gated."""
+    return _session(request).history_skip_latency
+
+
+def _run_info(state: BenchSession, run: BenchRun, sharing: Sharing) -> RunInfo:
     reason = "; ".join(state.incomplete)
     return collect_run_info(state.run_id, dataset_sha256=run.mnist.sha256, seed=run.seed,
                             recipe_sha256=definitions_sha256(run.recipe), config=state.thresholds,
                             variants=state.variants, complete=not reason,
                             incomplete_reason=reason,
-                            source_run_id="" if run.source is None else run.source.run_id)
+                            source_run_id="" if run.source is None else run.source.run_id,
+                            machine_shared=sharing.shared, machine_shared_by=sharing.by)
 
 
 @pytest.fixture(scope="session")
 def run_info(request: pytest.FixtureRequest, bench_run: BenchRun) -> RunInfo:
-    """This session's run columns as far as known now (completeness is known at the end)."""
-    return _run_info(_session(request), bench_run)
+    """This session's run columns as far as known now (completeness and sharing are known at
+    the end)."""
+    state = _session(request)
+    return _run_info(state, bench_run, state.sharing())
 
 
 def terminal_line(config: pytest.Config) -> Callable[[str], None]:
@@ -333,9 +407,20 @@ def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
                         f"{source.results['seed'].iloc[0]}, this session {session.seed}; pass "
                         f"--seed {source.results['seed'].iloc[0]}",
                         returncode=SETUP_PROBLEM_EXIT)
+    session.registry.start()
     session.bench_run = BenchRun(mnist, session.run_dir, session.seed,
                                  progress=terminal_line(request.config), source=source)
+    sharing = session.sharing()
+    if sharing.shared:
+        session.bench_run.say(f"sharing the machine with {sharing.by}: this run's latency will "
+                              f"never be compared")
+    if session.history is not None:
+        session.bench_run.say(f"history gate: {_reference_line(session.history)}")
     return session.bench_run
+
+
+def _reference_line(choice: ReferenceChoice) -> str:
+    return f"reference run {RunIdentity.of(choice.run).label()}: {choice.reason}"
 
 
 def build(bench_run: BenchRun, name: str) -> Artifact:
@@ -469,7 +554,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the CSV of a session whose tests ran (passed or failed), marked complete or not;
     nothing for an interrupted or stopped session."""
     state = session.config.stash.get(_SESSION, None)
-    if state is None or state.bench_run is None or not state.bench_run.measurements:
+    if state is None:
+        return
+    sharing = combine(state.tox_parallel, state.registry.finish()) if state.registry.started \
+        else state.sharing()
+    state.final_sharing = sharing
+    if state.bench_run is None or not state.bench_run.measurements:
         return
     if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return
@@ -478,10 +568,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.finished_items < len(session.items):
         state.note_incomplete(f"stopped after {state.finished_items} of {len(session.items)} "
                               f"tests")
-    frame = to_frame(_run_info(state, state.bench_run), state.bench_run.measurements)
+    frame = to_frame(_run_info(state, state.bench_run, sharing), state.bench_run.measurements)
     state.results_path = write_atomic(frame, state.results_dir / f"{state.run_id}.csv")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's tables: the last screen is ours
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(_SESSION, None)
     if state is None or state.bench_run is None:
@@ -501,5 +592,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         if state.incomplete:
             terminalreporter.write_line(f"partial:   {'; '.join(state.incomplete)} (never "
                                         f"chosen as a reference run)")
+        if state.final_sharing.shared:
+            terminalreporter.write_line(f"shared:    {state.final_sharing.by} ran meanwhile "
+                                        f"(latency never compared)")
     else:
         terminalreporter.write_line("results:   none written (session did not run to the end)")
+    if state.history is not None:
+        terminalreporter.write_line(f"history:   {_reference_line(state.history)}")

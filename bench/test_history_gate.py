@@ -2,11 +2,13 @@
 
 Collected only with --compare-to, one test per gated key (model, runtime, threads, metric) of
 the selected reference run of the models this session's --variants selected, and run after
-every other test, since they judge what those measured. The rules are the [compare] rules of
-the threshold config, exactly as `python -m pipeline.compare` applies them; a reference run of
-another dataset, seed or recipe fails every test with the reason, and latency that cannot be
-compared (another machine, other latency settings) fails its test as not compared rather than
-passing unchecked.
+every other test, since they judge what those measured; and one test that every gated
+measurement of this session had a reference measurement to be judged against. The rules are
+the [compare] rules of the threshold config, exactly as `python -m pipeline.compare` applies
+them (--compare-skip-latency as its --skip-latency); a reference run of another dataset, seed
+or recipe fails every test with the reason, and latency that cannot be compared (another
+machine, other latency settings, a run that shared the machine) fails its test as not compared
+rather than passing unchecked.
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from pipeline.compare import (
     check_comparable,
     compare_runs,
     format_rows,
+    gated_keys,
     latency_obstacle,
 )
+from pipeline.compare.rules import describe_keys
 from pipeline.config import Config
 from pipeline.results import MeasurementKey, RunInfo, key_of, to_frame
 from pipeline.run import Artifact, BenchRun
@@ -33,9 +37,17 @@ from pipeline.run import Artifact, BenchRun
 ARTIFACT_METRICS = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity", "distinct_weights")
 
 
+def _checked(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
+    try:
+        check_comparable(reference, candidate)
+    except NotComparable as exc:
+        pytest.fail(f"cannot compare: {exc}")
+
+
 def test_no_regression_against_history(history_key: MeasurementKey,
                                        history_reference: pd.DataFrame, bench_run: BenchRun,
                                        run_info: RunInfo, thresholds: Config,
+                                       history_skip_latency: bool,
                                        build_variant: Callable[[str], Artifact]) -> None:
     if history_key.metric in ARTIFACT_METRICS:
         build_variant(history_key.model)  # if no earlier test did
@@ -47,12 +59,29 @@ def test_no_regression_against_history(history_key: MeasurementKey,
     reference = history_reference[[key_of(r) == history_key
                                    for r in history_reference.to_dict("records")]]
     candidate = to_frame(run_info, measured)
-    try:
-        check_comparable(reference, candidate)
-    except NotComparable as exc:
-        pytest.fail(f"cannot compare: {exc}")
-    gate = LatencyGate(obstacle=latency_obstacle(reference, candidate))
+    _checked(reference, candidate)
+    gate = LatencyGate(obstacle=latency_obstacle(reference, candidate), skip=history_skip_latency)
     (row,) = compare_runs(reference, candidate, thresholds.compare, latency=gate)
     assert row.verdict not in ("regressed", "not compared"), (
-        f"{row.verdict} against history:\n" + format_rows(
-            [row], "text", header=Header(RunIdentity.of(reference), RunIdentity.of(candidate))))
+        f"{row.verdict} against history ({row.detail or 'beyond ' + row.allowed}):\n"
+        + format_rows([row], "text",
+                      header=Header(RunIdentity.of(reference), RunIdentity.of(candidate))))
+
+
+def test_every_gated_measurement_has_a_reference(history_reference: pd.DataFrame,
+                                                 bench_run: BenchRun, run_info: RunInfo,
+                                                 thresholds: Config,
+                                                 history_skip_latency: bool) -> None:
+    """What this session measured and a rule could fail, but the reference run never measured,
+    was judged by no test above: the gate must not pass on it."""
+    candidate = to_frame(run_info, bench_run.measurements)
+    _checked(history_reference, candidate)
+    gate = LatencyGate(skip=history_skip_latency)
+    reference_keys = set(gated_keys(history_reference, thresholds.compare, gate))
+    unjudged = [key for key in gated_keys(candidate, thresholds.compare, gate)
+                if key not in reference_keys]
+    reference_id = history_reference["run_id"].iloc[0]
+    assert not unjudged, (
+        f"{len(unjudged)} gated measurement(s) of this session have no reference measurement in "
+        f"run {reference_id}, so nothing judged them: {describe_keys(unjudged)}; choose a "
+        f"reference run that measured them (--compare-tf, --compare-run-id)")

@@ -118,7 +118,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha256: str,
                      config: Config, variants: tuple[str, ...], complete: bool,
-                     incomplete_reason: str = "", source_run_id: str = "") -> RunInfo:
+                     incomplete_reason: str = "", source_run_id: str = "",
+                     machine_shared: bool = False, machine_shared_by: str = "") -> RunInfo:
     """Everything about this run except its measurements."""
     commit, dirty = git_state()
     latency = config.latency
@@ -136,7 +137,8 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         latency_warmup_invokes=latency.warmup_invokes,
         latency_timed_invokes=latency.timed_invokes, latency_order_seed=latency.order_seed,
         complete=complete, incomplete_reason=incomplete_reason, variants=variants,
-        source_run_id=source_run_id,
+        source_run_id=source_run_id, machine_shared=machine_shared,
+        machine_shared_by=machine_shared_by,
     )
 
 

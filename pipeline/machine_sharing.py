@@ -89,9 +89,8 @@ def tox_parallel_ancestor(pid: int | None = None,
         seen.add(current)
         argv = cmdline(current)
         if is_tox_parallel(argv):
-            shown = [Path(argv[0]).name, *argv[1:]] if argv else []
-            if "tox" in shown:
-                shown = shown[shown.index("tox"):]
+            names = [Path(arg).name for arg in argv]
+            shown = ["tox", *argv[names.index("tox") + 1:]]
             return f"{' '.join(shown)} (pid {current})"
         current = parent(current)
     return ""
@@ -109,9 +108,9 @@ class SessionRegistry:
     """One session's entry in the machine's registry of running bench sessions.
 
     `start()` registers it and notes every session already running (both ways: this one is
-    shared, and so is each of them); `finish()` adds the sessions that registered later (their
-    notes) or still run, and removes the entry. Both are cheap: a folder listing and one
-    non-blocking `flock` per other entry.
+    shared, and so is each of them); `seen()` adds the sessions that registered later (their
+    notes) or run now; `finish()` does the same and removes the entry. All are cheap: a folder
+    listing and one non-blocking `flock` per other entry.
     """
 
     def __init__(self, folder: Path, session_id: str) -> None:
@@ -138,28 +137,41 @@ class SessionRegistry:
             # Tell the other session it was shared, in case it finishes before noticing.
             (self.folder / f"{other}{_NOTE_SEPARATOR}{self.session_id}").touch()
 
-    def finish(self) -> Sharing:
-        """What this session shared the machine with over its whole life; unregisters it."""
+    def seen(self) -> Sharing:
+        """What this session has shared the machine with so far (the others running now, and
+        every one that ran at some point since it started)."""
         for other in self._running():
             self._remember(other)
         for note in sorted(self.folder.glob(f"{self.session_id}{_NOTE_SEPARATOR}*")):
             self._remember(note.name.partition(_NOTE_SEPARATOR)[2])
+        by = ", ".join(self._others)
+        return Sharing(bool(self._others), f"bench session {by}" if by else "")
+
+    def finish(self) -> Sharing:
+        """What this session shared the machine with over its whole life; unregisters it."""
+        sharing = self.seen()
+        for note in self.folder.glob(f"{self.session_id}{_NOTE_SEPARATOR}*"):
             note.unlink(missing_ok=True)
         self._path.unlink(missing_ok=True)
         if self._lock is not None:
             self._lock.close()
             self._lock = None
-        by = ", ".join(self._others)
-        return Sharing(bool(self._others), f"bench session {by}" if by else "")
+        return sharing
 
     def _remember(self, other: str) -> None:
         if other not in self._others:
             self._others.append(other)
 
+    @property
+    def started(self) -> bool:
+        return self._lock is not None
+
     def _running(self) -> list[str]:
         """The other registered sessions whose owner still holds their lock; a stale entry
         (a session killed before it could unregister) is removed with its notes."""
-        running = []
+        running: list[str] = []
+        if not self.folder.is_dir():
+            return running
         for path in sorted(self.folder.glob(f"*{_LOCK_SUFFIX}")):
             other = path.name[:-len(_LOCK_SUFFIX)]
             if other == self.session_id:

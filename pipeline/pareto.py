@@ -18,6 +18,7 @@ from pathlib import Path
 
 import matplotlib
 import pandas as pd
+from matplotlib import style as mpl_style
 from matplotlib.figure import Figure
 
 #: The latency shown: the suite's gated one (1 thread) on the runtime the accuracy uses.
@@ -40,7 +41,7 @@ def figure_style() -> Iterator[None]:
     """Matplotlib's own defaults plus _FONT_SIZES while a picture is drawn and saved: a user's
     matplotlibrc or an earlier rcParams change (a notebook, another test) must not change the
     committed pictures' bytes. The caller's settings are restored on the way out."""
-    with matplotlib.style.context(["default", dict(_FONT_SIZES)]):
+    with mpl_style.context(["default", dict(_FONT_SIZES)]):
         yield
 
 

@@ -144,9 +144,9 @@ def tensorflow_distributions(path: Iterable[str] | None = None) -> list[tuple[st
                      else metadata.distributions(path=list(path)))
     found: dict[str, str] = {}
     for distribution in distributions:
-        name = _normalized(distribution.metadata["Name"] or "")
-        if name and name not in found and _provides_tensorflow(distribution):
-            found[name] = distribution.version
+        if _provides_tensorflow(distribution):  # first: parsing METADATA costs more than RECORD
+            found.setdefault(_normalized(distribution.metadata["Name"] or "?"),
+                             distribution.version)
     return sorted(found.items())
 
 

@@ -16,7 +16,7 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.test_compare import A, B, ERROR, PQT, history, last_line, run_cli, verdicts
+from tests.test_compare import ERROR, PQT, A, B, history, last_line, run_cli, verdicts
 
 Rows = list[dict[str, str]]
 DEFAULT_FOUR = "baseline pruned pruned_tflite pruned_quantized_tflite"
