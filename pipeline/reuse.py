@@ -3,7 +3,8 @@
 Re-timing a model should not mean retraining it: a session given the artifact folder of an
 earlier run (`runs/<run_id>/`) measures latency, interpreter accuracy and sizes of that run's
 `.tflite` files and writes a new CSV whose `source_run_id` names the run. The earlier run is
-known by its results CSV (`<results dir>/<run_id>.csv`, the folder's name is its run_id): only
+known by its results CSV, `<run_id>.csv` beside the folder (where `pytest bench` writes both by
+default) or in the results folder (the folder's name is its run_id): only
 a complete run of this recipe on this dataset is reused, so every figure of the new CSV is
 comparable with the history.
 """
@@ -60,10 +61,13 @@ def load_source_run(folder: Path, results_dir: Path, *, recipe_sha256: str) -> S
     if not folder.is_dir():
         raise ReuseError(f"{folder} is not a folder; pass the artifact folder of an earlier "
                          f"session, runs/<run_id>")
-    csv = Path(results_dir) / f"{folder.name}.csv"
+    beside = folder.parent / f"{folder.name}.csv"
+    in_results = Path(results_dir) / f"{folder.name}.csv"
+    csv = beside if beside.is_file() else in_results
     if not csv.is_file():
-        raise ReuseError(f"no results CSV {csv} for run {folder.name}; the folder's name must "
-                         f"be the run_id of a CSV in --results-dir")
+        raise ReuseError(f"no results CSV for run {folder.name}: neither {beside} nor {in_results} "
+                         f"exists; the folder's name must be the run_id of a CSV beside it (where "
+                         f"pytest bench writes it) or in --results-dir")
     try:
         results = read_results(csv)
     except ResultsFileError as exc:

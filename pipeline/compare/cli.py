@@ -101,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"cannot compare: {exc}")
     except OSError as exc:  # e.g. the config is a folder or unreadable
         return _fail(f"{exc.filename}: {exc.strerror}")
+    for note in choice.passed_over:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
     gate = LatencyGate(obstacle=latency_obstacle(choice.run, candidate), skip=args.skip_latency)
     rows = compare_runs(choice.run, candidate, rules, latency=gate)
     warnings = warnings_of(choice.run, candidate,

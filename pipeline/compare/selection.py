@@ -11,7 +11,7 @@ and the report says so.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import pandas as pd
@@ -75,6 +75,8 @@ class ReferenceChoice:
 
     run: pd.DataFrame
     reason: str
+    #: Files of the history folder that are the project's other CSVs (duel, spread), not runs.
+    passed_over: tuple[str, ...] = ()
 
 
 #: What a candidate needs of a reference run that this run does not give, in words (empty: the
@@ -233,6 +235,15 @@ def load_reference(path: Path, *, candidate: pd.DataFrame | None = None,
     fits.
     """
     history = read_history(path, exclude=[exclude_path] if exclude_path else [])
+    passed_over = tuple(history.attrs.get("passed_over", ()))
+    return replace(_choose(history, path, candidate=candidate, candidate_tf=candidate_tf,
+                           before=before, tf=tf, run_id=run_id, gaps=gaps),
+                   passed_over=passed_over)
+
+
+def _choose(history: pd.DataFrame, path: Path, *, candidate: pd.DataFrame | None,
+            candidate_tf: str | None, before: pd.Timestamp | None, tf: str | None,
+            run_id: str | None, gaps: Gaps | None) -> ReferenceChoice:
     if candidate is not None:
         first = candidate.iloc[0]
         candidate_tf = str(first["tensorflow"])

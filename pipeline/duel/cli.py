@@ -51,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                             help=f"results CSV of the {side} run")
     for side in SIDES:
         parser.add_argument(f"--{side}-run-dir", metavar="DIR", type=Path,
-                            help=f"folder of the {side} run's .tflite files "
-                                 f"(default: runs/<run_id>/ under the repository)")
+                            help=f"folder of the {side} run's .tflite files (default: "
+                                 f"<run_id>/ beside its CSV, else runs/<run_id>/ under the "
+                                 f"repository)")
     for side in SIDES:
         parser.add_argument(f"--{side}-python", metavar="PY", default=sys.executable,
                             help=f"python of the {side} run's environment, e.g. "
@@ -74,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="text (default), markdown (GitHub table for a CI job summary) or "
                              "json (a list of rows)")
     parser.add_argument("--csv", metavar="PATH", type=Path,
-                        help="also write the rows to this CSV file")
+                        help="also write the rows to this CSV file (keep duel CSVs out of "
+                             "the history's top level, e.g. in results/duels/: a history "
+                             "folder passes them over)")
     return parser
 
 

@@ -46,7 +46,8 @@ class Run:
 
 def load_run(side: Side, csv: Path, run_dir: Path | None, python: str) -> Run:
     """The run of `csv` (ResultsFileError when unusable) and its latency keys; its artifacts
-    are in `run_dir`, by default runs/<run_id>/ where `pytest bench` wrote them."""
+    are in `run_dir`, by default the folder <run_id>/ beside the CSV (where `pytest bench`
+    writes both), else runs/<run_id>/ (a CSV that was copied into the history)."""
     frame = read_results(csv)
     first = frame.iloc[0]
     latency = frame[frame["metric"] == "latency"]
@@ -54,8 +55,10 @@ def load_run(side: Side, csv: Path, run_dir: Path | None, python: str) -> Run:
                      in zip(latency["model"], latency["runtime"], latency["threads"], strict=True))
     run_id = str(first["run_id"])
     litert = "" if is_missing(first["litert"]) else str(first["litert"])
-    return Run(side, run_id, str(first["tensorflow"]), litert, keys,
-               (run_dir or REPO_ROOT / "runs" / run_id).absolute(), python)
+    if run_dir is None:
+        beside = Path(csv).parent / run_id
+        run_dir = beside if beside.is_dir() else REPO_ROOT / "runs" / run_id
+    return Run(side, run_id, str(first["tensorflow"]), litert, keys, run_dir.absolute(), python)
 
 
 def artifact_paths(run: Run, keys: Iterable[LatencyKey]) -> dict[str, Path]:

@@ -390,6 +390,33 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     return frame
 
 
+#: The project's other CSVs, which are not runs: (what it is, the folder it belongs in). A
+#: history folder may be given one by mistake (the duel's --csv "beside the runs"); it is
+#: recognised by its header and passed over with a note, never misread as a broken run.
+_OTHER_CSVS: dict[str, tuple[str, str]] = {
+    "duel": ("a pipeline.duel CSV (per-key ratios of two runs), not a run", "results/duels/"),
+    "spread": ("a pipeline.spread CSV (figures per seed), not a run", "results/spread/"),
+}
+
+
+def other_csv_kind(header: Iterable[str]) -> str | None:
+    """'duel' or 'spread' when a CSV header is one of those tools' tables, else None."""
+    names = list(header)
+    if {"reference_run_id", "candidate_run_id", "ratio", "verdict"} <= set(names):
+        return "duel"
+    if names[:1] == ["seed"] and len(names) > 1 and all("." in n for n in names[1:]):
+        return "spread"
+    return None
+
+
+def _header_of(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []  # read_results says what is wrong with it
+
+
 def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
                  *, exclude: Iterable[str | os.PathLike[str]] = ()) -> pd.DataFrame:
     """All runs of a history: one CSV, a folder (every `*.csv` directly in it, sorted by name),
@@ -400,8 +427,11 @@ def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.Pat
     is wrong. A gate must never compare against a silently partial history — the latest run, or
     the run of a given TensorFlow version, could be the very file that was skipped. Fix or move
     the named file and run again. The same run_id in two files is refused for the same reason
-    (which copy would be the baseline?). An empty folder is an error too.
+    (which copy would be the baseline?). An empty folder is an error too. The project's own
+    other CSVs (a duel's or spread's table) found in a folder are not runs: they are passed over
+    and listed in `attrs["passed_over"]`, one line each, for the caller to show.
     """
+    passed_over: list[str] = []
     if isinstance(paths_or_folder, (str, os.PathLike)):
         source = Path(paths_or_folder)
         if not source.exists():
@@ -410,7 +440,15 @@ def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.Pat
                                            "results/*.csv)")
         if source.is_dir():
             skip = {Path(p).resolve() for p in exclude}
-            paths = [p for p in sorted(source.glob("*.csv")) if p.resolve() not in skip]
+            paths = []
+            for path in sorted(source.glob("*.csv")):
+                kind = other_csv_kind(_header_of(path))
+                if kind is not None:
+                    what, home = _OTHER_CSVS[kind]
+                    passed_over.append(f"{path}: {what}; passed over (keep such files in "
+                                       f"{home})")
+                elif path.resolve() not in skip:
+                    paths.append(path)
             if not paths:
                 raise ResultsFileError(source, "no *.csv results files in this folder; run "
                                                "`pytest bench` first or pass the folder that "
@@ -431,4 +469,6 @@ def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.Pat
                                          f"each run must be in one file (remove the copy)")
         first_file[run_id] = path
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    history = pd.concat(frames, ignore_index=True)
+    history.attrs["passed_over"] = passed_over
+    return history
