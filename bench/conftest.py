@@ -352,6 +352,12 @@ def history_reference(request: pytest.FixtureRequest) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def selected_variants(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """The variants this session selected (--variants, or a --reuse-run run's TFLite models)."""
+    return _session(request).variants
+
+
+@pytest.fixture(scope="session")
 def history_skip_latency(request: pytest.FixtureRequest) -> bool:
     """--compare-skip-latency: latency and heap rows are not gated."""
     return _session(request).history_skip_latency

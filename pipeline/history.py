@@ -21,7 +21,7 @@ docs/ when nothing changed leaves git clean, and tests/test_history.py fails whe
 * history.png, 1600 px wide: one row of panels per model, runs on the x axis ordered by
   (TensorFlow version, time). A run is labelled with its TF version, UTC date and HH:MM (plus
   its run_id's suffix when two runs would read the same), "(partial)" under a partial run and
-  "(reuse XXXXXX)" under a `--reuse-run` session. Left, the model's accuracy and, shaded, the
+  "reuses XXXXXX" under a `--reuse-run` session. Left, the model's accuracy and, shaded, the
   band its bound allowed in each run that measured it (`accuracy_min` for the root; within
   `accuracy_drop_max` of its parent's accuracy in that run otherwise, so only where the parent
   was measured too); middle, its size ratio and `size_ratio_min` (dashed); right (TFLite
@@ -41,8 +41,9 @@ Keras models it did not build.
 
 Runs that shared the machine (the `machine_shared` run column, from results schema 4: True when
 another benchmark session ran at the same time) keep their accuracy and size, but their latency
-is not trusted: it is drawn as hollow markers off the lines, without a band. A run whose files
-lack the column (older schemas) counts as not shared.
+is not trusted: it is drawn as hollow markers off the lines, without a band, and the legend
+says so. Files of older schemas do not know (the column is empty or absent): their runs are
+drawn as before, on the lines.
 
 An output CSV given inside RESULTS_DIR is skipped when reading, so the table never becomes part
 of the history it summarizes.
@@ -128,8 +129,8 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
         if run_id not in baseline_bytes and source in baseline_bytes:
             baseline_bytes[run_id] = baseline_bytes[source]
     rows = []
-    for run_id, run in history.groupby("run_id", sort=False):
-        rows += _run_rows(run, baseline_bytes.get(str(run_id)))
+    for run_key, run in history.groupby("run_id", sort=False):
+        rows += _run_rows(run, baseline_bytes.get(str(run_key)))
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
     table = table.assign(
@@ -249,8 +250,9 @@ def cpu_name(cpu: str, ids: Sequence[str] = ("family",)) -> str:
 
 
 def machine_labels(machines: Iterable[Machine]) -> dict[Machine, str]:
-    """The shortest labels that still tell every machine apart: the CPU name, then its family,
-    model and stepping, then the CPU count, then the whole `cpu` cell."""
+    """The shortest labels that still tell every machine apart: the CPU name and family, then
+    with its model, then its stepping, each tried without and with the CPU count; last the
+    whole `cpu` cell and count. Legends stay short on one machine and unambiguous on many."""
     unique = list(dict.fromkeys(machines))
     labels: dict[Machine, str] = {}
     for ids in _ID_DETAIL:
@@ -303,8 +305,8 @@ def run_labels(table: pd.DataFrame, run_ids: Sequence[str],
                sources: Mapping[str, str] | None = None) -> list[str]:
     """x-tick labels, distinct per run: "TF version\nUTC date\nHH:MM" (the date without its
     year when every run is of one year, which the title then names: narrower labels), plus the
-    run_id's suffix where two runs would read the same, then "(partial)" and "(reuse SOURCE)"
-    marks."""
+    run_id's suffix where two runs would read the same, then "(partial)" and "reuses SOURCE"
+    marks, one short item per line so that the labels of many runs still fit side by side."""
     runs = table.drop_duplicates("run_id").set_index("run_id")
     times = run_times(runs.reset_index()).set_axis(runs.index)
     date = "%m-%d" if len(run_years(table)) == 1 else "%Y-%m-%d"
@@ -317,7 +319,7 @@ def run_labels(table: pd.DataFrame, run_ids: Sequence[str],
         if completeness(runs.at[r, "complete"]) is False:
             label += "\n(partial)"
         if sources and r in sources:
-            label += f"\n(reuse of\n{_run_suffix(sources[r])})"
+            label += f"\nreuses\n{_run_suffix(sources[r])}"
         labels.append(label)
     return labels
 
@@ -345,6 +347,13 @@ def accuracy_band(model: str, parent_accuracy: pd.Series,
              if model in VARIANTS and VARIANTS[model].kind == "tflite"
              else pd.Series(1.0, index=parent_accuracy.index).where(lower.notna()))
     return lower, upper
+
+
+def accuracy_by_run(table: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy as run_id (in table order) x model; NaN where a run did not measure a model."""
+    models = table[table["runtime"].isna()]
+    return models.pivot_table(index="run_id", columns="model", values="accuracy").reindex(
+        list(dict.fromkeys(table["run_id"])))
 
 
 def applied_band(model: str, accuracy: pd.DataFrame, sources: Mapping[str, str],
@@ -383,18 +392,19 @@ def plot_history(table: pd.DataFrame, path: Path, config: Config,
     `facts` (run_facts of the history) tells machines, reuse sources and shared runs apart,
     what the table alone tells when None."""
     with figure_style():
-        fig = _history_figure(table, config, facts or _facts_from_table(table))
-        return save_png(fig, path, dpi=FIGURE_DPI)
+        return save_png(history_figure(table, config, facts), path, dpi=FIGURE_DPI)
 
 
-def _history_figure(table: pd.DataFrame, config: Config, facts: RunFacts) -> Figure:
+def history_figure(table: pd.DataFrame, config: Config, facts: RunFacts | None = None) -> Figure:
+    """The figure plot_history saves (FIGURE_WIDTH_IN x FIGURE_DPI = 1600 px wide): rows in
+    registry order, columns accuracy, size ratio, latency; for tests to look into."""
+    facts = facts or _facts_from_table(table)
     run_ids = list(dict.fromkeys(table["run_id"]))  # table is in run order
     x = {run_id: i for i, run_id in enumerate(run_ids)}
     model_rows = table[table["runtime"].isna()]
     latency = table[table["runtime"].notna() & table["threads"].eq(1).fillna(False)]
     models = sorted(model_rows["model"].unique(), key=lambda m: registry_rank(str(m)))
-    accuracy = model_rows.pivot_table(index="run_id", columns="model", values="accuracy")
-    accuracy = accuracy.reindex(run_ids)
+    accuracy = accuracy_by_run(table)
     machines = machine_labels(facts.machine[r] for r in run_ids)
     markers = {m: _MACHINE_MARKERS[i % len(_MACHINE_MARKERS)] for i, m in enumerate(machines)}
 
@@ -421,14 +431,15 @@ def _history_figure(table: pd.DataFrame, config: Config, facts: RunFacts) -> Fig
                                       facts, markers)
         drawn_lines |= lines
         any_shared |= shared
-    _label_runs(axes, run_labels(table, run_ids, facts.source))
+    labels = run_labels(table, run_ids, facts.source)
+    _label_runs(axes, labels)
     for ax, title in zip(axes[0], _COLUMN_TITLES, strict=True):
         ax.set_title(title, loc="left")
     years = run_years(table)
     fig.suptitle(f"{len(run_ids)} runs{f' of {years[0]}' if len(years) == 1 else ''}, "
                  "ordered by TensorFlow version, then time (UTC)", x=0.01, ha="left")
     _latency_legend(fig, drawn_lines, machines, markers, any_shared)
-    _upright_if_crowded(fig, axes)
+    _upright_if_crowded(fig, axes, labels)
     return fig
 
 
@@ -513,7 +524,8 @@ def _draw_latency(ax: Axes, data: pd.DataFrame, x: Mapping[str, int], color: Any
     data = data.assign(_machine=data["run_id"].map(facts.machine),
                        _shared=data["run_id"].isin(facts.shared))
     lines: set[tuple[str, Machine]] = set()
-    for (runtime, machine), group in data.groupby(["runtime", "_machine"], sort=False):
+    for (runtime, _), group in data.groupby(["runtime", "_machine"], sort=False):
+        machine = facts.machine[str(group["run_id"].iloc[0])]
         style = _RUNTIME_LINESTYLE.get(str(runtime), _OTHER_RUNTIME_LINESTYLE)
         trusted, shared = group[~group["_shared"]], group[group["_shared"]]
         points = [x[r] for r in trusted["run_id"]]
@@ -544,13 +556,17 @@ def _label_runs(axes: np.ndarray, labels: Sequence[str]) -> None:
         ax.tick_params(labeltop=True)
 
 
-def _upright_if_crowded(fig: Figure, axes: np.ndarray) -> None:
-    """Turn every run label upright when two neighbours would touch, measured on the laid-out
-    figure (label widths depend on the font, so no count of runs or characters says it)."""
+def _upright_if_crowded(fig: Figure, axes: np.ndarray, labels: Sequence[str]) -> None:
+    """When two neighbouring run labels would touch, measured on the laid-out figure (label
+    widths depend on the font, so no count of runs or characters says it), write each label on
+    one line, turned upright: a turned label is one line high, however many runs there are."""
     fig.draw_without_rendering()
     boxes = [label.get_window_extent() for label in axes[-1][0].get_xticklabels()
              if label.get_text()]
-    if any(left.x1 + _LABEL_GAP_PX > right.x0 for left, right in zip(boxes, boxes[1:])):
+    neighbours = zip(boxes[:-1], boxes[1:], strict=True)
+    if any(left.x1 + _LABEL_GAP_PX > right.x0 for left, right in neighbours):
+        axes[-1][0].set_xticks(range(len(labels)), [" ".join(label.split("\n"))
+                                                    for label in labels])
         for ax in axes.flat:
             ax.tick_params(axis="x", labelrotation=90)
 
@@ -649,6 +665,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except OSError as exc:  # an output folder that cannot be written
         return _fail(f"{exc.filename}: {exc.strerror}")
+    for note in history.attrs.get("passed_over", ()):  # a duel's or spread's CSV, not a run
+        print(f"{PROG}: note: {note}", file=sys.stderr)
     print(f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> {out['csv']}, "
           f"{out['png']}")
     if pareto is None:

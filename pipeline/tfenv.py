@@ -137,8 +137,9 @@ def tensorflow_distributions(path: Iterable[str] | None = None) -> list[tuple[st
 
     `path` is the list of folders to search (default `sys.path`, what `import tensorflow` would
     search). Reads metadata files only: it does not import TensorFlow, so it is cheap and can run
-    before `ensure_legacy_keras()`. A distribution found twice on the path (a folder listed twice)
-    counts once.
+    before `ensure_legacy_keras()`. A name found twice on the path (a folder listed twice, or the
+    same distribution in two folders) counts once, with the version of the first, as
+    `importlib.metadata.version` reports it.
     """
     distributions = (metadata.distributions() if path is None
                      else metadata.distributions(path=list(path)))

@@ -42,10 +42,13 @@ PARTIAL_SUFFIX = "(never chosen as a reference run)"
 
 
 def bench_env(tmp_path: Path) -> dict[str, str]:
-    """The caller's environment without any MNIST source, and no way out to the network."""
+    """The caller's environment without any MNIST source, and no way out to the network. Each
+    test's sessions register in a registry of their own, so a session of another test (or a
+    developer's own `pytest bench`) does not count as sharing the machine here."""
     env = {k: v for k, v in os.environ.items() if k != "MNIST_PATH"}
     env.update(KERAS_HOME=str(tmp_path / "keras_home"), HTTPS_PROXY=CLOSED_PORT_PROXY,
-               HTTP_PROXY=CLOSED_PORT_PROXY, TF_CPP_MIN_LOG_LEVEL="2")
+               HTTP_PROXY=CLOSED_PORT_PROXY, TF_CPP_MIN_LOG_LEVEL="2",
+               BENCH_SESSION_REGISTRY=str(tmp_path / "session_registry"))
     return env
 
 
@@ -198,7 +201,8 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     assert list(run.columns) == list(COLUMNS)
     first = run.iloc[0]
     assert (first["complete"], first["incomplete_reason"]) == (True, "")
-    assert "partial:" not in full_session.output
+    assert (first["machine_shared"], first["machine_shared_by"]) == (False, "")
+    assert "partial:" not in full_session.output and "shared:" not in full_session.output
     assert "was not used at all" not in full_session.output  # the latency tests record in it
     assert f"results:   {results_files(full_session.folder)[0]} ({len(run)} rows)" \
         in full_session.output
@@ -215,6 +219,12 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
                                      "ai_edge_litert", "us", "ai_edge_litert:no_xnnpack", "us",
                                      "tf.lite", "us"]
     assert [line.split()[0] for line in lines[header + 1:header + 5]] == list(DEFAULT_VARIANTS)
+    # The summary comes after pytest-benchmark's tables, and the tests that apply to no
+    # selected variant (and the history gate, without --compare-to) are counted deselected.
+    legend = next(i for i, line in enumerate(lines) if line.startswith("Legend:"))
+    assert legend < header, full_session.output
+    assert any(re.fullmatch(r"\d+ failed, \d+ passed, \d+ deselected in [\d.]+s", line)
+               for line in lines[header:]), full_session.output
     assert set(run["model"]) == set(DEFAULT_VARIANTS)
     assert first["variants"] == " ".join(DEFAULT_VARIANTS)
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "sparsity",
@@ -229,7 +239,7 @@ def test_full_session_records_what_decides_comparability(full_session: Session) 
     """The run columns schema 2 added hold this session's recipe, config, data and machine."""
     first = only_run(full_session.folder).iloc[0]
     config = load_config()
-    assert first["schema_version"] == 3
+    assert first["schema_version"] == 4
     assert first["recipe_sha256"] == definitions_sha256(RECIPE)
     assert first["config_sha256"] == config.sha256
     assert first["dataset_sha256"] == load_npz(SAMPLE).sha256
@@ -299,6 +309,16 @@ def test_two_concurrent_sessions_write_two_intact_files(
         assert set(frame["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes",
                                         "stage_seconds"}
         assert frame["run_id"].nunique() == 1 and frame["run_id"][0] == path.stem
+    # They shared the machine, and each says with which session.
+    ids = [path.stem for path in files]
+    for path, other in zip(files, reversed(ids), strict=True):
+        first = read_results(path).iloc[0]
+        assert (first["machine_shared"], first["machine_shared_by"]) == (
+            True, f"bench session {other}"), first["machine_shared_by"]
+    for session in two_k_baseline_sessions:
+        assert any(line.startswith("shared:    bench session ") and
+                   line.endswith(" ran meanwhile (latency never compared)")
+                   for line in session.output.splitlines()), session.output
 
 
 def test_k_selection_writes_a_partial_run_and_says_so(
@@ -401,7 +421,7 @@ def test_compare_to_fails_the_regressed_measurement_against_the_reference_run(
     assert done.returncode == 1, output
     assert "FAILED bench/test_history_gate.py::test_no_regression_against_history" \
            "[baseline-accuracy]" in output, output
-    assert "regressed against history:" in output
+    assert "regressed against history (beyond -0.50 pt):" in output
     reference = run_id_in(gate_history, "tf2.20.0.csv")
     assert f"reference run {reference} (tensorflow 2.20.0, cpu " in output, output
     assert LATER_PARTIAL_RUN_ID not in output
@@ -426,6 +446,61 @@ def test_compare_tf_chooses_the_version_and_a_refused_comparison_keeps_the_run_w
     assert candidate["complete"] == False  # noqa: E712 (a numpy bool)
     assert re.fullmatch(rf"-k '{keyword}'; \d+ test\(s\) deselected",
                         candidate["incomplete_reason"]), candidate["incomplete_reason"]
+
+
+def test_compare_skip_latency_gates_accuracy_and_size_and_names_the_reference(
+        tmp_path: Path, gate_history: Path) -> None:
+    """The one-step gate off the history's machine, as CI runs it: with
+    --compare-skip-latency no latency or heap test is collected (the history was measured on
+    another machine, where each would fail as "not compared"), the session names its
+    reference run at the start and at the end, and a failing row says why."""
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(gate_history),
+                     "--compare-tf", "2.20.0", "--compare-skip-latency", "-k", "history_gate")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    reference = run_id_in(gate_history, "tf2.20.0.csv")
+    named = (f"reference run {reference} (tensorflow 2.20.0, cpu AMD EPYC (AuthenticAMD family "
+             f"25 model 17 stepping 1)): the latest complete run of tensorflow 2.20.0 written "
+             f"before the candidate (2 partial runs and 1 schema-1 run, whose completeness is "
+             f"unknown, never chosen)")
+    lines = output.splitlines()
+    assert any(re.fullmatch(rf"bench \[ *[\d.]+ s\] history gate: {re.escape(named)}", line)
+               for line in lines), output
+    assert f"history:   {named}" in lines, output
+    assert "latency" not in "".join(line for line in lines if line.startswith("FAILED"))
+    assert "heap_growth_bytes" not in output
+    assert ("FAILED bench/test_history_gate.py::test_no_regression_against_history"
+            "[baseline-accuracy]") in output
+    assert "regressed against history (beyond -0.50 pt):" in output
+    # The test history's runs are schema 2, from before raw_bytes was recorded: nothing judges
+    # this session's raw sizes, and the coverage test says so.
+    assert ("4 gated measurement(s) of this session have no reference measurement in run "
+            f"{reference}, so nothing judged them: baseline (raw_bytes), pruned (raw_bytes), "
+            "pruned_tflite (raw_bytes), pruned_quantized_tflite (raw_bytes)") in output, output
+
+
+def test_compare_to_a_reuse_run_fails_the_measurements_it_never_made(
+        tmp_path: Path, gate_history: Path) -> None:
+    """A --reuse-run reference holds only .tflite models: the session says, before training,
+    what the reference lacks, and its coverage test fails naming every gated measurement
+    nothing judged (was: those measurements silently passed)."""
+    from tests.test_reference_coverage import TFLITE_TWO, as_schema4, tflite_only
+
+    history = tmp_path / "history"
+    history.mkdir()
+    reuse = as_schema4(gate_history / "tf2.20.0.csv", history / "reuse.csv",
+                       variants=TFLITE_TWO, source_run_id="20250102T090000Z_tf2.20.0_000000",
+                       edit=tflite_only)
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(history),
+                     "--compare-skip-latency", "-k", "history_gate and not no_regression")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert ("this one lacks baseline, pruned (not measured)") in output, output
+    reference = read_results(reuse)["run_id"].iloc[0]
+    assert (f"gated measurement(s) of this session have no reference measurement in run "
+            f"{reference}, so nothing judged them: baseline (accuracy, zipped_bytes, "
+            f"raw_bytes), pruned (accuracy, zipped_bytes, raw_bytes, sparsity), pruned_tflite "
+            f"(raw_bytes), pruned_quantized_tflite (raw_bytes)") in output, output
 
 
 def test_compare_to_without_an_eligible_run_stops_before_training(tmp_path: Path,

@@ -1,6 +1,8 @@
 """The history view: the tidy table and the picture, from copies of real runs
 (tests/fixtures/runs: TF 2.15.1, 2.20.0, three complete 2.21.0 runs of which one is schema 1,
-and one partial 2.21.0 run), so the table is checked on what `pytest bench` really writes."""
+and one partial 2.21.0 run), so the table is checked on what `pytest bench` really writes; a
+reuse run, another machine and a shared-machine run are made from them in memory. And the
+committed docs/ files are what the committed results/ give, byte for byte."""
 from __future__ import annotations
 
 import contextlib
@@ -8,21 +10,44 @@ import csv
 import io
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from PIL import Image
 
-from pipeline import history as history_module
 from pipeline.config import load_config
-from pipeline.history import TABLE_COLUMNS, accuracy_band, history_table, main
-from pipeline.pareto import PARETO_COLUMNS, pareto_front
+from pipeline.history import (
+    FIGURE_DPI,
+    FIGURE_WIDTH_IN,
+    TABLE_COLUMNS,
+    Machine,
+    accuracy_band,
+    accuracy_by_run,
+    applied_band,
+    cpu_name,
+    history_figure,
+    history_table,
+    machine_labels,
+    main,
+    run_facts,
+    run_labels,
+)
+from pipeline.pareto import PARETO_COLUMNS, pareto_front, png_software
 from pipeline.results import read_history, read_results
+from pipeline.variants import VARIANTS
 from tests.test_results_reader import BAD_REASONS, FIXTURES
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
+ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+AMD = "AMD EPYC (AuthenticAMD family 25 model 17 stepping 1)"
+INTEL = "Intel(R) Xeon(R) CPU @ 2.20GHz (GenuineIntel family 6 model 79 stepping 0)"
 #: The run files in the order the table and the x axis must show them: by TensorFlow version
 #: (2.15 before 2.20, numerically), then by time; the schema-1 2.21.0 run is the oldest.
 RUN_FILES = ("tf2.15.1.csv", "tf2.20.0.csv", "tf2.21.0_schema1.csv", "tf2.21.0_a.csv",
@@ -39,14 +64,12 @@ def run_id_of(name: str) -> str:
     return str(read_results(RUNS / name)["run_id"].iloc[0])
 
 
-def run_cli(*args: object) -> tuple[int, str, str]:
-    """main() in-process; the Pareto outputs go to a temporary folder unless given, so a test
-    never writes into the checkout's docs/."""
+def run_cli(*args: object, isolate: bool = True) -> tuple[int, str, str]:
+    """main() in-process; unless `isolate` is False, outputs not given go to a temporary
+    `--out` folder, so a test never writes into the checkout."""
     argv = [str(a) for a in args]
-    if "--pareto-csv" not in argv:
-        folder = Path(tempfile.mkdtemp(prefix="pareto-"))
-        argv += ["--pareto-csv", str(folder / "pareto.csv"),
-                 "--pareto-png", str(folder / "pareto.png")]
+    if isolate and "--out" not in argv:
+        argv += ["--out", tempfile.mkdtemp(prefix="history-")]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
@@ -69,6 +92,7 @@ def test_writes_tidy_csv_and_png(results_dir: Path, tmp_path: Path) -> None:
     assert out.splitlines()[0] == (
         f"pipeline.history: 6 runs, {TABLE_ROWS} rows -> {out_csv}, {out_png}")
     assert out_png.read_bytes().startswith(PNG_MAGIC) and out_png.stat().st_size > 20_000
+    assert Image.open(out_png).width == FIGURE_WIDTH_IN * FIGURE_DPI == 1600
 
     table = pd.read_csv(out_csv)
     assert list(table.columns) == list(TABLE_COLUMNS)
@@ -110,27 +134,81 @@ def test_complete_column_marks_partial_runs_and_leaves_schema_1_empty(results_di
     assert [(row["model"], row["runtime"]) for row in partial] == [("baseline", "")]
 
 
-def test_picture_labels_the_partial_run(results_dir: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the run that says it is partial gets "(partial)"; a schema-1 run, whose
-    completeness is unknown, is not marked either way."""
-    drawn: list[Any] = []
+def figure_of(history: pd.DataFrame) -> Figure:
+    return history_figure(history_table(history), load_config(), run_facts(history))
 
-    class RecordingFigure(history_module.Figure):  # type: ignore[misc, valid-type]
-        def savefig(self, *args: Any, **kwargs: Any) -> None:
-            drawn.append(self)
-            super().savefig(*args, **kwargs)
 
-    monkeypatch.setattr(history_module, "Figure", RecordingFigure)
-    history_module.plot_history(history_table(read_history(results_dir)), tmp_path / "h.png",
-                                load_config())
-    labels = [label.get_text() for label in drawn[0].axes[-1].get_xticklabels()]
-    dates = {name: str(read_results(RUNS / name)["timestamp_utc"].iloc[0])[:10]
-             for name in RUN_FILES}
-    assert labels == [
-        f"2.15.1\n{dates['tf2.15.1.csv']}", f"2.20.0\n{dates['tf2.20.0.csv']}",
-        f"2.21.0\n{dates['tf2.21.0_schema1.csv']}", f"2.21.0\n{dates['tf2.21.0_a.csv']}",
-        f"2.21.0\n{dates['tf2.21.0_b.csv']}", f"2.21.0\n{dates['tf2.21.0_partial.csv']}\n(partial)"]
+def panels(fig: Figure) -> dict[str, list[Axes]]:
+    """model -> its (accuracy, size ratio, latency) panels; the row label names the model."""
+    axes = fig.axes
+    return {axes[i].get_ylabel().split("\n")[0]: axes[i:i + 3] for i in range(0, len(axes), 3)}
+
+
+def lines_of(ax: Axes) -> list[Line2D]:
+    """The connected lines of a panel (not the hollow markers of shared runs)."""
+    return [line for line in ax.get_lines() if line.get_linestyle() != "None"]
+
+
+def xs_of(line: Line2D) -> list[int]:
+    return [int(x) for x in np.asarray(line.get_xdata(), dtype=float)]
+
+
+def run_order(history: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(history_table(history)["run_id"]))
+
+
+def label_of(name: str) -> str:
+    """"TF version\\nMM-DD\\nHH:MM" (UTC) of a fixture run: every fixture run is of 2026."""
+    run = read_results(RUNS / name).iloc[0]
+    time = pd.Timestamp(run["timestamp_utc"]).tz_convert("UTC")
+    return f"{run['tensorflow']}\n{time:%m-%d}\n{time:%H:%M}"
+
+
+def test_picture_labels_every_run_distinctly_and_the_partial_run(results_dir: Path) -> None:
+    """TF version, date and time: the three complete 2.21.0 runs read differently. Only the run
+    that says it is partial gets "(partial)"; a schema-1 run, whose completeness is unknown, is
+    not marked either way. The year, the same for all, is in the title."""
+    fig = figure_of(read_history(results_dir))
+    labels = [label.get_text() for label in fig.axes[-1].get_xticklabels()]
+    assert labels == [label_of(name) for name in RUN_FILES[:-1]] + [
+        label_of(RUN_FILES[-1]) + "\n(partial)"]
+    assert len(set(labels)) == len(labels)
+    assert fig.get_suptitle().startswith("6 runs of 2026, ")
+
+
+def test_runs_of_the_same_minute_get_their_run_id_suffix(results_dir: Path) -> None:
+    history = read_history(results_dir)
+    a, b = run_id_of("tf2.21.0_a.csv"), run_id_of("tf2.21.0_b.csv")
+    stamp = history.loc[history["run_id"] == a, "timestamp_utc"].iloc[0]
+    history.loc[history["run_id"] == b, "timestamp_utc"] = stamp.replace(":55:46", ":55:59")
+    table = history_table(history)
+    labels = dict(zip(run_order(history), run_labels(table, run_order(history)), strict=True))
+    assert labels[a] == f"{label_of('tf2.21.0_a.csv')}\n{a[-6:]}"
+    assert labels[b] == f"{label_of('tf2.21.0_a.csv')}\n{b[-6:]}"
+    assert labels[run_id_of("tf2.20.0.csv")] == label_of("tf2.20.0.csv")
+
+
+def test_labels_carry_the_year_when_runs_span_years(results_dir: Path) -> None:
+    history = read_history(results_dir)
+    old = run_id_of("tf2.15.1.csv")
+    history.loc[history["run_id"] == old, "timestamp_utc"] = "2025-12-31T23:59:00+00:00"
+    labels = run_labels(history_table(history), run_order(history))
+    assert labels[0] == "2.15.1\n2025-12-31\n23:59"
+    assert labels[1].split("\n")[1] == "2026-11-28"
+
+
+def test_many_runs_get_one_line_labels_turned_upright(results_dir: Path) -> None:
+    """More runs than side-by-side labels fit: one line each, turned, still distinct."""
+    history = read_history(results_dir)
+    copies = []
+    for i in range(12):
+        copy = history[history["run_id"] == run_id_of("tf2.21.0_b.csv")].copy()
+        copies.append(copy.assign(run_id=f"20261129T{i:02d}0000Z_tf2.21.0_c{i:05d}",
+                                  timestamp_utc=f"2026-11-29T{i:02d}:00:00+00:00"))
+    fig = figure_of(pd.concat([history, *copies], ignore_index=True))
+    labels = fig.axes[-1].get_xticklabels()
+    assert len(labels) == 18 and len({label.get_text() for label in labels}) == 18
+    assert all("\n" not in label.get_text() and label.get_rotation() == 90 for label in labels)
 
 
 def test_latency_values_are_the_run_medians(results_dir: Path) -> None:
@@ -152,19 +230,79 @@ def test_tf_versions_sort_numerically(results_dir: Path) -> None:
         relabelled, run_id_of("tf2.15.1.csv")]
 
 
-def test_defaults_write_under_docs_and_skip_their_own_csv(
+OUTPUTS = ("history.csv", "history.png", "pareto.csv", "pareto.png")
+
+
+def test_defaults_write_under_build_history_and_skip_their_own_csv(
         results_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No output option: the four files go to build/history/ (git-ignored), never docs/."""
     monkeypatch.chdir(tmp_path)
-    assert run_cli()[0] == 0
-    assert (tmp_path / "docs" / "history.csv").is_file()
-    assert (tmp_path / "docs" / "history.png").read_bytes().startswith(PNG_MAGIC)
-    # an output CSV placed inside the results folder is not read back as a run
-    inside = results_dir / "history.csv"
-    png = tmp_path / "inside.png"
-    assert run_cli(results_dir, "--csv", inside, "--png", png)[0] == 0
-    code, out, err = run_cli(results_dir, "--csv", inside, "--png", png)
+    assert run_cli(isolate=False)[0] == 0
+    assert sorted(p.name for p in (tmp_path / "build" / "history").iterdir()) == sorted(OUTPUTS)
+    assert (tmp_path / "build" / "history" / "history.png").read_bytes().startswith(PNG_MAGIC)
+    assert not (tmp_path / "docs").exists()
+    # output CSVs placed inside the results folder are not read back as runs
+    assert run_cli(results_dir, "--out", results_dir)[0] == 0
+    code, out, err = run_cli(results_dir, "--out", results_dir)
     assert (code, err) == (0, "")
     assert out.startswith(f"pipeline.history: 6 runs, {TABLE_ROWS} rows")
+
+
+def test_out_writes_all_four_files_and_single_options_move_one(results_dir: Path,
+                                                               tmp_path: Path) -> None:
+    out_dir, elsewhere = tmp_path / "out", tmp_path / "elsewhere" / "h.png"
+    code, out, _ = run_cli(results_dir, "--out", out_dir, "--png", elsewhere)
+    assert code == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["history.csv", "pareto.csv",
+                                                         "pareto.png"]
+    assert elsewhere.read_bytes().startswith(PNG_MAGIC)
+    assert out.splitlines()[0].endswith(f"-> {out_dir / 'history.csv'}, {elsewhere}")
+
+
+def test_the_same_history_gives_the_same_bytes(results_dir: Path, tmp_path: Path) -> None:
+    """Two runs, different folders: identical files (no time, no path in a PNG)."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run_cli(results_dir, "--out", first)[0] == 0
+    assert run_cli(results_dir, "--out", second)[0] == 0
+    for name in OUTPUTS:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert Image.open(first / "history.png").info["Software"] == png_software()
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The four files made from the committed results/, in a temporary folder."""
+    out_dir = tmp_path_factory.mktemp("docs")
+    code, _, err = run_cli(ROOT / "results", "--out", out_dir)
+    assert code == 0, err
+    yield out_dir
+
+
+REGENERATE = "python -m pipeline.history results --out docs"
+
+
+@pytest.mark.parametrize("name", ["history.csv", "pareto.csv"])
+def test_committed_tables_are_what_the_committed_results_give(regenerated: Path,
+                                                              name: str) -> None:
+    """Fails when the code or results/ changed and docs/ was not regenerated: run REGENERATE."""
+    assert (regenerated / name).read_bytes() == (ROOT / "docs" / name).read_bytes(), (
+        f"docs/{name} is stale: {REGENERATE}")
+
+
+@pytest.mark.parametrize("name", ["history.png", "pareto.png"])
+def test_committed_pictures_are_what_the_committed_results_give(regenerated: Path,
+                                                                name: str) -> None:
+    """Byte for byte, where they can be: PNG bytes are reproducible for one matplotlib (which
+    renders, with its own bundled FreeType) and one Pillow (which compresses) — two runs and two
+    checkouts gave identical files with matplotlib 3.11.2 and Pillow 13.0.0. Other versions draw
+    or compress differently, so with other versions than those the committed picture names in
+    its Software text this is skipped (the tables above are still compared)."""
+    committed = ROOT / "docs" / name
+    made_with = Image.open(committed).info.get("Software")
+    if made_with != png_software():
+        pytest.skip(f"docs/{name} was made with {made_with!r}, this is {png_software()!r}")
+    assert (regenerated / name).read_bytes() == committed.read_bytes(), (
+        f"docs/{name} is stale: {REGENERATE}")
 
 
 def test_bad_file_stops_the_history_with_exit_2(results_dir: Path, tmp_path: Path) -> None:
@@ -227,3 +365,124 @@ def test_accuracy_bands_are_the_bounds_of_each_kind_of_model() -> None:
     assert low.tolist() == pytest.approx((parent - drop).tolist())
     assert high.tolist() == pytest.approx((parent + drop).tolist())
     assert accuracy_band("pruned", parent, None) is None
+
+
+def test_cpu_names_are_short_and_machine_labels_distinct() -> None:
+    assert cpu_name(AMD) == "AMD EPYC fam 25"
+    assert cpu_name(INTEL) == "Intel Xeon fam 6"
+    assert cpu_name("AMD EPYC") == "AMD EPYC"  # schema 1 recorded the model name only
+    assert cpu_name("") == "unknown CPU"
+    assert machine_labels([Machine(AMD, 2), Machine(INTEL, 2)]) == {
+        Machine(AMD, 2): "AMD EPYC fam 25", Machine(INTEL, 2): "Intel Xeon fam 6"}
+    other_model = AMD.replace("model 17", "model 1")
+    assert list(machine_labels([Machine(AMD, 2), Machine(other_model, 2),
+                                Machine(AMD, 4)]).values()) == [
+        "AMD EPYC fam 25 model 17, 2 CPUs", "AMD EPYC fam 25 model 1, 2 CPUs",
+        "AMD EPYC fam 25 model 17, 4 CPUs"]
+
+
+def test_one_latency_line_per_runtime_and_machine(results_dir: Path) -> None:
+    """A run on another CPU starts its own lines (and legend entries); no line joins runs of
+    two machines. The schema-1 run's bare "AMD EPYC" is a machine of its own: it recorded too
+    little to be known as the same."""
+    history = read_history(results_dir)
+    moved = run_id_of("tf2.21.0_a.csv")
+    history.loc[history["run_id"] == moved, "cpu"] = INTEL
+    facts = run_facts(history)
+    order = run_order(history)
+    fig = figure_of(history)
+    lines = lines_of(panels(fig)["pruned_tflite"][2])
+    runtimes = set(history.loc[history["metric"] == "latency", "runtime"])
+    machines_with_latency = {facts.machine[r] for r in
+                             history.loc[history["metric"] == "latency", "run_id"]}
+    assert len(machines_with_latency) == 3
+    assert len(lines) == len(runtimes) * 3
+    for line in lines:
+        assert len({facts.machine[order[x]] for x in xs_of(line)}) == 1
+    assert sum(order.index(moved) in xs_of(line) for line in lines) == len(runtimes)
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert sorted(legend) == sorted(f"{runtime} · {machine}" for runtime in runtimes
+                                    for machine in ("AMD EPYC fam 25", "AMD EPYC",
+                                                    "Intel Xeon fam 6"))
+
+
+def reuse_of(history: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str]:
+    """`history` plus a `--reuse-run` session of run `source`: its .tflite rows only, later."""
+    tflite = history["model"].map(lambda m: VARIANTS[m].kind == "tflite")
+    reuse = "20261128T010000Z_tf2.21.0_feed01"
+    rows = history[(history["run_id"] == source) & tflite].assign(
+        run_id=reuse, timestamp_utc="2026-11-28T01:00:30+00:00", source_run_id=source)
+    return pd.concat([history, rows], ignore_index=True), reuse
+
+
+def test_reuse_runs_leave_keras_lines_whole_and_use_their_source_run(results_dir: Path) -> None:
+    """A reuse run built no Keras model: Keras lines join the runs around it, without a gap or
+    a band there; its .tflite models get the size ratio and band of the source run's parents,
+    which its checks read."""
+    source = run_id_of("tf2.21.0_b.csv")
+    history, reuse = reuse_of(read_history(results_dir), source)
+    table = history_table(history)
+    ratio = table[table["runtime"].isna()].set_index(["run_id", "model"])["size_ratio"]
+    assert ratio[(reuse, "pruned_tflite")] == ratio[(source, "pruned_tflite")]
+    order = run_order(history)
+    fig = figure_of(history)
+    pruned = panels(fig)["pruned"][0]
+    [line] = pruned.get_lines()
+    assert order.index(reuse) not in xs_of(line)
+    assert np.isfinite(np.asarray(line.get_ydata(), dtype=float)).all()
+    [tflite_line] = panels(fig)["pruned_tflite"][0].get_lines()
+    assert order.index(reuse) in xs_of(tflite_line)
+    accuracy, config = accuracy_by_run(table), load_config()
+    sources = run_facts(history).source
+    assert sources == {reuse: source}
+    low, high = applied_band("pruned_tflite", accuracy, sources,
+                             config.variants["pruned_tflite"])
+    assert (low[reuse], high[reuse]) == (low[source], high[source])
+    low, _ = applied_band("pruned", accuracy, sources, config.variants["pruned"])
+    assert np.isnan(low[reuse]) and not np.isnan(low[source])
+    labels = dict(zip(order, run_labels(table, order, sources), strict=True))
+    assert labels[reuse].endswith(f"\nreuses\n{source[-6:]}")
+
+
+def test_bands_only_where_the_model_and_its_parent_were_measured(results_dir: Path) -> None:
+    """The partial run measured the baseline only: the baseline's floor is shaded there, no
+    other model's band is."""
+    history = read_history(results_dir)
+    table = history_table(history)
+    partial = run_id_of("tf2.21.0_partial.csv")
+    accuracy, config = accuracy_by_run(table), load_config()
+    for model in ("baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite"):
+        band = applied_band(model, accuracy, {}, config.variants[model])
+        assert band is not None
+        low, high = band
+        assert np.isnan(low[partial]) == (model != "baseline")
+        assert np.isnan(high[partial]) == (model != "baseline")
+        assert not low.drop(partial).isna().any()
+
+
+def test_shared_machine_latency_is_drawn_hollow_off_the_lines(results_dir: Path) -> None:
+    """machine_shared True (schema 4): that run's latency is not on a line and has no band,
+    only hollow markers, named in the legend; its accuracy is drawn as usual."""
+    history = read_history(results_dir)
+    shared = run_id_of("tf2.20.0.csv")
+    history["machine_shared"] = history["run_id"].eq(shared)
+    assert run_facts(history).shared == {shared}
+    x = run_order(history).index(shared)
+    fig = figure_of(history)
+    accuracy, _, latency = panels(fig)["pruned_tflite"]
+    assert all(x not in xs_of(line) for line in lines_of(latency))
+    hollow = [line for line in latency.get_lines() if line.get_linestyle() == "None"]
+    assert hollow and all(xs_of(line) == [x] for line in hollow)
+    assert all(line.get_markerfacecolor() == "white" for line in hollow)
+    assert any("shared the machine" in text.get_text() for text in fig.legends[0].get_texts())
+    assert x in xs_of(accuracy.get_lines()[0])
+
+
+def test_runs_without_machine_shared_count_as_not_shared(results_dir: Path) -> None:
+    """Schema 1-3 files read as None, and a frame may lack the column altogether."""
+    history = read_history(results_dir)
+    history["machine_shared"] = None
+    assert run_facts(history).shared == frozenset()
+    assert run_facts(history.drop(columns="machine_shared")).shared == frozenset()
+    fig = figure_of(history.drop(columns="machine_shared"))
+    assert not any("shared" in text.get_text() for text in fig.legends[0].get_texts())

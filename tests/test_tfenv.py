@@ -1,13 +1,16 @@
 """Environment mistakes are caught before training, each with a message that says what to do.
 
 TensorFlow itself is replaced by small fakes in sys.modules: what is tested is the decision and
-the message, which must not depend on which TensorFlow happens to be installed.
+the message, which must not depend on which TensorFlow happens to be installed. The check for
+two TensorFlow distributions reads fake *.dist-info folders in a temporary site directory; one
+test checks the environment that runs the tests, which CI installs from requirements/tf-2.21.txt.
 """
 from __future__ import annotations
 
 import builtins
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +130,93 @@ def test_unknown_runtime() -> None:
     with pytest.raises(ValueError,
                        match=r"unknown runtime 'tflite'; known: tf.lite, ai_edge_litert"):
         interpreters.interpreter_class("tflite")
+
+
+def fake_distribution(site: Path, name: str, version: str, files: list[str],
+                      top_level: str | None = None) -> None:
+    """A *.dist-info folder as pip leaves it: METADATA, RECORD (`files` plus its own files) and,
+    when given, top_level.txt."""
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    own = ["METADATA", "RECORD"] + (["top_level.txt"] if top_level is not None else [])
+    record = [f"{path},sha256=x,1" for path in files] + [f"{info.name}/{own_name},,"
+                                                          for own_name in own]
+    (info / "RECORD").write_text("\n".join(record) + "\n")
+    if top_level is not None:
+        (info / "top_level.txt").write_text(top_level)
+
+
+TF_FILES = ["tensorflow/__init__.py", "tensorflow/libtensorflow_framework.so.2"]
+
+
+def test_one_tensorflow_distribution_passes(tmp_path: Path) -> None:
+    fake_distribution(tmp_path, "tensorflow", "2.21.0", TF_FILES, "tensorflow\n")
+    # Distributions that share only a name prefix, or the package's subfolders, do not count.
+    fake_distribution(tmp_path, "tf_keras", "2.21.0", ["tf_keras/__init__.py"], "tf_keras\n")
+    fake_distribution(tmp_path, "tensorflow-model-optimization", "0.8.1",
+                      ["tensorflow_model_optimization/__init__.py"])
+    fake_distribution(tmp_path, "tensorflow-plugin", "1.0", ["tensorflow/plugins/x.so"])
+    assert tfenv.tensorflow_distributions([str(tmp_path)]) == [("tensorflow", "2.21.0")]
+    assert tfenv.ensure_single_tensorflow([str(tmp_path)]) == ("tensorflow", "2.21.0")
+
+
+def test_windows_metadata_only_tensorflow_is_not_a_second_one(tmp_path: Path) -> None:
+    # TensorFlow <= 2.15 on Windows: `tensorflow` ships no files, only a dependency on
+    # tensorflow-intel, which holds the package (as the real 2.15.1 win_amd64 wheel does).
+    fake_distribution(tmp_path, "tensorflow", "2.15.1", [], "\n")
+    fake_distribution(tmp_path, "tensorflow-intel", "2.15.1", TF_FILES, "tensorflow\n")
+    assert tfenv.ensure_single_tensorflow([str(tmp_path)]) == ("tensorflow-intel", "2.15.1")
+
+
+def test_tensorflow_and_tensorflow_cpu_are_refused(tmp_path: Path) -> None:
+    fake_distribution(tmp_path, "tensorflow", "2.21.0", TF_FILES, "tensorflow\n")
+    fake_distribution(tmp_path, "tensorflow_cpu", "2.21.0", TF_FILES, "tensorflow\n")
+    assert tfenv.tensorflow_distributions([str(tmp_path)]) == [
+        ("tensorflow", "2.21.0"), ("tensorflow-cpu", "2.21.0")]
+    with pytest.raises(EnvironmentProblem) as excinfo:
+        tfenv.ensure_single_tensorflow([str(tmp_path)])
+    assert str(excinfo.value) == (
+        "2 distributions provide the tensorflow package: tensorflow 2.21.0, tensorflow-cpu "
+        "2.21.0. They unpack into the same tensorflow/ folder, so which files `import "
+        "tensorflow` loads is whichever was unpacked last, and uninstalling one breaks the "
+        "other. Uninstall all of them, then reinstall one: pip uninstall -y tensorflow "
+        "tensorflow-cpu, then pip install -r requirements/tf-2.21.txt (it pins the one "
+        "TensorFlow distribution that tf-keras requires).")
+
+
+def test_nightly_is_recognised(tmp_path: Path) -> None:
+    fake_distribution(tmp_path, "tf-nightly", "2.22.0.dev20260301", TF_FILES, "tensorflow\n")
+    assert tfenv.tensorflow_distributions([str(tmp_path)]) == [
+        ("tf-nightly", "2.22.0.dev20260301")]
+    fake_distribution(tmp_path, "tensorflow", "2.21.0", TF_FILES, "tensorflow\n")
+    with pytest.raises(EnvironmentProblem) as excinfo:
+        tfenv.ensure_single_tensorflow([str(tmp_path)])
+    # Two lines, so no one requirements file is named.
+    assert str(excinfo.value).endswith(
+        "pip uninstall -y tensorflow tf-nightly, then pip install -r requirements/tf-X.Y.txt "
+        "for the TensorFlow line you want (tox.ini lists them).")
+
+
+def test_distribution_without_record_is_judged_by_top_level(tmp_path: Path) -> None:
+    info = tmp_path / "tf_nightly_cpu-2.22.0.dev20260301.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tf-nightly-cpu\n"
+                                   "Version: 2.22.0.dev20260301\n")
+    (info / "top_level.txt").write_text("tensorflow\n")
+    assert tfenv.tensorflow_distributions([str(tmp_path)]) == [
+        ("tf-nightly-cpu", "2.22.0.dev20260301")]
+
+
+def test_a_folder_listed_twice_counts_its_tensorflow_once(tmp_path: Path) -> None:
+    fake_distribution(tmp_path, "tensorflow", "2.21.0", TF_FILES, "tensorflow\n")
+    assert tfenv.ensure_single_tensorflow([str(tmp_path), str(tmp_path)]) == (
+        "tensorflow", "2.21.0")
+
+
+def test_installed_environment_holds_exactly_one_tensorflow() -> None:
+    # requirements/tf-*.txt pin the distribution tf-keras requires (`tensorflow`), so an install
+    # from them holds one; pinning tensorflow-cpu there made pip install both.
+    tfenv.ensure_single_tensorflow()
+    installed = tfenv.tensorflow_distributions()
+    assert len(installed) == 1, f"TensorFlow distributions installed: {installed}"
