@@ -52,7 +52,7 @@ from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame
 from pipeline.reuse import ReuseError, SourceRun, load_source_run
 from pipeline.run import Artifact, BenchRun
 from pipeline.summary import SUMMARY_THREADS, format_summary, summary_table
-from pipeline.tfenv import EnvironmentProblem
+from pipeline.tfenv import EnvironmentProblem, ensure_single_tensorflow
 from pipeline.variants import VARIANTS, UnknownVariant, definitions_sha256, select
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -221,6 +221,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "variants(bound=, kind=, measure=, option=): parametrize the test's "
                    "`variant` over the selected variants with that threshold bound, kind "
                    "('keras'/'tflite'), declared measure or step option")
+    try:
+        ensure_single_tensorflow()
+    except EnvironmentProblem as exc:
+        raise pytest.UsageError(f"bench: {exc}") from None
     path = config.getoption("thresholds")
     try:
         thresholds = load_config(path) if path else load_config()

@@ -529,6 +529,26 @@ def test_compare_to_an_unusable_history_stops_before_training(tmp_path: Path) ->
     assert not (tmp_path / "run").exists() and results_files(tmp_path) == []
 
 
+def test_two_tensorflow_distributions_stop_the_session_before_anything_runs(
+        tmp_path: Path) -> None:
+    """A second distribution that unpacks into tensorflow/ (here a fake tensorflow-cpu on the
+    path) makes what runs unknowable: the session refuses, saying how to repair it."""
+    site = tmp_path / "site"
+    info = site / "tensorflow_cpu-2.21.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tensorflow-cpu\n"
+                                   "Version: 2.21.0\n")
+    (info / "RECORD").write_text("tensorflow/__init__.py,,\n")
+    env = {**bench_env(tmp_path), "PYTHONPATH": str(site)}
+    done = subprocess.run(bench_command(tmp_path / "results", "--mnist", str(SAMPLE)),
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert ("ERROR: bench: 2 distributions provide the tensorflow package: tensorflow 2.21.0, "
+            "tensorflow-cpu 2.21.0.") in done.stderr, done.stderr
+    assert "pip uninstall -y tensorflow tensorflow-cpu" in done.stderr
+    assert results_files(tmp_path) == []
+
+
 def test_an_unknown_variant_stops_before_training_naming_the_known_ones(tmp_path: Path) -> None:
     done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--variants", "int8_tflite,int4_tflite")
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
