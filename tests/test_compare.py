@@ -556,3 +556,23 @@ def test_heap_growth_across_machines_is_not_compared(tmp_path: Path) -> None:
     assert code == 3
     memory = [line for line in out.splitlines() if "heap_growth_bytes" in line]
     assert len(memory) == 2 and all("not compared" in line for line in memory)
+
+
+def test_a_duel_or_spread_csv_in_the_history_is_passed_over_with_a_note(tmp_path: Path) -> None:
+    """Was: exit 2 listing 37 missing columns, for a duel CSV written "beside the runs"."""
+    folder = history(tmp_path, A)
+    duel = folder / "duel.csv"
+    duel.write_text("model,runtime,threads,verdict,pairs,reference_median_s,candidate_median_s,"
+                    "ratio,ci_low,ci_high,reference_run_id,candidate_run_id,"
+                    "reference_tensorflow,candidate_tensorflow\n"
+                    "pruned_tflite,tf.lite,1,ok,60,7e-06,7e-06,1.0,0.99,1.01,a,b,2.20.0,2.21.0\n")
+    spread = folder / "spread.csv"
+    spread.write_text("seed,baseline.accuracy,pruned.sparsity_Dense\n0,0.9795,0.8\n")
+    code, out, err = run_cli(folder, B, "--tf", "2.21.0")
+    assert code == 0, out
+    assert err == (f"{ERROR.replace('error: ', '')}note: {duel}: a pipeline.duel CSV (per-key "
+                   f"ratios of two runs), not a run; passed over (keep such files in "
+                   f"results/duels/)\n"
+                   f"{ERROR.replace('error: ', '')}note: {spread}: a pipeline.spread CSV "
+                   f"(figures per seed), not a run; passed over (keep such files in "
+                   f"results/spread/)\n")

@@ -78,7 +78,8 @@ def test_a_reuse_run_is_passed_over_and_the_broken_pruning_fails(tmp_path: Path)
     assert reference_line(out).endswith(
         f": the latest complete run of tensorflow 2.21.0 written before the candidate that "
         f"covers every gated measurement of the candidate (1 later run passed over: {REUSE_ID} "
-        f"lacks baseline (accuracy, zipped_bytes), pruned (accuracy, zipped_bytes, sparsity))")
+        f"lacks 5 gated measurements: baseline (accuracy, zipped_bytes), pruned (accuracy, "
+        f"zipped_bytes, sparsity))")
     assert reference_line(out).startswith(f"reference run {_id(A)} ")
     assert verdicts(history(tmp_path, full, reuse), candidate, "--tf", "2.21.0")[
         ("pruned", "sparsity", None, None, None)] == "regressed"
@@ -94,7 +95,8 @@ def test_only_a_reuse_run_gives_no_plain_pass_and_names_what_went_ungated(
         f"reference run {REUSE_ID} (tensorflow 2.21.0, cpu AMD EPYC (AuthenticAMD family 25 "
         f"model 17 stepping 1)): the latest complete run of tensorflow 2.21.0 written before the "
         f"candidate; no such run covers every gated measurement of the candidate, this one "
-        f"lacks baseline (accuracy, zipped_bytes), pruned (accuracy, zipped_bytes, sparsity)")
+        f"lacks 5 gated measurements: baseline (accuracy, zipped_bytes), pruned (accuracy, "
+        f"zipped_bytes, sparsity)")
     assert last_line(out) == (
         "INCONCLUSIVE: 5 gated measurements of the candidate have no reference measurement: "
         "baseline (accuracy, zipped_bytes), pruned (accuracy, zipped_bytes, sparsity); 8 ok, "
@@ -175,3 +177,16 @@ def test_schema4_runs_that_ran_alone_compare_latency_without_a_warning(tmp_path:
     assert (code, err) == (0, ""), out
     assert not any(line.startswith("warning:") for line in out.splitlines())
     assert ERROR not in out
+
+
+def test_many_unjudged_measurements_are_named_by_their_models() -> None:
+    from pipeline.compare.rules import describe_keys
+    from pipeline.results import MeasurementKey
+
+    few = [MeasurementKey("pruned", None, None, "sparsity", None),
+           MeasurementKey("pruned_tflite", "tf.lite", 1, "latency", None)]
+    assert describe_keys(few) == "pruned (sparsity), pruned_tflite (latency tf.lite 1 thread)"
+    many = [MeasurementKey(model, None, None, metric, None)
+            for model in ("qat", "baseline") for metric in ("accuracy", "zipped_bytes",
+                                                            "raw_bytes", "sparsity", "latency")]
+    assert describe_keys(many) == "those of baseline, qat (the rows say which)"

@@ -217,7 +217,7 @@ def test_not_utf8_is_refused(tmp_path: Path) -> None:
 
 def test_missing_file_and_folder_are_named(tmp_path: Path) -> None:
     assert reason_of(tmp_path / "nope.csv") == ("no such file; check the path (`pytest bench` "
-                                                "writes results/*.csv)")
+                                                "writes runs/<run_id>.csv)")
     assert reason_of(tmp_path) == ("is a folder, not a results CSV; pass one CSV file (a folder "
                                    "of runs is read as a history)")
 
@@ -314,7 +314,8 @@ def test_history_refuses_empty_folder_missing_path_and_copied_run(tmp_path: Path
     with pytest.raises(ResultsFileError) as caught:
         read_history(tmp_path / "missing")
     assert caught.value.reason == ("no such file or folder; pass a results CSV or the folder "
-                                   "that holds them (`pytest bench` writes results/*.csv)")
+                                   "that holds them (`pytest bench` writes runs/<run_id>.csv; "
+                                   "the history is results/)")
     shutil.copy(BASE, tmp_path / "a.csv")
     shutil.copy(BASE, tmp_path / "b.csv")
     with pytest.raises(ResultsFileError) as caught:

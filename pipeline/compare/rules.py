@@ -133,9 +133,17 @@ def coverage_gaps(reference: pd.DataFrame, candidate: pd.DataFrame, rules: Compa
             if key not in reference_keys or (gate.obstacle and key.metric in MACHINE_METRICS)]
 
 
+#: Up to this many keys a message lists each; beyond, it names their models only.
+DESCRIBED_KEYS_MAX = 8
+
+
 def describe_keys(keys: Sequence[MeasurementKey]) -> str:
     """'baseline (accuracy, zipped_bytes), pruned_tflite (latency tf.lite 1 thread)': keys
-    grouped by model, for a message."""
+    grouped by model, for a message; more than DESCRIBED_KEYS_MAX keys: 'those of qat, ...
+    (the rows say which)', so that one line stays readable."""
+    if len(keys) > DESCRIBED_KEYS_MAX:
+        models = dict.fromkeys(key.model for key in sorted(keys, key=report_order))
+        return f"those of {', '.join(models)} (the rows say which)"
     grouped: dict[str, list[str]] = {}
     for key in sorted(keys, key=report_order):
         what = key.metric if key.runtime is None else (

@@ -337,7 +337,8 @@ def candidate_gaps(candidate: pd.DataFrame, rules: CompareRules, *, skip_latency
         gate = LatencyGate(obstacle=obstacle, skip=skip_latency)
         keys = coverage_gaps(reference, candidate, rules, gate)
         absent = [key for key in keys if key.metric not in MACHINE_METRICS or not obstacle]
-        words = [describe_keys(absent)] if absent else []
+        words = [f"{_count(len(absent), 'gated measurement')}: {describe_keys(absent)}"
+                 if len(absent) > 1 else describe_keys(absent)] if absent else []
         if len(absent) < len(keys):
             words.append(f"comparable latency and heap ({obstacle})")
         return words

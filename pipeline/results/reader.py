@@ -110,7 +110,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
                                      "(a folder of runs is read as a history)") from None
     except FileNotFoundError:
         raise ResultsFileError(path, "no such file; check the path "
-                                     "(`pytest bench` writes results/*.csv)") from None
+                                     "(`pytest bench` writes runs/<run_id>.csv)") from None
     except OSError as exc:
         raise ResultsFileError(path, f"cannot be read: {exc.strerror or exc}") from None
     if not data.strip():
@@ -437,7 +437,7 @@ def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.Pat
         if not source.exists():
             raise ResultsFileError(source, "no such file or folder; pass a results CSV or the "
                                            "folder that holds them (`pytest bench` writes "
-                                           "results/*.csv)")
+                                           "runs/<run_id>.csv; the history is results/)")
         if source.is_dir():
             skip = {Path(p).resolve() for p in exclude}
             paths = []
