@@ -87,5 +87,6 @@ def test_every_gated_measurement_has_a_reference(history_reference: pd.DataFrame
     reference_id = history_reference["run_id"].iloc[0]
     assert not unjudged, (
         f"{len(unjudged)} gated measurement(s) of this session have no reference measurement in "
-        f"run {reference_id}, so nothing judged them: {describe_keys(unjudged)}; choose a "
+        f"run {reference_id}, so nothing judged them: {describe_keys(unjudged, limit=None)}; "
+        f"choose a "
         f"reference run that measured them (--compare-tf, --compare-run-id)")

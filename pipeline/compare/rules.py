@@ -137,11 +137,12 @@ def coverage_gaps(reference: pd.DataFrame, candidate: pd.DataFrame, rules: Compa
 DESCRIBED_KEYS_MAX = 8
 
 
-def describe_keys(keys: Sequence[MeasurementKey]) -> str:
+def describe_keys(keys: Sequence[MeasurementKey], limit: int | None = DESCRIBED_KEYS_MAX) -> str:
     """'baseline (accuracy, zipped_bytes), pruned_tflite (latency tf.lite 1 thread)': keys
-    grouped by model, for a message; more than DESCRIBED_KEYS_MAX keys: 'those of qat, ...
-    (the rows say which)', so that one line stays readable."""
-    if len(keys) > DESCRIBED_KEYS_MAX:
+    grouped by model, for a message; more than `limit` keys: 'those of qat, ... (the rows say
+    which)', so that a report's one line stays readable (None: list every key, for a failing
+    test's message, which has no rows)."""
+    if limit is not None and len(keys) > limit:
         models = dict.fromkeys(key.model for key in sorted(keys, key=report_order))
         return f"those of {', '.join(models)} (the rows say which)"
     grouped: dict[str, list[str]] = {}
