@@ -70,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="'all' (default), 'default' (the reference recipe's four) or "
                              "comma-separated variant names")
     parser.add_argument("--out", metavar="CSV", type=Path, default=None,
-                        help="write the table here (default results/spread/<run_id>.csv)")
+                        help="write the table here (default runs/<run_id>/spread.csv, beside "
+                             "the seeds' artifacts and git-ignored; the table behind the "
+                             "committed thresholds is kept in results/spread/)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
@@ -91,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seed {seed}: " + ", ".join(f"{k}={v:.4f}" for k, v in rows[-1].items()
                                             if k != "seed"), flush=True)
     table = summarize(pd.DataFrame(rows))
-    out = args.out or REPO_ROOT / "results" / "spread" / f"{run_id}.csv"
+    out = args.out or REPO_ROOT / "runs" / run_id / "spread.csv"
     write_atomic(table, out)
     # One line per figure, one column per seed and statistic: 80+ figures do not fit across.
     print(table.set_index("seed").T.to_string(float_format=lambda v: f"{v:.4f}"))
