@@ -15,8 +15,8 @@ is exactly 1.
 
 Usage, from the repository root, on a quiet machine (the full measurement takes minutes):
 
-    python scripts/duel_validity.py measure results/<run_id>.csv [--run-dir DIR] [--duels 10]
-    python scripts/duel_validity.py record OUT.json results/<run_id>.csv [--run-dir DIR]
+    python scripts/duel_validity.py measure runs/<run_id>.csv [--run-dir DIR] [--duels 10]
+    python scripts/duel_validity.py record OUT.json runs/<run_id>.csv [--run-dir DIR]
 
 `measure` prints a markdown report for the README. `record` runs one A/A duel and writes its
 per-pair block times as JSON: the frozen real samples tests/test_duel.py judges
@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("csv", metavar="RUN_CSV", type=Path,
                              help="results CSV of the run to duel against itself")
         command.add_argument("--run-dir", metavar="DIR", type=Path,
-                             help="its .tflite files (default runs/<run_id>/)")
+                             help="its .tflite files (default: <run_id>/ beside the CSV, else runs/<run_id>/)")
         command.add_argument("--python", default=sys.executable,
                              help="python of the run's environment (default: this one)")
         command.add_argument("--pairs", type=int, default=d.pairs)
