@@ -136,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("csv", metavar="RUN_CSV", type=Path,
                              help="results CSV of the run to duel against itself")
         command.add_argument("--run-dir", metavar="DIR", type=Path,
-                             help="its .tflite files (default: <run_id>/ beside the CSV, else runs/<run_id>/)")
+                             help="its .tflite files (default: <run_id>/ beside the CSV, else "
+                                  "runs/<run_id>/)")
         command.add_argument("--python", default=sys.executable,
                              help="python of the run's environment (default: this one)")
         command.add_argument("--pairs", type=int, default=d.pairs)
