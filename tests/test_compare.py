@@ -122,19 +122,27 @@ def test_candidate_missing_a_model_fails_with_every_missing_row(tmp_path: Path) 
                                           "absent", "from", "the", "candidate"]
 
 
-def with_selection(src: Path, dst: Path, variants: str,
-                   edit: Callable[[Rows], Rows] = lambda rows: rows) -> Path:
-    """A copy of a real schema-2 run as schema 3 would write it, selecting `variants`."""
+def with_columns(src: Path, dst: Path, columns: dict[str, str],
+                 edit: Callable[[Rows], Rows] = lambda rows: rows) -> Path:
+    """A copy of a real run with `edit` applied to its rows and `columns` set on every row
+    (added to the header where new), as a later schema writes it."""
     with src.open(newline="") as handle:
         reader = csv.DictReader(handle)
-        rows = [{**r, "schema_version": "3", "variants": variants, "source_run_id": ""}
-                for r in edit(list(reader))]
-        names = list(reader.fieldnames or []) + ["variants", "source_run_id"]
+        rows = [{**r, **columns} for r in edit(list(reader))]
+        names = list(reader.fieldnames or [])
+    names += [name for name in columns if name not in names]
     with dst.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=names)
         writer.writeheader()
         writer.writerows(rows)
     return dst
+
+
+def with_selection(src: Path, dst: Path, variants: str,
+                   edit: Callable[[Rows], Rows] = lambda rows: rows) -> Path:
+    """A copy of a real schema-2 run as schema 3 would write it, selecting `variants`."""
+    return with_columns(src, dst, {"schema_version": "3", "variants": variants,
+                                   "source_run_id": ""}, edit)
 
 
 def also_int8(rows: Rows) -> Rows:

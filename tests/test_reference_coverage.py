@@ -12,11 +12,21 @@ would write them, changing only what the case is about. Whole messages are asser
 """
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.test_compare import ERROR, PQT, A, B, history, last_line, run_cli, verdicts
+from tests.test_compare import (
+    ERROR,
+    PQT,
+    A,
+    B,
+    history,
+    last_line,
+    run_cli,
+    run_id,
+    verdicts,
+    with_columns,
+)
 
 Rows = list[dict[str, str]]
 DEFAULT_FOUR = "baseline pruned pruned_tflite pruned_quantized_tflite"
@@ -29,18 +39,10 @@ def as_schema4(src: Path, dst: Path, *, variants: str = DEFAULT_FOUR, source_run
                shared_by: str = "", edit: Callable[[Rows], Rows] = lambda rows: rows,
                **run_columns: str) -> Path:
     """A copy of a real schema-2 run as schema 4 writes it."""
-    with src.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = [{**r, "schema_version": "4", "variants": variants,
-                 "source_run_id": source_run_id, "machine_shared": str(bool(shared_by)),
-                 "machine_shared_by": shared_by, **run_columns} for r in edit(list(reader))]
-        names = list(reader.fieldnames or []) + ["variants", "source_run_id", "machine_shared",
-                                                 "machine_shared_by"]
-    with dst.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(rows)
-    return dst
+    return with_columns(src, dst, {"schema_version": "4", "variants": variants,
+                                   "source_run_id": source_run_id,
+                                   "machine_shared": str(bool(shared_by)),
+                                   "machine_shared_by": shared_by, **run_columns}, edit)
 
 
 def tflite_only(rows: Rows) -> Rows:
@@ -50,7 +52,7 @@ def tflite_only(rows: Rows) -> Rows:
 
 def reuse_of_a(dst: Path) -> Path:
     """A --reuse-run session that re-measured run A's files, written after A and before B."""
-    return as_schema4(A, dst, variants=TFLITE_TWO, source_run_id=_id(A), edit=tflite_only,
+    return as_schema4(A, dst, variants=TFLITE_TWO, source_run_id=run_id(A), edit=tflite_only,
                       run_id=REUSE_ID, timestamp_utc="2026-11-28T00:56:00+00:00")
 
 
@@ -58,11 +60,6 @@ def broken_pruning(rows: Rows) -> Rows:
     """B with its pruning schedule broken: the pruned kernels 50% zeros, not 80%."""
     return [{**r, "value": "0.5"} if (r["model"], r["metric"]) == ("pruned", "sparsity") else r
             for r in rows]
-
-
-def _id(path: Path) -> str:
-    with path.open(newline="") as handle:
-        return next(csv.DictReader(handle))["run_id"]
 
 
 def reference_line(out: str) -> str:
@@ -80,7 +77,7 @@ def test_a_reuse_run_is_passed_over_and_the_broken_pruning_fails(tmp_path: Path)
         f"covers every gated measurement of the candidate (1 later run passed over: {REUSE_ID} "
         f"lacks 5 gated measurements: baseline (accuracy, zipped_bytes), pruned (accuracy, "
         f"zipped_bytes, sparsity))")
-    assert reference_line(out).startswith(f"reference run {_id(A)} ")
+    assert reference_line(out).startswith(f"reference run {run_id(A)} ")
     assert verdicts(history(tmp_path, full, reuse), candidate, "--tf", "2.21.0")[
         ("pruned", "sparsity", None, None, None)] == "regressed"
 
@@ -137,7 +134,7 @@ def test_a_run_that_shared_the_machine_is_passed_over_for_latency(tmp_path: Path
     candidate = as_schema4(B, tmp_path / "cand.csv")
     code, out, _ = run_cli(history(tmp_path, alone, shared), candidate, "--tf", "2.21.0")
     assert code == 0, out
-    assert reference_line(out).startswith(f"reference run {_id(A)} ")
+    assert reference_line(out).startswith(f"reference run {run_id(A)} ")
     assert reference_line(out).endswith(
         "(1 later run passed over: 20261128T005530Z_tf2.21.0_shared lacks comparable latency "
         "and heap (the reference run 20261128T005530Z_tf2.21.0_shared shared the machine (tox "
@@ -149,7 +146,7 @@ def test_latency_of_a_shared_run_is_never_compared_but_its_sizes_are(tmp_path: P
     candidate = as_schema4(B, tmp_path / "cand.csv")
     code, out, _ = run_cli(shared, candidate)
     assert code == 3, out
-    reason = (f"the reference run {_id(A)} shared the machine ({TOX_PARALLEL})")
+    reason = (f"the reference run {run_id(A)} shared the machine ({TOX_PARALLEL})")
     assert last_line(out).startswith(f"INCONCLUSIVE: latency not compared ({reason}); ")
     rows = verdicts(shared, candidate)
     assert rows[(PQT, "latency", "tf.lite", 1, None)] == "not compared"
@@ -166,7 +163,7 @@ def test_a_candidate_that_shared_the_machine_is_not_compared_on_latency(tmp_path
                            shared_by="bench session 20261128T005600Z_tf2.20.0_0a1b2c")
     code, out, _ = run_cli(reference, candidate)
     assert code == 3, out
-    assert (f"the candidate run {_id(B)} shared the machine (bench session "
+    assert (f"the candidate run {run_id(B)} shared the machine (bench session "
             f"20261128T005600Z_tf2.20.0_0a1b2c)") in last_line(out)
 
 
