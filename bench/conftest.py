@@ -113,9 +113,9 @@ class BenchSession:
         self.final_sharing = Sharing(False, "")
 
     def sharing(self) -> Sharing:
-        """Whether this session shared the machine, as far as known now."""
-        sessions = self.registry.seen() if self.registry.started else Sharing(False, "")
-        return combine(self.tox_parallel, sessions)
+        """Whether this session shared the machine, as far as known now (before it registers:
+        the sessions measuring at this moment)."""
+        return combine(self.tox_parallel, self.registry.seen())
 
     def note_incomplete(self, reason: str) -> None:
         if reason not in self.incomplete:
@@ -136,16 +136,10 @@ def _history_reference(config: pytest.Config, state: BenchSession) -> ReferenceC
     path = config.getoption("compare_to")
     if path is None:
         return None
-    latency = state.thresholds.latency
     plan = SessionPlan(
         variants=state.variants, cpu=cpu_model(), cpu_count=cpu_count(),
-        platform=platform_label(),
-        latency_settings={"latency_repetitions": latency.repetitions,
-                          "latency_warmup_invokes": latency.warmup_invokes,
-                          "latency_timed_invokes": latency.timed_invokes,
-                          "latency_order_seed": latency.order_seed},
-        machine_shared_by=combine(state.tox_parallel, Sharing(False, "")).by,
-        skip_latency=state.history_skip_latency)
+        platform=platform_label(), latency_settings=state.thresholds.latency.columns(),
+        machine_shared_by=state.sharing().by, skip_latency=state.history_skip_latency)
     try:
         return session_reference(Path(path), plan, installed_tf=package_version("tensorflow"),
                                  tf=config.getoption("compare_tf"),

@@ -48,6 +48,10 @@ class LatencySettings:
     timed_invokes: int
     order_seed: int
 
+    def columns(self) -> dict[str, int]:
+        """The settings as a run records them: `latency_<field>` columns."""
+        return {f"latency_{f.name}": getattr(self, f.name) for f in fields(self)}
+
 
 @dataclass(frozen=True)
 class FootprintSettings:

@@ -122,7 +122,6 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
                      machine_shared: bool = False, machine_shared_by: str = "") -> RunInfo:
     """Everything about this run except its measurements."""
     commit, dirty = git_state()
-    latency = config.latency
     return RunInfo(
         run_id=run_id,
         timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -133,12 +132,9 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         numpy=package_version("numpy"),
         platform=platform_label(), cpu=cpu_model(), cpu_count=cpu_count(),
         dataset_sha256=dataset_sha256, seed=seed, recipe_sha256=recipe_sha256,
-        config_sha256=config.sha256, latency_repetitions=latency.repetitions,
-        latency_warmup_invokes=latency.warmup_invokes,
-        latency_timed_invokes=latency.timed_invokes, latency_order_seed=latency.order_seed,
-        complete=complete, incomplete_reason=incomplete_reason, variants=variants,
-        source_run_id=source_run_id, machine_shared=machine_shared,
-        machine_shared_by=machine_shared_by,
+        config_sha256=config.sha256, **config.latency.columns(), complete=complete,
+        incomplete_reason=incomplete_reason, variants=variants, source_run_id=source_run_id,
+        machine_shared=machine_shared, machine_shared_by=machine_shared_by,
     )
 
 
