@@ -24,8 +24,8 @@ from pipeline.compare import (
     RunIdentity,
     check_comparable,
     compare_runs,
+    coverage_gaps,
     format_rows,
-    gated_keys,
     latency_obstacle,
 )
 from pipeline.compare.rules import describe_keys
@@ -80,10 +80,9 @@ def test_every_gated_measurement_has_a_reference(history_reference: pd.DataFrame
         build_variant(name)  # if no earlier test did
     candidate = to_frame(run_info, bench_run.measurements)
     _checked(history_reference, candidate)
-    gate = LatencyGate(skip=history_skip_latency)
-    reference_keys = set(gated_keys(history_reference, thresholds.compare, gate))
-    unjudged = [key for key in gated_keys(candidate, thresholds.compare, gate)
-                if key not in reference_keys]
+    # No obstacle: latency that cannot be compared fails its own test above, as not compared.
+    unjudged = coverage_gaps(history_reference, candidate, thresholds.compare,
+                             LatencyGate(skip=history_skip_latency))
     reference_id = history_reference["run_id"].iloc[0]
     assert not unjudged, (
         f"{len(unjudged)} gated measurement(s) of this session have no reference measurement in "

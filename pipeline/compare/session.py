@@ -47,8 +47,7 @@ class SessionPlan:
     def gaps(self) -> Gaps:
         """What a reference run lacks for this plan, in words."""
         identity = self.identity()
-        times_latency = any(VARIANTS[name].kind == "tflite" for name in self.variants
-                            if name in VARIANTS)
+        times_latency = any(VARIANTS[name].kind == "tflite" for name in self.variants)
 
         def gaps(reference: pd.DataFrame) -> Sequence[str]:
             measured = set(reference["model"])
