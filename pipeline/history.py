@@ -71,6 +71,7 @@ from pipeline.results import (
     ResultsFileError,
     completeness,
     is_missing,
+    machine_sharing,
     parse_samples,
     read_history,
     run_times,
@@ -179,16 +180,6 @@ class Machine(NamedTuple):
     cpu_count: int | None
 
 
-def _is_true(value: object) -> bool:
-    """A boolean run cell as any reader version may give it (bool, numpy bool, "True", 1);
-    empty (unknown, older schemas) is not True."""
-    if is_missing(value):
-        return False
-    if isinstance(value, (bool, np.bool_, int, np.integer)):
-        return bool(value)
-    return str(value).strip().lower() in ("true", "1")
-
-
 class RunFacts(NamedTuple):
     """What the picture needs to know of each run beyond the table: its machine, the run a
     reuse session re-measured, and the runs whose latency is not trusted."""
@@ -208,7 +199,7 @@ def run_facts(history: pd.DataFrame) -> RunFacts:
         machine={str(r): _machine(runs.at[r, "cpu"], counts.at[r]) for r in runs.index},
         source=source_runs(history),
         shared=frozenset() if shared is None else frozenset(
-            str(r) for r, flag in shared.items() if _is_true(flag)))
+            str(r) for r, flag in shared.items() if machine_sharing(flag)))
 
 
 def _machine(cpu: object, cpu_count: object) -> Machine:
