@@ -102,7 +102,6 @@ class BenchSession:
         #: --compare-to: the reference run and why it was chosen; --compare-skip-latency.
         self.history_skip_latency: bool = config.getoption("compare_skip_latency")
         self.history: ReferenceChoice | None = _history_reference(config, self)
-        self.history_reference = None if self.history is None else self.history.run
         #: Why this session is not a complete run (empty: complete), in the order noticed.
         self.incomplete: list[str] = _selection_narrowed(config)
         self.finished_items = 0
@@ -111,6 +110,11 @@ class BenchSession:
         self.not_applicable: set[str] = set()
         #: What the session shared the machine with, once it has finished.
         self.final_sharing = Sharing(False, "")
+
+    @property
+    def history_reference(self) -> pd.DataFrame | None:
+        """The --compare-to reference run's rows (None without --compare-to)."""
+        return None if self.history is None else self.history.run
 
     def sharing(self) -> Sharing:
         """Whether this session shared the machine, as far as known now (before it registers:

@@ -52,8 +52,8 @@ _WRAPPERS: dict[str, tuple[str, str]] = {
     "tf.lite": ("tensorflow", "lite/python/_pywrap_tensorflow_interpreter_wrapper*.so"),
     "ai_edge_litert": ("ai_edge_litert", "_pywrap_litert_interpreter_wrapper*.so"),
 }
-#: A valgrind that prints nothing of its own run but errors.
-_VALGRIND_QUIET = ("--tool=callgrind", "--quiet", "--collect-atstart=no")
+#: callgrind, printing nothing but errors, collecting only inside the toggled function.
+_CALLGRIND_ARGS = ("--tool=callgrind", "--quiet", "--collect-atstart=no")
 _TIMEOUT_S = 600
 
 
@@ -119,7 +119,7 @@ def _count(function: str, model: Path, runtime: str, image_path: Path, invokes: 
     """Run the worker under callgrind, counting only inside `function`: one figure per call."""
     resolver = RESOLVER_NO_DEFAULT_DELEGATES if runtime.endswith(NO_XNNPACK) else RESOLVER_DEFAULT
     with tempfile.TemporaryDirectory(prefix="callgrind_") as out:
-        command = [valgrind, *_VALGRIND_QUIET, f"--toggle-collect={function}",
+        command = [valgrind, *_CALLGRIND_ARGS, f"--toggle-collect={function}",
                    f"--dump-after={function}",
                    f"--callgrind-out-file={Path(out) / 'callgrind.out'}",
                    sys.executable, "-m", "pipeline.instruction_worker",
