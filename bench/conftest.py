@@ -38,6 +38,14 @@ from pipeline.environment import (
     platform_label,
 )
 from pipeline.footprint import FOOTPRINT_THREADS, Footprint, measure_footprint
+from pipeline.instructions import (
+    TOOL,
+    InstructionCount,
+    InstructionCounter,
+    InstructionsUnavailable,
+    ensure_countable,
+    wrapper_path,
+)
 from pipeline.interpreters import RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, interleaved_order, measure_interleaved
 from pipeline.machine_sharing import (
@@ -58,6 +66,8 @@ from pipeline.variants import VARIANTS, UnknownVariant, definitions_sha256, sele
 BENCH_DIR = Path(__file__).resolve().parent
 #: The latency test, whose selected parameters decide which combinations are timed.
 LATENCY_TEST = "test_invoke_latency"
+#: The instruction-count test, whose selected parameters decide what is counted.
+INSTRUCTIONS_TEST = "test_instruction_count"
 
 #: pytest's exit code for a session stopped by a data or environment problem (usage error).
 SETUP_PROBLEM_EXIT = pytest.ExitCode.USAGE_ERROR
@@ -99,11 +109,17 @@ class BenchSession:
             except ReuseError as exc:
                 raise pytest.UsageError(f"--reuse-run: {exc}") from None
             self.variants = self.source.tflite_variants
+        #: The valgrind that counts instructions ("": none counted, --skip-instructions or no
+        #: TFLite variant selected), checked now: a session that cannot count says so at once.
+        self.valgrind = _valgrind(config, self.variants)
+        self.counter: InstructionCounter | None = None
         #: --compare-to: the reference run and why it was chosen; --compare-skip-latency.
         self.history_skip_latency: bool = config.getoption("compare_skip_latency")
         self.history: ReferenceChoice | None = _history_reference(config, self)
         #: Why this session is not a complete run (empty: complete), in the order noticed.
         self.incomplete: list[str] = _selection_narrowed(config)
+        if config.getoption("skip_instructions"):
+            self.incomplete.append("--skip-instructions")
         self.finished_items = 0
         self.skipped: set[str] = set()
         #: Tests that apply to none of the selected variants: deselected, not a narrowing.
@@ -134,6 +150,21 @@ class BenchSession:
         self.finished_items += 1
 
 
+def _valgrind(config: pytest.Config, variants: tuple[str, ...]) -> str:
+    """The valgrind version that will count this session's TFLite models; "" when nothing is
+    to be counted. A machine that cannot count stops the session before any training, with
+    what to do: a run must not lack its instruction rows unannounced."""
+    if config.getoption("skip_instructions") or not any(VARIANTS[name].kind == "tflite"
+                                                        for name in variants):
+        return ""
+    try:
+        return ensure_countable()
+    except InstructionsUnavailable as exc:
+        raise pytest.UsageError(f"bench: {exc}; or pass --skip-instructions to run without "
+                                f"instruction counts (the run is then marked incomplete, never "
+                                f"a reference)") from None
+
+
 def _history_reference(config: pytest.Config, state: BenchSession) -> ReferenceChoice | None:
     """The run `--compare-to` selects, read before any training so a bad path fails at once:
     the choice pipeline.compare would make for this session's variants on this machine."""
@@ -143,7 +174,8 @@ def _history_reference(config: pytest.Config, state: BenchSession) -> ReferenceC
     plan = SessionPlan(
         variants=state.variants, cpu=cpu_model(), cpu_count=cpu_count(),
         platform=platform_label(), latency_settings=state.thresholds.latency.columns(),
-        machine_shared_by=state.sharing().by, skip_latency=state.history_skip_latency)
+        machine_shared_by=state.sharing().by, skip_latency=state.history_skip_latency,
+        valgrind=state.valgrind, instructions_tool=TOOL if state.valgrind else "")
     try:
         return session_reference(Path(path), plan, installed_tf=package_version("tensorflow"),
                                  tf=config.getoption("compare_tf"),
@@ -209,9 +241,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --compare-to: the reference run is the (complete) run with "
                          "this run_id.")
     group.addoption("--compare-skip-latency", action="store_true", default=False,
-                    help="with --compare-to: gate accuracy, size and sparsity only; latency "
-                         "and heap rows are not gated (as pipeline.compare --skip-latency), "
-                         "e.g. on a CI runner that is not the history's machine.")
+                    help="with --compare-to: wall-clock latency and heap rows are not gated "
+                         "(as pipeline.compare --skip-latency), e.g. on a CI runner that is not "
+                         "the history's machine; accuracy, size, sparsity and instruction "
+                         "counts are.")
+    group.addoption("--skip-instructions", action="store_true", default=False,
+                    help="do not count instructions under valgrind (e.g. where valgrind "
+                         "cannot be installed); the run is marked incomplete, never a "
+                         "reference.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -360,6 +397,12 @@ def selected_variants(request: pytest.FixtureRequest) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
+def counting_valgrind(request: pytest.FixtureRequest) -> str:
+    """The valgrind version counting instructions; "" when this session counts none."""
+    return _session(request).valgrind
+
+
+@pytest.fixture(scope="session")
 def history_skip_latency(request: pytest.FixtureRequest) -> bool:
     """--compare-skip-latency: latency and heap rows are not gated."""
     return _session(request).history_skip_latency
@@ -372,7 +415,9 @@ def _run_info(state: BenchSession, run: BenchRun, sharing: Sharing) -> RunInfo:
                             variants=state.variants, complete=not reason,
                             incomplete_reason=reason,
                             source_run_id="" if run.source is None else run.source.run_id,
-                            machine_shared=sharing.shared, machine_shared_by=sharing.by)
+                            machine_shared=sharing.shared, machine_shared_by=sharing.by,
+                            valgrind=state.valgrind,
+                            instructions_tool=TOOL if state.valgrind else "")
 
 
 @pytest.fixture(scope="session")
@@ -424,7 +469,33 @@ def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
                               f"never be compared")
     if session.history is not None:
         session.bench_run.say(f"history gate: {_reference_line(session.history)}")
+    if session.valgrind:
+        _start_counting(request, session, mnist)
     return session.bench_run
+
+
+def _start_counting(request: pytest.FixtureRequest, session: BenchSession, mnist: Mnist) -> None:
+    """Start the callgrind workers now, so they load while the session trains, and have the
+    run hand them each selected TFLite variant as soon as its file exists."""
+    assert session.bench_run is not None
+    keys = {(item.callspec.params["variant"], item.callspec.params["runtime"])
+            for item in request.session.items
+            if getattr(item, "originalname", None) == INSTRUCTIONS_TEST}
+    runtimes = sorted({runtime for _, runtime in keys if _countable(runtime)})
+    if not runtimes:
+        return
+    session.counter = InstructionCounter(runtimes, latency_image(mnist)).start()
+    session.bench_run.count_instructions(session.counter, {model for model, _ in keys})
+    session.bench_run.say(f"instructions: valgrind {session.valgrind} counting "
+                          f"{len(keys)} combinations beside the session ...")
+
+
+def _countable(runtime: str) -> bool:
+    try:
+        wrapper_path(runtime)
+    except InstructionsUnavailable:
+        return False
+    return True
 
 
 def _reference_line(choice: ReferenceChoice) -> str:
@@ -489,15 +560,37 @@ def _selected(request: pytest.FixtureRequest, bench_run: BenchRun, test_name: st
 
 
 @pytest.fixture(scope="session")
+def instruction_counts(request: pytest.FixtureRequest,
+                       ) -> dict[tuple[str, str], InstructionCount | InstructionsUnavailable]:
+    """Every selected (variant, runtime)'s instruction count, or why it could not be taken,
+    once every counting process has finished; empty when nothing is counted."""
+    bench_run: BenchRun = request.getfixturevalue("bench_run")
+    counter = _session(request).counter
+    if counter is None:
+        return {}
+    models = sorted({item.callspec.params["variant"] for item in request.session.items
+                     if getattr(item, "originalname", None) == INSTRUCTIONS_TEST})
+    for model in models:
+        with contextlib.suppress(Exception):  # its own tests raise the error
+            build(bench_run, model)
+    start = time.perf_counter()
+    counts = counter.results()
+    bench_run.say(f"instructions: done (waited {time.perf_counter() - start:.1f} s)")
+    return counts
+
+
+@pytest.fixture(scope="session")
 def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
                    thresholds: Config) -> dict[LatencyKey, list[Block]]:
     """Every selected latency combination's repetitions, measured once, interleaved.
 
     The combinations are those of the selected `test_invoke_latency` items whose runtime is
     installed (the others skip with the reason). Under --benchmark-disable each gets a single
-    untimed call, enough for the tests' correctness check.
+    untimed call, enough for the tests' correctness check. Instruction counting has finished
+    first: the clock runs on a machine it has to itself.
     """
     bench_run = request.getfixturevalue("bench_run")
+    request.getfixturevalue("instruction_counts")
     keys, paths = _selected(request, bench_run, LATENCY_TEST,
                             lambda params: params["threads"])
     settings = thresholds.latency
@@ -567,6 +660,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     sharing = combine(state.tox_parallel, state.registry.finish()) if state.registry.started \
         else state.sharing()
     state.final_sharing = sharing
+    if state.counter is not None:  # whatever was not collected (an interrupted session)
+        state.counter.close()
     if state.bench_run is None or not state.bench_run.measurements:
         return
     if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

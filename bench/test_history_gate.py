@@ -7,8 +7,8 @@ measurement of this session had a reference measurement to be judged against. Th
 the [compare] rules of the threshold config, exactly as `python -m pipeline.compare` applies
 them (--compare-skip-latency as its --skip-latency); a reference run of another dataset, seed
 or recipe fails every test with the reason, and latency that cannot be compared (another
-machine, other latency settings, a run that shared the machine) fails its test as not compared
-rather than passing unchecked.
+machine, other latency settings, a run that shared the machine), like instruction counts of
+another architecture or valgrind, fails its test as not compared rather than passing unchecked.
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from pipeline.compare import (
     RunIdentity,
     check_comparable,
     compare_runs,
+    comparison_gate,
     coverage_gaps,
     format_rows,
-    latency_obstacle,
 )
 from pipeline.compare.rules import describe_keys
 from pipeline.config import Config
@@ -60,7 +60,7 @@ def test_no_regression_against_history(history_key: MeasurementKey,
                                    for r in history_reference.to_dict("records")]]
     candidate = to_frame(run_info, measured)
     _checked(reference, candidate)
-    gate = LatencyGate(obstacle=latency_obstacle(reference, candidate), skip=history_skip_latency)
+    gate = comparison_gate(reference, candidate, skip_latency=history_skip_latency)
     (row,) = compare_runs(reference, candidate, thresholds.compare, latency=gate)
     assert row.verdict not in ("regressed", "not compared"), (
         f"{row.verdict} against history ({row.detail or 'beyond ' + row.allowed}):\n"

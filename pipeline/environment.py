@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.results import RunInfo
+from pipeline.tfenv import TENSORFLOW_PACKAGE, tensorflow_distributions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,29 @@ def package_version(column: str) -> str:
         except metadata.PackageNotFoundError:
             continue
     return ""
+
+
+#: CSV column -> the import package whose providing distribution the run records.
+_PROVIDED_PACKAGES: dict[str, str] = {"tensorflow": TENSORFLOW_PACKAGE, "tf_keras": "tf_keras"}
+
+
+def provider(column: str) -> tuple[str, str]:
+    """(distribution, version) that provides the import package of a CSV column (tensorflow,
+    tf_keras), whatever the distribution is called: tensorflow, tensorflow-cpu, tf-nightly,
+    tf-keras-nightly, a locally built wheel. ("", "") when none does; several (an environment
+    `pytest bench` refuses, pipeline.tfenv) are joined with "+"."""
+    found = tensorflow_distributions(package=_PROVIDED_PACKAGES[column])
+    return "+".join(name for name, _ in found), "+".join(version for _, version in found)
+
+
+def installed_version(column: str) -> str:
+    """The version a run records for a CSV column: that of the distribution providing the
+    package where there is one (so a nightly records its own), else package_version."""
+    if column in _PROVIDED_PACKAGES:
+        version = provider(column)[1]
+        if version:
+            return version
+    return package_version(column)
 
 
 def cpu_model(cpuinfo: str | None = None) -> str:
@@ -91,6 +115,13 @@ def comparable_platform(label: str) -> str:
     return f"{system} {version.group(1)}.{version.group(2)} {machine}"
 
 
+def architecture(label: str) -> str:
+    """The architecture of a platform label ("x86_64"); a label this module did not write is
+    returned whole, so it only matches itself."""
+    machine = label.rpartition("-")[2]
+    return machine if re.fullmatch(r"\w+", machine) and "-" in label else label
+
+
 def _git(*args: str) -> str | None:
     try:
         done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
@@ -112,22 +143,24 @@ def git_state() -> tuple[str, bool]:
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable, readable, and unique even for two sessions started in the same second."""
     now = now or datetime.now(UTC)
-    tensorflow_version = package_version("tensorflow") or "none"
+    tensorflow_version = installed_version("tensorflow") or "none"
     return f"{now:%Y%m%dT%H%M%SZ}_tf{tensorflow_version}_{secrets.token_hex(3)}"
 
 
 def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha256: str,
                      config: Config, variants: tuple[str, ...], complete: bool,
                      incomplete_reason: str = "", source_run_id: str = "",
-                     machine_shared: bool = False, machine_shared_by: str = "") -> RunInfo:
-    """Everything about this run except its measurements."""
+                     machine_shared: bool = False, machine_shared_by: str = "",
+                     valgrind: str = "", instructions_tool: str = "") -> RunInfo:
+    """Everything about this run except its measurements; `valgrind` and `instructions_tool`
+    say what counted its instruction rows (empty: none counted)."""
     commit, dirty = git_state()
     return RunInfo(
         run_id=run_id,
         timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         git_commit=commit, git_dirty=dirty,
         python=platform.python_version(),
-        tensorflow=package_version("tensorflow"), tf_keras=package_version("tf_keras"),
+        tensorflow=installed_version("tensorflow"), tf_keras=installed_version("tf_keras"),
         tfmot=package_version("tfmot"), litert=package_version("litert"),
         numpy=package_version("numpy"),
         platform=platform_label(), cpu=cpu_model(), cpu_count=cpu_count(),
@@ -135,6 +168,9 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         config_sha256=config.sha256, **config.latency.columns(), complete=complete,
         incomplete_reason=incomplete_reason, variants=variants, source_run_id=source_run_id,
         machine_shared=machine_shared, machine_shared_by=machine_shared_by,
+        valgrind=valgrind, instructions_tool=instructions_tool,
+        tensorflow_distribution=provider("tensorflow")[0],
+        tf_keras_distribution=provider("tf_keras")[0],
     )
 
 

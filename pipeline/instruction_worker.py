@@ -1,18 +1,32 @@
-"""The process pipeline.instructions runs under callgrind: load a runtime's native interpreter
-wrapper, allocate, set the input, invoke N times. Nothing else.
+"""The process pipeline.instructions runs under callgrind: load one runtime's native interpreter
+wrapper once, then count each model it is given in a child forked for it.
 
-Run as `python -m pipeline.instruction_worker WRAPPER.so MODEL.tflite RESOLVER INVOKES
-INPUT.npy`. It imports numpy and pipeline.interpreters (0.1 s, no TensorFlow): not TensorFlow
-(60 s under callgrind) and not `ai_edge_litert.interpreter`, so a counting process costs a few
-seconds, and the two runtimes are driven by the same code. The wrapper is the one each
-runtime's Python `Interpreter` class calls, with the arguments that class passes
-(tensorflow/lite/python/interpreter.py, ai_edge_litert/interpreter.py), so the native work
-counted is the work `invoke()` does there.
+Run as `python -m pipeline.instruction_worker WRAPPER.so INPUT.npy INVOKES` under
+`valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no --toggle-collect=...`. It
+reads one job per line from stdin, `RESOLVER MODEL.tflite`, and answers each with one line,
+`PID EXIT_STATUS`: the child's dumps are the files callgrind wrote for that pid.
+
+Why it is shaped so:
+- It imports numpy and pipeline.interpreters (no TensorFlow): not TensorFlow (60 s under
+  callgrind) and not `ai_edge_litert.interpreter`, so both runtimes are driven by the same code.
+  The wrapper is the one each runtime's Python `Interpreter` class calls, with the arguments that
+  class passes (tensorflow/lite/python/interpreter.py, ai_edge_litert/interpreter.py), so the
+  native work counted is the work `invoke()` does there.
+- Nothing is instrumented until the child asks for it (pipeline.client_requests), just before
+  `AllocateTensors()`: Python's start-up, the imports and loading the model cost valgrind's bare
+  JIT, not callgrind's instrumentation (~3 s a process instead of ~9 s).
+- Every model starts from the same process state, a fork of the parent made before any model
+  was loaded: counts in one process depend on what ran before (allocate_tensors() of
+  pruned_tflite counted 180,054 first and 208,342 after another model, measured), so a count
+  must not depend on which other models the session selected.
+- Jobs come while the session is still building its models, so the parent's start-up overlaps
+  the conversion and evaluation of the next variant.
 """
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import client_requests
 from pipeline.interpreters import as_input
 
 #: The main subgraph: the seed's models have one.
@@ -27,6 +42,8 @@ SUBGRAPH = 0
 #: Interpreter threads: instruction counts are gated at 1 thread (a second thread's work is
 #: another core's, and its hand-offs are scheduling, not instructions of the model).
 THREADS = 1
+#: The `desc: Trigger:` label of each dump, which pipeline.instructions reads back.
+ALLOCATE_DUMP, INVOKE_DUMP = b"allocate", b"invoke"
 
 
 def load_wrapper(path: Path) -> ModuleType:
@@ -60,15 +77,41 @@ def model_input(interpreter: Any, image: np.ndarray) -> tuple[int, np.ndarray]:
     return index, as_input(np.asarray(image, dtype=np.float32).reshape(shape), detail)
 
 
-def main(argv: list[str]) -> int:
-    wrapper_path, model, resolver, invokes, image = argv
-    interpreter = create(load_wrapper(Path(wrapper_path)), Path(model), int(resolver))
+def count_one(wrapper: ModuleType, model: Path, resolver: int, image: np.ndarray,
+              invokes: int) -> None:
+    """In the forked child: load, then instrument allocate and each invoke, one dump each.
+    Only the toggled native functions collect (the command's --toggle-collect), so the dumps
+    hold their instructions and nothing of Python's."""
+    interpreter = create(wrapper, model, resolver)
+    client_requests.start_instrumentation()
     # Without a subgraph argument, as the Interpreter classes call them: the wrapper then goes
     # through Interpreter::AllocateTensors / Invoke, where the default delegate is applied.
     interpreter.AllocateTensors()
-    interpreter.SetTensor(*model_input(interpreter, np.load(image)))
-    for _ in range(int(invokes)):
+    client_requests.dump_stats_at(ALLOCATE_DUMP)
+    interpreter.SetTensor(*model_input(interpreter, image))
+    for _ in range(invokes):
         interpreter.Invoke()
+        client_requests.dump_stats_at(INVOKE_DUMP)
+
+
+def main(argv: list[str]) -> int:
+    wrapper_path, image_path, invokes = argv
+    wrapper = load_wrapper(Path(wrapper_path))
+    image = np.load(image_path)
+    for line in sys.stdin:
+        resolver, model = line.rstrip("\n").split(" ", 1)
+        pid = os.fork()
+        if pid == 0:
+            status = 0
+            try:
+                count_one(wrapper, Path(model), int(resolver), image, int(invokes))
+            except BaseException as exc:  # the parent reports it; the child must not go on
+                print(f"instruction_worker: {model}: {type(exc).__name__}: {exc}",
+                      file=sys.stderr, flush=True)
+                status = 1
+            os._exit(status)
+        _, wait_status = os.waitpid(pid, 0)
+        print(pid, os.waitstatus_to_exitcode(wait_status), flush=True)
     return 0
 
 

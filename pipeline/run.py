@@ -22,6 +22,7 @@ import numpy as np
 from pipeline.clustering import distinct_weights
 from pipeline.conversion import save_h5, to_tflite
 from pipeline.data import Mnist
+from pipeline.instructions import InstructionCounter
 from pipeline.interpreters import tflite_accuracy, tflite_kernels
 from pipeline.pruning import PRUNED_LAYER_TYPES, kernel_sparsity, overall_sparsity, pruned_kernels
 from pipeline.recipe import RECIPE, Recipe
@@ -99,6 +100,9 @@ class BenchRun:
         self._failed: dict[str, Exception] = {}
         self._progress = progress
         self._started = time.perf_counter()
+        #: Counts the instructions of these TFLite variants as soon as their files exist.
+        self._counter: InstructionCounter | None = None
+        self._to_count: frozenset[str] = frozenset()
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
     def say(self, message: str) -> None:
@@ -125,6 +129,13 @@ class BenchRun:
         self.record(Measurement(model=model, metric="stage_seconds", stage=stage,
                                 value=seconds, unit="s"))
         self.say(f"{stage} {model}: done in {seconds:.1f} s")
+
+    def count_instructions(self, counter: InstructionCounter, models: Iterable[str]) -> None:
+        """Hand each TFLite variant of `models` to `counter` once its file exists (at once for
+        those built already), so that counting runs beside the rest of the session."""
+        self._counter, self._to_count = counter, frozenset(models)
+        for name in self._to_count & self._built.keys():
+            counter.submit(self._built[name].path, name)
 
     def artifact(self, name: str) -> Artifact:
         """The variant `name`, built (with its parents) on first use; KeyError if unknown.
@@ -165,6 +176,8 @@ class BenchRun:
             else:
                 with self._stage(variant.stage, variant.name):
                     to_tflite(parent_model, path, variant.converter, representative=x_train)
+            if self._counter is not None and variant.name in self._to_count:
+                self._counter.submit(path, variant.name)
             with self._stage("evaluate", variant.name):
                 accuracy = tflite_accuracy(path, x_test, y_test)
             kernels = tflite_kernels(path) if variant.measures else None

@@ -113,8 +113,8 @@ def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _provides_tensorflow(distribution: metadata.Distribution) -> bool:
-    """Whether `distribution` installed `tensorflow/__init__.py`, the file `import tensorflow` runs.
+def _provides(distribution: metadata.Distribution, package: str) -> bool:
+    """Whether `distribution` installed `package/__init__.py`, the file `import package` runs.
 
     Read from the wheel's RECORD (what pip unpacked), not from the distribution's name: that also
     catches tf-nightly, tf-nightly-cpu, tensorflow-intel, tensorflow-cpu-aws, or a name not yet
@@ -125,15 +125,17 @@ def _provides_tensorflow(distribution: metadata.Distribution) -> bool:
     """
     record = distribution.read_text("RECORD")
     if record is not None:
-        entry = f"{TENSORFLOW_PACKAGE}/__init__.py,"
+        entry = f"{package}/__init__.py,"
         return record.startswith(entry) or f"\n{entry}" in record
     top_level = distribution.read_text("top_level.txt") or ""
-    return TENSORFLOW_PACKAGE in top_level.split()
+    return package in top_level.split()
 
 
-def tensorflow_distributions(path: Iterable[str] | None = None) -> list[tuple[str, str]]:
-    """(name, version) of every installed distribution that provides the `tensorflow` package,
-    sorted by name, names as pip spells them ("tensorflow-cpu").
+def tensorflow_distributions(path: Iterable[str] | None = None,
+                             package: str = TENSORFLOW_PACKAGE) -> list[tuple[str, str]]:
+    """(name, version) of every installed distribution that provides the `tensorflow` package
+    (or `package`, e.g. tf_keras, which tf-keras-nightly provides too), sorted by name, names
+    as pip spells them ("tensorflow-cpu").
 
     `path` is the list of folders to search (default `sys.path`, what `import tensorflow` would
     search). Reads metadata files only: it does not import TensorFlow, so it is cheap and can run
@@ -145,7 +147,7 @@ def tensorflow_distributions(path: Iterable[str] | None = None) -> list[tuple[st
                      else metadata.distributions(path=list(path)))
     found: dict[str, str] = {}
     for distribution in distributions:
-        if _provides_tensorflow(distribution):  # first: parsing METADATA costs more than RECORD
+        if _provides(distribution, package):  # first: parsing METADATA costs more than RECORD
             found.setdefault(_normalized(distribution.metadata["Name"] or "?"),
                              distribution.version)
     return sorted(found.items())

@@ -20,6 +20,8 @@ from pipeline.compare.selection import (
     SelectionError,
     candidate_gaps,
     check_comparable,
+    comparison_gate,
+    counting_obstacle,
     latency_obstacle,
     load_reference,
     select_reference,
@@ -29,6 +31,7 @@ from pipeline.compare.selection import (
 __all__ = [
     "ComparisonRow", "Header", "LatencyGate", "NotComparable", "Outcome", "ReferenceChoice",
     "RunIdentity", "SelectionError", "candidate_gaps", "check_comparable", "compare_runs",
-    "coverage_gaps", "format_rows", "gated_keys", "latency_obstacle", "load_reference",
+    "comparison_gate", "counting_obstacle", "coverage_gaps", "format_rows", "gated_keys",
+    "latency_obstacle", "load_reference",
     "not_selected", "outcome", "select_reference", "summary_line", "warnings_of",
 ]

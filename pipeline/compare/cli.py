@@ -13,14 +13,14 @@ from pipeline.compare.report import (
     format_rows,
     outcome,
 )
-from pipeline.compare.rules import LatencyGate, compare_runs, not_selected
+from pipeline.compare.rules import compare_runs, not_selected
 from pipeline.compare.selection import (
     NotComparable,
     RunIdentity,
     SelectionError,
     candidate_gaps,
     check_comparable,
-    latency_obstacle,
+    comparison_gate,
     load_reference,
     warnings_of,
 )
@@ -43,13 +43,16 @@ exit codes:
      compared (the runs come from different machines, used different latency settings, or one
      shared the machine with another benchmark), or a gated measurement of the candidate has
      no reference measurement (e.g. the reference re-measured only .tflite files with
-     --reuse-run); use --skip-latency to gate accuracy, size and sparsity only, pipeline.duel
+     --reuse-run), or instruction counts came from another architecture or valgrind; use
+     --skip-latency to gate accuracy, size, sparsity and instructions only, pipeline.duel
      for a same-machine latency comparison, or choose a reference that covers the candidate
 
 comparable: two runs are compared only when their dataset_sha256, seed and recipe_sha256 are
 equal; latency only when cpu, cpu_count, OS, architecture, kernel major.minor and the latency
-settings are equal too, and neither run shared the machine. Different threshold configs, or a
-run made from uncommitted code, give a warning line."""
+settings are equal too, and neither run shared the machine; instruction counts across machines
+of one architecture counted with the same valgrind version and tool (--skip-latency leaves
+them gated). Different threshold configs, or a run made from uncommitted code, give a warning
+line."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,8 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-id", metavar="ID",
                         help="use the (complete) reference run with this run_id")
     parser.add_argument("--skip-latency", action="store_true",
-                        help="gate accuracy, size and sparsity only: latency rows are shown "
-                             "but not gated, and the summary says so")
+                        help="gate accuracy, size, sparsity and instruction counts only: "
+                             "wall-clock latency and heap rows (bound to one machine) are "
+                             "shown but not gated, and the summary says so")
     parser.add_argument("--format", choices=tuple(FORMATS), default="text",
                         help="text (default), markdown (GitHub table for a CI job summary) or "
                              "json (runs, warnings, rows and a summary)")
@@ -103,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc.filename}: {exc.strerror}")
     for note in choice.passed_over:
         print(f"{PROG}: note: {note}", file=sys.stderr)
-    gate = LatencyGate(obstacle=latency_obstacle(choice.run, candidate), skip=args.skip_latency)
+    gate = comparison_gate(choice.run, candidate, skip_latency=args.skip_latency)
     rows = compare_runs(choice.run, candidate, rules, latency=gate)
     warnings = warnings_of(choice.run, candidate,
                            latency_compared=not (gate.skip or gate.obstacle))

@@ -12,6 +12,12 @@ Under the `[compare]` rules of bench/thresholds.toml:
   page faults and file cache; README, "Latency"), and so is peak_rss_growth_bytes, which is
   mostly shared-library pages and moved +72% to +120% between two checkouts of the same code
   (pipeline.footprint).
+* instructions_per_invoke, instructions_first_invoke, instructions_allocate (counted under
+  valgrind, pipeline.instructions): growth beyond `instructions_growth_max` regresses,
+  shrinking as much improves. Compared across machines, since counts do not depend on the
+  host's load or model: only the architecture and the valgrind version and tool must match
+  (else "not compared", naming both values). `skip_latency` does not skip them: it is for
+  the wall clock.
 * sparsity: a drop of more than `sparsity_drop_max_points` points regresses (the pruned model
   keeps more weights than the schedule asks for); a rise as large is an improvement.
 * latency: regresses only when the ratio of medians (candidate / reference, over the
@@ -70,6 +76,10 @@ SIZE_METRICS: frozenset[str] = frozenset({"zipped_bytes", "raw_bytes"})
 #: Gated metrics that depend on the machine: compared only between runs of one machine, and
 #: not gated with skip_latency.
 MACHINE_METRICS: frozenset[str] = frozenset({"latency", MEMORY_METRIC})
+#: Instructions counted under valgrind: gated across machines of one architecture and valgrind.
+INSTRUCTION_METRICS: frozenset[str] = frozenset({"instructions_per_invoke",
+                                                 "instructions_first_invoke",
+                                                 "instructions_allocate"})
 
 Record = dict[Any, Any]
 
@@ -93,11 +103,14 @@ class ComparisonRow:
 
 @dataclass(frozen=True)
 class LatencyGate:
-    """How latency rows are judged in this comparison: `obstacle` says why they cannot be
-    compared (machines or settings differ), `skip` that the user asked not to gate them."""
+    """How machine-bound rows are judged in this comparison: `obstacle` says why latency and
+    heap cannot be compared (machines or settings differ), `skip` that the user asked not to
+    gate them; `counting` why instruction counts cannot be compared (architecture or valgrind
+    differ), which `skip` leaves gated."""
 
     obstacle: str = ""
     skip: bool = False
+    counting: str = ""
 
 
 def is_gated(key: MeasurementKey, rules: CompareRules) -> bool:
@@ -130,7 +143,8 @@ def coverage_gaps(reference: pd.DataFrame, candidate: pd.DataFrame, rules: Compa
     differ. Empty when the reference covers the candidate."""
     reference_keys = {key_of(r) for r in reference.to_dict("records")}
     return [key for key in gated_keys(candidate, rules, gate)
-            if key not in reference_keys or (gate.obstacle and key.metric in MACHINE_METRICS)]
+            if key not in reference_keys or (gate.obstacle and key.metric in MACHINE_METRICS)
+            or (gate.counting and key.metric in INSTRUCTION_METRICS)]
 
 
 #: Up to this many keys a message lists each; beyond, it names their models only.
@@ -175,10 +189,13 @@ def _points(reference: float, candidate: float, limit: float) -> tuple[str, str,
     return f"{points:+.2f} pt", f"-{limit:.2f} pt", verdict
 
 
-def _size(reference: float, candidate: float, limit: float) -> tuple[str, str, str]:
+def _size(reference: float, candidate: float, limit: float,
+          digits: int = 1) -> tuple[str, str, str]:
+    """Growth as a fraction; beyond `limit` regresses, shrinking as much improves. `digits`
+    after the point in the percentages (instruction counts move in hundredths)."""
     growth = round(candidate / reference - 1, 9)
     verdict = "regressed" if growth > limit else "improved" if growth < -limit else "ok"
-    return f"{growth:+.1%}", f"+{limit:.1%}", verdict
+    return f"{growth:+.{digits}%}", f"+{limit:.{digits}%}", verdict
 
 
 def judge_latency(reference: Sequence[float], candidate: Sequence[float],
@@ -222,6 +239,10 @@ def _judge(key: MeasurementKey, reference: Record, candidate: Record, rules: Com
         return (*_points(ref, cand, rules.accuracy_drop_max_points), "")
     if key.metric == "sparsity":
         return (*_points(ref, cand, rules.sparsity_drop_max_points), "")
+    if key.metric in INSTRUCTION_METRICS:
+        if gate.counting:
+            return f"{cand / ref - 1:+.2%}" if ref else "", "", "not compared", gate.counting
+        return (*_size(ref, cand, rules.instructions_growth_max, digits=2), "")
     if key.metric not in ("latency", MEMORY_METRIC) and key.metric not in SIZE_METRICS:
         return "", "", "not compared", f"no rule for metric {key.metric!r}"
     if ref <= 0:

@@ -17,13 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.compare.rules import (
+    INSTRUCTION_METRICS,
     MACHINE_METRICS,
     LatencyGate,
     coverage_gaps,
     describe_keys,
 )
 from pipeline.config import CompareRules
-from pipeline.environment import comparable_platform
+from pipeline.environment import architecture, comparable_platform
 from pipeline.results import (
     LATENCY_SETTING_COLUMNS,
     completeness,
@@ -34,6 +35,8 @@ from pipeline.results import (
     tf_version_key,
 )
 
+#: Run fields that must be equal for instruction counts to be compared (with the architecture).
+COUNTING_FIELDS: tuple[str, ...] = ("valgrind", "instructions_tool")
 #: Run fields that must be equal for two runs to be compared at all.
 REFUSING_FIELDS: tuple[str, ...] = ("dataset_sha256", "seed", "recipe_sha256")
 
@@ -328,19 +331,47 @@ def latency_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
     return "; ".join(reasons)
 
 
+def counting_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
+    """Why the instruction counts of these runs cannot be compared ("" when they can): another
+    architecture, or another valgrind version or tool (a run of schema 1-4 counted none)."""
+    reasons = []
+    ref_arch = architecture(str(reference.iloc[0]["platform"]))
+    cand_arch = architecture(str(candidate.iloc[0]["platform"]))
+    if ref_arch != cand_arch:
+        reasons.append(f"architectures differ: {ref_arch!r} vs {cand_arch!r}")
+    counted = [f"{name} {_shown(reference, name)} vs {_shown(candidate, name)}"
+               for name in COUNTING_FIELDS if _differs(reference, candidate, name)]
+    if counted:
+        reasons.append(f"counted with another valgrind: {', '.join(counted)}")
+    return "; ".join(reasons)
+
+
+def comparison_gate(reference: pd.DataFrame, candidate: pd.DataFrame, *,
+                    skip_latency: bool) -> LatencyGate:
+    """How the machine-bound rows of these two runs are judged (latency_obstacle,
+    counting_obstacle, --skip-latency)."""
+    return LatencyGate(obstacle=latency_obstacle(reference, candidate), skip=skip_latency,
+                       counting=counting_obstacle(reference, candidate))
+
+
 def candidate_gaps(candidate: pd.DataFrame, rules: CompareRules, *, skip_latency: bool) -> Gaps:
     """Gaps of a reference run for this candidate run: its gated measurements the run lacks,
-    and its machine-dependent ones (latency, heap) when the run's latency cannot be compared
-    with the candidate's (latency_obstacle)."""
+    its machine-dependent ones (latency, heap) when the run's latency cannot be compared with
+    the candidate's (latency_obstacle), and its instruction counts when they were counted
+    otherwise (counting_obstacle)."""
     def gaps(reference: pd.DataFrame) -> list[str]:
-        obstacle = latency_obstacle(reference, candidate)
-        gate = LatencyGate(obstacle=obstacle, skip=skip_latency)
+        gate = comparison_gate(reference, candidate, skip_latency=skip_latency)
         keys = coverage_gaps(reference, candidate, rules, gate)
-        absent = [key for key in keys if key.metric not in MACHINE_METRICS or not obstacle]
+        unjudgeable = {key for key in keys
+                       if (gate.obstacle and key.metric in MACHINE_METRICS)
+                       or (gate.counting and key.metric in INSTRUCTION_METRICS)}
+        absent = [key for key in keys if key not in unjudgeable]
         words = [f"{_count(len(absent), 'gated measurement')}: {describe_keys(absent)}"
                  if len(absent) > 1 else describe_keys(absent)] if absent else []
-        if len(absent) < len(keys):
-            words.append(f"comparable latency and heap ({obstacle})")
+        if any(key.metric in MACHINE_METRICS for key in unjudgeable):
+            words.append(f"comparable latency and heap ({gate.obstacle})")
+        if any(key.metric in INSTRUCTION_METRICS for key in unjudgeable):
+            words.append(f"comparable instruction counts ({gate.counting})")
         return words
 
     return gaps

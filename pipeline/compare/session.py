@@ -4,8 +4,9 @@ before anything is measured, by the same rules as `python -m pipeline.compare`.
 A session must pick its reference run at collection, when it knows what it will measure (the
 variants it selected) and where (this machine, its latency settings, whether another benchmark
 is running) but no measurement yet. So coverage is judged on that plan: a reference run lacks
-a selected variant it never measured (a `--reuse-run` run holds no Keras model), or its latency
-when the two runs' latency cannot be compared. What the plan cannot foresee (a runtime missing
+a selected variant it never measured (a `--reuse-run` run holds no Keras model), its latency
+when the two runs' latency cannot be compared, or its instruction counts when they were counted
+with another valgrind or on another architecture. What the plan cannot foresee (a runtime missing
 on one side) the session's coverage test catches once everything is measured.
 """
 from __future__ import annotations
@@ -16,8 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.compare.selection import Gaps, ReferenceChoice, latency_obstacle, load_reference
-from pipeline.results import LATENCY_SETTING_COLUMNS
+from pipeline.compare.selection import (
+    Gaps,
+    ReferenceChoice,
+    counting_obstacle,
+    latency_obstacle,
+    load_reference,
+)
+from pipeline.results import LATENCY_SETTING_COLUMNS, SCHEMA_VERSION
 from pipeline.variants import VARIANTS
 
 
@@ -34,15 +41,19 @@ class SessionPlan:
     #: What this session shares the machine with, as far as known at its start ("": alone).
     machine_shared_by: str = ""
     skip_latency: bool = False
+    #: What will count instructions: valgrind's version and tool ("": nothing is counted).
+    valgrind: str = ""
+    instructions_tool: str = ""
 
     def identity(self) -> pd.DataFrame:
-        """The session as a one-row run, for latency_obstacle."""
+        """The session as a one-row run, for latency_obstacle and counting_obstacle."""
         return pd.DataFrame([{
-            "run_id": "this session", "schema_version": 4, "cpu": self.cpu,
+            "run_id": "this session", "schema_version": SCHEMA_VERSION, "cpu": self.cpu,
             "cpu_count": self.cpu_count, "platform": self.platform,
             **{c: self.latency_settings[c] for c in LATENCY_SETTING_COLUMNS},
             "machine_shared": bool(self.machine_shared_by),
-            "machine_shared_by": self.machine_shared_by}])
+            "machine_shared_by": self.machine_shared_by, "valgrind": self.valgrind,
+            "instructions_tool": self.instructions_tool}])
 
     def gaps(self) -> Gaps:
         """What a reference run lacks for this plan, in words."""
@@ -56,6 +67,9 @@ class SessionPlan:
             obstacle = latency_obstacle(reference, identity)
             if times_latency and obstacle and not self.skip_latency:
                 words.append(f"comparable latency and heap ({obstacle})")
+            counting = counting_obstacle(reference, identity)
+            if times_latency and self.valgrind and counting:
+                words.append(f"comparable instruction counts ({counting})")
             return words
 
         return gaps

@@ -12,6 +12,7 @@ from pipeline.results.schema import (
     COLUMNS_V1,
     COLUMNS_V2,
     COLUMNS_V3,
+    COLUMNS_V4,
     KEY_COLUMNS,
     LATENCY_SETTING_COLUMNS,
     MEASUREMENT_COLUMNS,
@@ -20,6 +21,7 @@ from pipeline.results.schema import (
     RUN_COLUMNS_ADDED_V2,
     RUN_COLUMNS_ADDED_V3,
     RUN_COLUMNS_ADDED_V4,
+    RUN_COLUMNS_ADDED_V5,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     STAGES,
@@ -38,9 +40,10 @@ from pipeline.results.schema import (
 from pipeline.results.writer import to_frame, write_atomic
 
 __all__ = [
-    "COLUMNS", "COLUMNS_V1", "COLUMNS_V2", "COLUMNS_V3", "KEY_COLUMNS", "LATENCY_SETTING_COLUMNS",
-    "MEASUREMENT_COLUMNS", "METRICS", "RUN_COLUMNS", "RUN_COLUMNS_ADDED_V2",
-    "RUN_COLUMNS_ADDED_V3", "RUN_COLUMNS_ADDED_V4", "SAMPLES_SEPARATOR", "SCHEMA_VERSION", "STAGES",
+    "COLUMNS", "COLUMNS_V1", "COLUMNS_V2", "COLUMNS_V3", "COLUMNS_V4", "KEY_COLUMNS",
+    "LATENCY_SETTING_COLUMNS", "MEASUREMENT_COLUMNS", "METRICS", "RUN_COLUMNS",
+    "RUN_COLUMNS_ADDED_V2", "RUN_COLUMNS_ADDED_V3", "RUN_COLUMNS_ADDED_V4",
+    "RUN_COLUMNS_ADDED_V5", "SAMPLES_SEPARATOR", "SCHEMA_VERSION", "STAGES",
     "SUPPORTED_SCHEMA_VERSIONS", "Measurement", "MeasurementKey", "ResultsFileError", "RunInfo",
     "completeness", "is_missing", "key_of", "machine_sharing", "measurements_of",
     "parse_samples", "read_history", "read_results", "run_times", "selected_variants",

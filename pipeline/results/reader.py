@@ -23,11 +23,13 @@ from pipeline.results.schema import (
     COLUMNS_V1,
     COLUMNS_V2,
     COLUMNS_V3,
+    COLUMNS_V4,
     METRICS,
     RUN_COLUMNS,
     RUN_COLUMNS_ADDED_V2,
     RUN_COLUMNS_ADDED_V3,
     RUN_COLUMNS_ADDED_V4,
+    RUN_COLUMNS_ADDED_V5,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     Measurement,
@@ -54,10 +56,10 @@ def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
 
 #: Schema versions this reader understands. A file from a newer writer is refused rather than
 #: guessed at, because a misread column would silently move the gate.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, 3, SCHEMA_VERSION)
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, 3, 4, SCHEMA_VERSION)
 #: The columns a file of each schema version must have.
 _COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, 2: COLUMNS_V2, 3: COLUMNS_V3,
-                                                   SCHEMA_VERSION: COLUMNS}
+                                                   4: COLUMNS_V4, SCHEMA_VERSION: COLUMNS}
 
 #: Run columns that must hold a value: the comparison selects, orders and labels runs by them.
 _REQUIRED_RUN_VALUES: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow")
@@ -312,6 +314,12 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
     else:  # nor whether another benchmark shared the machine: unknown, never guessed
         for column in RUN_COLUMNS_ADDED_V4:
             frame[column] = pd.Series([None] * len(frame), dtype=object)
+    if _version(records[0][1]) >= 5:
+        for column in RUN_COLUMNS_ADDED_V5:
+            frame[column] = frame[column].fillna("")
+    else:  # nor what counted instructions (it counted none), nor the distributions
+        for column in RUN_COLUMNS_ADDED_V5:
+            frame[column] = pd.Series([None] * len(frame), dtype=object)
     return frame
 
 
@@ -326,7 +334,7 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     columns stays readable.
 
     Files of schemas 1 to 3 are read too; the run columns later schemas added
-    (RUN_COLUMNS_ADDED_V2, _V3, _V4) are then None on every row: unknown, never guessed.
+    (RUN_COLUMNS_ADDED_V2 to _V5) are then None on every row: unknown, never guessed.
 
     Types: run columns are strings (`schema_version`, `seed`, `cpu_count` and the latency
     settings ints, `git_dirty`, `complete` and `machine_shared` bool);

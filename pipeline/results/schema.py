@@ -8,7 +8,10 @@ settings, machine, completeness); a schema-1 file has none of it, and the reader
 fields as unknown (None) rather than guessing them. Schema 3 adds the variants a session
 selected (pipeline.variants), so the comparison can tell a model a run did not select from one
 it failed to measure. Schema 4 adds whether the session shared the machine with another
-benchmark (pipeline.machine_sharing): such a run's latency is never compared.
+benchmark (pipeline.machine_sharing): such a run's latency is never compared. Schema 5 adds
+what counted the instruction rows (pipeline.instructions: the valgrind version and tool, which
+must match for counts to be compared across machines) and which distributions provided
+TensorFlow and tf-keras (`tensorflow-cpu`, `tf-nightly`, ...), beside their versions.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from packaging.version import InvalidVersion, Version
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Run columns of schema 1, in order.
 RUN_COLUMNS_V1: tuple[str, ...] = (
@@ -42,20 +45,27 @@ RUN_COLUMNS_ADDED_V3: tuple[str, ...] = ("variants", "source_run_id")
 #: session measured (tox parallel, another bench session), and which; its latency is then
 #: never compared, while accuracy and size stay comparable.
 RUN_COLUMNS_ADDED_V4: tuple[str, ...] = ("machine_shared", "machine_shared_by")
+#: Run columns that schema 5 added: the valgrind version and tool that counted the run's
+#: instruction rows (both empty when it counted none), and the distribution names that provided
+#: the `tensorflow` and `tf_keras` packages.
+RUN_COLUMNS_ADDED_V5: tuple[str, ...] = ("valgrind", "instructions_tool",
+                                         "tensorflow_distribution", "tf_keras_distribution")
 #: Columns that describe the run; identical on every row of one file.
 RUN_COLUMNS: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
-                                + RUN_COLUMNS_ADDED_V4)
+                                + RUN_COLUMNS_ADDED_V4 + RUN_COLUMNS_ADDED_V5)
 #: Columns that describe one measurement.
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "model", "runtime", "threads", "metric", "stage", "value", "unit",
     "min", "median", "mean", "stddev", "iqr", "rounds", "samples",
 )
 COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
-#: The columns a schema-1, -2 and -3 file have.
+#: The columns a schema-1, -2, -3 and -4 file have.
 COLUMNS_V1: tuple[str, ...] = RUN_COLUMNS_V1 + MEASUREMENT_COLUMNS
 COLUMNS_V2: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + MEASUREMENT_COLUMNS
 COLUMNS_V3: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
                                + MEASUREMENT_COLUMNS)
+COLUMNS_V4: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
+                               + RUN_COLUMNS_ADDED_V4 + MEASUREMENT_COLUMNS)
 
 #: The latency settings a run records: what "latency" means in that run.
 LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
@@ -66,7 +76,8 @@ LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
 #: Every metric a run can hold, in report order. Models are the variants of
 #: pipeline.variants; a file may hold any model name (a later registry may have more).
 METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity",
-                            "distinct_weights", "latency", "init_seconds",
+                            "distinct_weights", "latency", "instructions_per_invoke",
+                            "instructions_first_invoke", "instructions_allocate", "init_seconds",
                             "first_invoke_seconds", "heap_growth_bytes",
                             "peak_rss_growth_bytes", "stage_seconds")
 #: stage_seconds stages, in the order a variant goes through them.
@@ -176,6 +187,14 @@ class RunInfo:
     #: (pipeline.machine_sharing); empty when it ran alone.
     machine_shared: bool = False
     machine_shared_by: str = ""
+    #: What counted the instruction rows (pipeline.instructions): valgrind's version and tool;
+    #: empty when the session counted none.
+    valgrind: str = ""
+    instructions_tool: str = ""
+    #: The distributions that provided `import tensorflow` and `import tf_keras` (e.g.
+    #: tensorflow, tensorflow-cpu, tf-nightly); empty when not installed.
+    tensorflow_distribution: str = ""
+    tf_keras_distribution: str = ""
     schema_version: int = field(default=SCHEMA_VERSION)
 
 
