@@ -3,8 +3,9 @@ wrapper once, then count each model it is given in a child forked for it.
 
 Run as `python -m pipeline.instruction_worker WRAPPER.so INPUT.npy INVOKES` under
 `valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no --toggle-collect=...`. It
-reads one job per line from stdin, `RESOLVER MODEL.tflite`, and answers each with one line,
-`PID EXIT_STATUS`: the child's dumps are the files callgrind wrote for that pid.
+forks a child per job; the child reads its job, one `RESOLVER MODEL.tflite` line, from stdin,
+and the parent answers each with one line, `PID EXIT_STATUS`: the child's dumps are the files
+callgrind wrote for that pid.
 
 Why it is shaped so:
 - It imports numpy and pipeline.interpreters (no TensorFlow): not TensorFlow (60 s under
@@ -16,9 +17,11 @@ Why it is shaped so:
   `AllocateTensors()`: Python's start-up, the imports and loading the model cost valgrind's bare
   JIT, not callgrind's instrumentation (~3 s a process instead of ~9 s).
 - Every model starts from the same process state, a fork of the parent made before any model
-  was loaded: counts in one process depend on what ran before (allocate_tensors() of
-  pruned_tflite counted 180,054 first and 208,342 after another model, measured), so a count
-  must not depend on which other models the session selected.
+  was loaded or any job read: counts in one process depend on what ran before
+  (allocate_tensors() of pruned_tflite counted 180,054 first and 208,342 after another model,
+  measured), and even a parent that had read three job lines instead of one gave its children
+  other allocate counts (178,281 against 179,835: heap state), so a count must not depend on
+  which other models the session selected.
 - Jobs come while the session is still building its models, so the parent's start-up overlaps
   the conversion and evaluation of the next variant.
 """
@@ -58,13 +61,19 @@ def load_wrapper(path: Path) -> ModuleType:
 
 
 def create(wrapper: ModuleType, model: Path, resolver: int) -> Any:
-    """CreateWrapperFromFile as each runtime's Interpreter calls it with default options: the
-    tf.lite wrapper takes 8 arguments, ai_edge_litert's 3 more (all False by default)."""
+    """CreateWrapperFromFile as each runtime's Interpreter calls it with default options and
+    1 thread. The signatures differ by release: tf.lite of TF 2.17-2.21 takes 8 arguments
+    (threads the 7th), ai_edge_litert's 3 more (all False by default); TF 2.15 and 2.16 take 6
+    and set the threads afterwards with SetNumThreads, as their Interpreter class does."""
     common: tuple[object, ...] = (str(model), resolver, [], [], False, False, THREADS, False)
-    try:
-        return wrapper.CreateWrapperFromFile(*common)
-    except TypeError:
-        return wrapper.CreateWrapperFromFile(*common, False, False, False)
+    for extra in ((), (False, False, False)):
+        try:
+            return wrapper.CreateWrapperFromFile(*common, *extra)
+        except TypeError:
+            continue
+    interpreter = wrapper.CreateWrapperFromFile(*common[:6])
+    interpreter.SetNumThreads(THREADS)
+    return interpreter
 
 
 def model_input(interpreter: Any, image: np.ndarray) -> tuple[int, np.ndarray]:
@@ -94,25 +103,46 @@ def count_one(wrapper: ModuleType, model: Path, resolver: int, image: np.ndarray
         client_requests.dump_stats_at(INVOKE_DUMP)
 
 
+#: The child's exit status when stdin has no more jobs: the parent then stops.
+NO_MORE_JOBS = 3
+
+
+def read_job() -> tuple[int, Path] | None:
+    """One `RESOLVER MODEL` line from fd 0, read byte by byte by the child itself, so the
+    parent never reads (or buffers) a job and every child forks from the same parent state."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(0, 1)
+        if not byte:
+            return None
+        line += byte
+    resolver, model = line.decode().rstrip("\n").split(" ", 1)
+    return int(resolver), Path(model)
+
+
 def main(argv: list[str]) -> int:
     wrapper_path, image_path, invokes = argv
     wrapper = load_wrapper(Path(wrapper_path))
     image = np.load(image_path)
-    for line in sys.stdin:
-        resolver, model = line.rstrip("\n").split(" ", 1)
+    while True:
         pid = os.fork()
         if pid == 0:
             status = 0
             try:
-                count_one(wrapper, Path(model), int(resolver), image, int(invokes))
+                job = read_job()
+                if job is None:
+                    status = NO_MORE_JOBS
+                else:
+                    count_one(wrapper, job[1], job[0], image, int(invokes))
             except BaseException as exc:  # the parent reports it; the child must not go on
-                print(f"instruction_worker: {model}: {type(exc).__name__}: {exc}",
-                      file=sys.stderr, flush=True)
+                print(f"instruction_worker: {type(exc).__name__}: {exc}", file=sys.stderr,
+                      flush=True)
                 status = 1
             os._exit(status)
-        _, wait_status = os.waitpid(pid, 0)
-        print(pid, os.waitstatus_to_exitcode(wait_status), flush=True)
-    return 0
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        if status == NO_MORE_JOBS:
+            return 0
+        print(pid, status, flush=True)
 
 
 if __name__ == "__main__":

@@ -58,10 +58,15 @@ INVOKES = 6
 #: tf.lite's and ai_edge_litert's op resolver ids (tensorflow/lite/python/interpreter.py):
 #: builtin kernels with the default delegate, and without it.
 RESOLVER_DEFAULT, RESOLVER_NO_DEFAULT_DELEGATES = 1, 3
-#: Where each runtime's native interpreter wrapper lies inside its package.
-_WRAPPERS: dict[str, tuple[str, str]] = {
-    "tf.lite": ("tensorflow", "lite/python/_pywrap_tensorflow_interpreter_wrapper*.so"),
-    "ai_edge_litert": ("ai_edge_litert", "_pywrap_litert_interpreter_wrapper*.so"),
+#: Where each runtime's native interpreter wrapper lies inside its package, first match wins:
+#: the extension its Interpreter class imports. TF 2.15-2.20 import it from
+#: lite/python/interpreter_wrapper/; in 2.21 that folder holds a Python shim importing the one
+#: in lite/python/.
+_WRAPPERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tf.lite": ("tensorflow", (
+        "lite/python/interpreter_wrapper/_pywrap_tensorflow_interpreter_wrapper*.so",
+        "lite/python/_pywrap_tensorflow_interpreter_wrapper*.so")),
+    "ai_edge_litert": ("ai_edge_litert", ("_pywrap_litert_interpreter_wrapper*.so",)),
 }
 #: callgrind, printing nothing but errors, instrumenting nothing until the worker's child asks
 #: (pipeline.client_requests) and collecting only inside the two functions.
@@ -69,6 +74,9 @@ CALLGRIND_ARGS: tuple[str, ...] = (
     f"--tool={TOOL}", "--quiet", "--instr-atstart=no", "--collect-atstart=no",
     f"--toggle-collect={ALLOCATE_FUNCTION}", f"--toggle-collect={INVOKE_FUNCTION}")
 _TIMEOUT_S = 600
+#: The counting process's whole environment: the same in every session and checkout (another
+#: shell's variables would be other strings on its stack and heap), hash seed fixed.
+WORKER_ENVIRONMENT: dict[str, str] = {"PYTHONHASHSEED": "0", "LC_ALL": "C"}
 
 
 class InstructionsUnavailable(RuntimeError):
@@ -130,18 +138,19 @@ def wrapper_path(runtime: str) -> Path:
     base = runtime.removesuffix(NO_XNNPACK)
     if runtime not in RUNTIMES or base not in _WRAPPERS:
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
-    package, pattern = _WRAPPERS[base]
+    package, patterns = _WRAPPERS[base]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise InstructionsUnavailable(f"{package} is not installed, so {runtime} cannot be "
                                       f"counted")
     folder = Path(next(iter(spec.submodule_search_locations)))
-    found = sorted(folder.glob(pattern))
-    if not found:
-        raise InstructionsUnavailable(f"no {pattern} in {folder}: this {package} build keeps its "
-                                      f"interpreter wrapper elsewhere, so {runtime} cannot be "
-                                      f"counted")
-    return found[0]
+    for pattern in patterns:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    raise InstructionsUnavailable(f"no {' or '.join(patterns)} in {folder}: this {package} "
+                                  f"build keeps its interpreter wrapper elsewhere, so {runtime} "
+                                  f"cannot be counted")
 
 
 def read_dumps(folder: Path, pid: int) -> list[tuple[str, int]]:
@@ -219,6 +228,7 @@ class InstructionCounter:
         self._image = self._folder / "input.npy"
         np.save(self._image, np.asarray(image, dtype=np.float32))
         self._workers: dict[str, _Worker] = {}
+        self._models: list[Path] = []
         self._collected: dict[tuple[str, str], InstructionCount | InstructionsUnavailable] = {}
 
     def __enter__(self) -> InstructionCounter:
@@ -239,7 +249,7 @@ class InstructionCounter:
                        sys.executable, "-m", "pipeline.instruction_worker",
                        str(wrapper_path(base)), str(self._image), str(self.invokes)]
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=stderr, text=True,
+                                       stderr=stderr, text=True, env=WORKER_ENVIRONMENT,
                                        cwd=Path(__file__).resolve().parent.parent)
             self._workers[base] = _Worker(process, stderr)
         return self
@@ -248,13 +258,18 @@ class InstructionCounter:
         """Count `model` (its results keyed by `name`, default its stem) on every runtime."""
         self.start()
         name = name or model.stem
+        # Under a name of one length wherever the run is: the path is a string the counted
+        # process allocates, and its length moved allocate counts (measured).
+        copy = self._folder / f"model{len(self._models):04d}.tflite"
+        shutil.copyfile(model, copy)
+        self._models.append(copy)
         for runtime in self.runtimes:
             worker = self._workers[runtime.removesuffix(NO_XNNPACK)]
             resolver = (RESOLVER_NO_DEFAULT_DELEGATES if runtime.endswith(NO_XNNPACK)
                         else RESOLVER_DEFAULT)
             assert worker.process.stdin is not None
             try:
-                worker.process.stdin.write(f"{resolver} {model.resolve()}\n")
+                worker.process.stdin.write(f"{resolver} {copy}\n")
                 worker.process.stdin.flush()
             except BrokenPipeError:  # the worker died: results() reports it for this job
                 pass

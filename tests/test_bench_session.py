@@ -28,6 +28,7 @@ from pipeline.compare import SelectionError, load_reference
 from pipeline.config import load_config
 from pipeline.data import load_npz
 from pipeline.environment import cpu_count, cpu_model, package_version, platform_label
+from pipeline.instructions import valgrind_version
 from pipeline.recipe import RECIPE
 from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
 from pipeline.variants import DEFAULT_VARIANTS, definitions_sha256
@@ -229,17 +230,28 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     assert first["variants"] == " ".join(DEFAULT_VARIANTS)
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "sparsity",
                                   "latency", "init_seconds", "first_invoke_seconds",
-                                  "heap_growth_bytes", "peak_rss_growth_bytes", "stage_seconds"}
+                                  "heap_growth_bytes", "peak_rss_growth_bytes", "stage_seconds",
+                                  "instructions_per_invoke", "instructions_first_invoke",
+                                  "instructions_allocate"}
     footprint = run[run["metric"] == "heap_growth_bytes"]
     assert len(footprint) == 8 and (footprint["value"] > 0).all()  # 2 models x 4 runtimes
     assert set(footprint["rounds"]) == {load_config().footprint.repetitions}
+    # Counted beside the session, and finished before the wall clock was taken.
+    counted = run[run["metric"].str.startswith("instructions_")]
+    assert len(counted) == 2 * 4 * 3 and (counted["value"] > 0).all()
+    assert set(counted["threads"]) == {1}
+    assert (first["valgrind"], first["instructions_tool"]) == (valgrind_version(), "callgrind")
+    done = next(i for i, line in enumerate(lines) if re.fullmatch(
+        r"bench \[ *[\d.]+ s\] instructions: done \(waited [\d.]+ s\)", line))
+    timed = next(i for i, line in enumerate(lines) if " benchmark " in line)
+    assert done < timed, full_session.output
 
 
 def test_full_session_records_what_decides_comparability(full_session: Session) -> None:
     """The run columns schema 2 added hold this session's recipe, config, data and machine."""
     first = only_run(full_session.folder).iloc[0]
     config = load_config()
-    assert first["schema_version"] == 4
+    assert first["schema_version"] == 5
     assert first["recipe_sha256"] == definitions_sha256(RECIPE)
     assert first["config_sha256"] == config.sha256
     assert first["dataset_sha256"] == load_npz(SAMPLE).sha256
@@ -610,6 +622,8 @@ def test_reuse_run_re_measures_the_tflite_files_without_training(
     assert (first["complete"], first["variants"]) == (True, "pruned_tflite pruned_quantized_tflite")
     assert set(run["model"]) == {"pruned_tflite", "pruned_quantized_tflite"}
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "latency",
+                                  "instructions_per_invoke", "instructions_first_invoke",
+                                  "instructions_allocate",
                                   "init_seconds", "first_invoke_seconds", "heap_growth_bytes",
                                   "peak_rss_growth_bytes", "stage_seconds"}
     assert set(run.loc[run["metric"] == "stage_seconds", "stage"]) == {"evaluate"}

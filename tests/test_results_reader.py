@@ -47,9 +47,9 @@ BAD_REASONS: dict[str, str] = {
                      "(was the run interrupted?)",
     "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
                          "results CSV written by `pytest bench`",
-    "bad_missing_column.csv": "missing column(s) unit; a schema_version 4 file has all of its "
+    "bad_missing_column.csv": "missing column(s) unit; a schema_version 5 file has all of its "
                               "columns (README, 'Results CSV')",
-    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4 "
+    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4, 5 "
                           "(read a newer file with the pipeline version that wrote it)",
     "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
                          "finite number (NaN is written as an empty cell)",
@@ -68,7 +68,8 @@ BAD_REASONS: dict[str, str] = {
                         "history)",
     "bad_unknown_metric.csv": "line 8 (pruned flops): unknown metric 'flops'; known metrics: "
                               "accuracy, zipped_bytes, raw_bytes, sparsity, distinct_weights, "
-                              "latency, init_seconds, first_invoke_seconds, "
+                              "latency, instructions_per_invoke, instructions_first_invoke, "
+                              "instructions_allocate, init_seconds, first_invoke_seconds, "
                               "heap_growth_bytes, peak_rss_growth_bytes, stage_seconds",
 }
 
@@ -111,8 +112,11 @@ def test_base_fixture_reads_as_one_typed_schema_3_run() -> None:
     assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {20}
     assert frame.loc[frame["metric"] == "accuracy", "runtime"].isna().all()
     first = frame.iloc[0]
-    assert first["schema_version"] == 4
+    assert first["schema_version"] == 5
     assert (first["machine_shared"], first["machine_shared_by"]) == (False, "")
+    assert (first["valgrind"], first["instructions_tool"]) == ("3.19.0", "callgrind")
+    assert (first["tensorflow_distribution"], first["tf_keras_distribution"]) == (
+        "tensorflow", "tf-keras")
     assert first["variants"] == "baseline pruned pruned_tflite pruned_quantized_tflite"
     assert (first["complete"], first["incomplete_reason"]) == (True, "")
     assert frame["complete"].dtype == bool

@@ -333,7 +333,12 @@ def latency_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
 
 def counting_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
     """Why the instruction counts of these runs cannot be compared ("" when they can): another
-    architecture, or another valgrind version or tool (a run of schema 1-4 counted none)."""
+    architecture, or another valgrind version or tool. "" too when either run counted none
+    (schema 1-4, --skip-instructions): it has no instruction rows, which the comparison reports
+    as "missing" or "no reference"."""
+    if any(is_missing(run.iloc[0].get("valgrind")) or not str(run.iloc[0].get("valgrind"))
+           for run in (reference, candidate)):
+        return ""
     reasons = []
     ref_arch = architecture(str(reference.iloc[0]["platform"]))
     cand_arch = architecture(str(candidate.iloc[0]["platform"]))
