@@ -200,3 +200,59 @@ def test_an_int8_input_is_quantized_with_the_tensors_own_parameters() -> None:
     index, value = model_input(_QuantizedInput(), np.array([[0.0, 1.0], [0.25, 2.0]]))
     assert index == 3 and value.dtype == np.int8 and value.shape == (1, 2, 2)
     assert value.tolist() == [[[-128, 127], [-64, 127]]]  # 0.25 * 255 = 63.75 -> 64 - 128
+
+
+@needs_valgrind
+def test_a_little_more_work_per_invoke_fails_the_gate_and_machine_load_does_not(
+        image, tmp_path: Path) -> None:
+    """Sensitivity on real work, not edited numbers: the seed's CNN with 13 filters instead of
+    12 executes +3.75% per invoke on tf.lite with XNNPACK (measured 170,467 -> 176,860), and the
+    gate fails it; the 12-filter model counted again while two busy processes load both cores
+    counts exactly the same (the wall clock would not), and passes. (Counts follow XNNPACK's
+    tiling, not the multiply-adds: an 11th output class changed nothing, and 16 filters counted
+    17% fewer than 12.)"""
+    from dataclasses import replace
+
+    from pipeline.compare.cli import main as compare
+    from pipeline.conversion import to_tflite
+    from pipeline.models import build_baseline
+    from pipeline.recipe import RECIPE
+    from pipeline.results import LATENCY_SETTING_COLUMNS, read_results, to_frame, write_atomic
+    from tests.test_instruction_gate import COUNTED
+
+    models = {}
+    for filters in (12, 13):
+        models[filters] = tmp_path / f"filters{filters}.tflite"
+        to_tflite(build_baseline(replace(RECIPE, conv_filters=filters)), models[filters])
+    with InstructionCounter(["tf.lite"], image, invokes=3) as counter:
+        counter.submit(models[12], "reference")
+        counter.submit(models[13], "more")
+        counted = counter.results()
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = count_instructions(models[12], "tf.lite", image, invokes=3)
+    finally:
+        for hog in hogs:
+            hog.kill()
+    reference, more = counted[("reference", "tf.lite")], counted[("more", "tf.lite")]
+    assert loaded == reference
+    growth = more.per_invoke / reference.per_invoke - 1
+    assert 0.02 < growth < 0.05, growth
+
+    run = read_results(COUNTED)
+    info = run.iloc[0]
+
+    def written(name: str, count, run_id: str) -> Path:
+        from pipeline.results import RunInfo
+        fields = {f: info[f] for f in RunInfo.__dataclass_fields__ if f in info}
+        fields.update(run_id=run_id, variants=("pruned_tflite",), git_dirty=False,
+                      complete=True, incomplete_reason="")
+        fields.update(seed=int(info["seed"]), cpu_count=int(info["cpu_count"]),
+                      **{c: int(info[c]) for c in LATENCY_SETTING_COLUMNS})
+        frame = to_frame(RunInfo(**fields), instruction_measurements("pruned_tflite", "tf.lite",
+                                                                    count))
+        return write_atomic(frame, tmp_path / f"{name}.csv")
+
+    base = written("reference", reference, "reference")
+    assert compare([str(base), str(written("loaded", loaded, "loaded"))]) == 0
+    assert compare([str(base), str(written("more", more, "more"))]) == 1
