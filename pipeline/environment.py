@@ -10,6 +10,7 @@ import platform
 import re
 import secrets
 import subprocess
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -44,12 +45,13 @@ def package_version(column: str) -> str:
 _PROVIDED_PACKAGES: dict[str, str] = {"tensorflow": TENSORFLOW_PACKAGE, "tf_keras": "tf_keras"}
 
 
-def provider(column: str) -> tuple[str, str]:
+def provider(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
     """(distribution, version) that provides the import package of a CSV column (tensorflow,
     tf_keras), whatever the distribution is called: tensorflow, tensorflow-cpu, tf-nightly,
     tf-keras-nightly, a locally built wheel. ("", "") when none does; several (an environment
-    `pytest bench` refuses, pipeline.tfenv) are joined with "+"."""
-    found = tensorflow_distributions(package=_PROVIDED_PACKAGES[column])
+    `pytest bench` refuses, pipeline.tfenv) are joined with "+". `path`: the folders to search
+    (default sys.path)."""
+    found = tensorflow_distributions(path, package=_PROVIDED_PACKAGES[column])
     return "+".join(name for name, _ in found), "+".join(version for _, version in found)
 
 

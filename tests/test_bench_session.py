@@ -132,6 +132,35 @@ def test_bad_data_stops_the_session_with_a_reason(tmp_path: Path, make: Callable
     assert results_files(tmp_path) == []
 
 
+def test_a_machine_without_valgrind_stops_the_session_at_once_with_what_to_do(
+        tmp_path: Path) -> None:
+    """Never a run without instruction rows written as if complete: the session stops before
+    any training, and --skip-instructions is the named way out (an incomplete run)."""
+    env = bench_env(tmp_path)
+    env["PATH"] = str(Path(sys.executable).parent)  # this venv's tools, no /usr/bin/valgrind
+    done = subprocess.run(bench_command(tmp_path / "results", "--mnist", str(SAMPLE)),
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert ("bench: valgrind is not installed, so instructions cannot be counted; install it "
+            "from the system's packages (Debian/Ubuntu: apt-get install valgrind); or pass "
+            "--skip-instructions to run without instruction counts (the run is then marked "
+            "incomplete, never a reference)") in output, output
+    assert "train baseline" not in output and results_files(tmp_path) == []
+
+
+def test_skip_instructions_writes_a_partial_run_without_counts(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--skip-instructions",
+                     "--benchmark-disable", "-k", "instruction or baseline")
+    output = done.stdout + done.stderr
+    run = only_run(tmp_path)
+    first = run.iloc[0]
+    assert first["complete"] == False, output  # noqa: E712 (a numpy bool)
+    assert "--skip-instructions" in first["incomplete_reason"]
+    assert (first["valgrind"], first["instructions_tool"]) == ("", "")
+    assert not run["metric"].str.startswith("instructions_").any()
+
+
 def test_no_data_source_names_the_three_ways(tmp_path: Path) -> None:
     done = run_bench(tmp_path)
     output = done.stdout + done.stderr

@@ -15,11 +15,15 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.environment import (
+    architecture,
     collect_run_info,
     comparable_platform,
     cpu_count,
     cpu_model,
+    installed_version,
+    package_version,
     platform_label,
+    provider,
 )
 from pipeline.recipe import RECIPE
 from pipeline.results import Measurement, read_results, to_frame, write_atomic
@@ -156,3 +160,33 @@ def test_collect_run_info_records_config_recipe_and_completeness(tmp_path: Path)
                         tmp_path / "r1.csv")
     first = read_results(path).iloc[0]
     assert (first["complete"], first["incomplete_reason"]) == (False, "-k 'baseline'")
+
+
+def test_the_distribution_providing_a_package_is_recorded_whatever_its_name(
+        tmp_path: Path) -> None:
+    """A nightly records its own version and name (issue 18: `tensorflow` was empty for
+    tf-nightly and tf-keras-nightly)."""
+    from tests.test_tfenv import TF_FILES, fake_distribution
+
+    fake_distribution(tmp_path, "tf-nightly", "2.23.0.dev20261026", TF_FILES, "tensorflow\n")
+    fake_distribution(tmp_path, "tf-keras-nightly", "2.23.0.dev20261026",
+                      ["tf_keras/__init__.py"], "tf_keras\n")
+    assert provider("tensorflow", [str(tmp_path)]) == ("tf-nightly", "2.23.0.dev20261026")
+    assert provider("tf_keras", [str(tmp_path)]) == ("tf-keras-nightly", "2.23.0.dev20261026")
+    assert provider("tensorflow", [str(tmp_path / "empty")]) == ("", "")
+
+
+def test_this_environment_records_its_tensorflow_distribution() -> None:
+    assert provider("tensorflow") == ("tensorflow", package_version("tensorflow"))
+    assert installed_version("tensorflow") == package_version("tensorflow")
+    assert installed_version("numpy") == package_version("numpy")
+
+
+@pytest.mark.parametrize(("label", "expected"), [
+    ("Linux-6.18.44-fc-v669-x86_64", "x86_64"),
+    ("Linux-6.8.0-1021-azure-aarch64", "aarch64"),
+    ("some machine", "some machine"),
+    ("x86_64", "x86_64"),
+])
+def test_architecture_of_a_platform_label(label: str, expected: str) -> None:
+    assert architecture(label) == expected
