@@ -73,6 +73,7 @@ class CompareRules:
     latency_alpha: float
     memory_growth_max: float
     instructions_growth_max: float
+    instructions_allocate_growth_max: float
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "compare.latency_alpha": (0.0, 1.0),
     "compare.memory_growth_max": (0.0, 100.0),
     "compare.instructions_growth_max": (0.0, 100.0),
+    "compare.instructions_allocate_growth_max": (0.0, 100.0),
     "duel.pairs": (8, 100_000),
     "duel.warmup_invokes": (0, 1_000_000),
     "duel.timed_invokes": (1, 1_000_000),
