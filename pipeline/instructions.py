@@ -223,7 +223,10 @@ class InstructionCounter:
             raise ValueError(f"unknown runtime {unknown[0]!r}; known: {', '.join(RUNTIMES)}")
         self.valgrind_version = ensure_countable(valgrind)
         self.invokes = invokes
-        self._valgrind = valgrind
+        # By its full path: the worker runs with WORKER_ENVIRONMENT, which has no PATH, and
+        # Popen then looks the program up in os.defpath (/bin:/usr/bin), not where this
+        # process's PATH found it.
+        self._valgrind = shutil.which(valgrind) or valgrind
         self._folder = Path(tempfile.mkdtemp(prefix="instructions_"))
         self._image = self._folder / "input.npy"
         np.save(self._image, np.asarray(image, dtype=np.float32))

@@ -4,6 +4,7 @@ real models of a `pytest bench` run (tests/fixtures/duel), a callgrind worker of
 dump parsing, the client requests and the refusals on frozen input."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,22 @@ def test_a_model_the_runtime_cannot_load_is_reported_for_that_model_only(image,
     assert str(found[("broken", "ai_edge_litert")]).startswith(
         "counting broken on ai_edge_litert failed (exit 1): ")
     assert found[("pruned_tflite", "ai_edge_litert")].per_invoke > 0
+
+
+@needs_valgrind
+def test_a_valgrind_found_on_path_outside_the_default_path_counts(image, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    """The counting process gets a fixed environment without PATH; the valgrind this process
+    found (here through a folder only PATH names) must still be the one that runs."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    launcher = folder / "valgrind-elsewhere"
+    launcher.write_text(f'#!/bin/sh\nexec {shutil.which("valgrind")} "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+    count = count_instructions(MODELS / "pruned_tflite.tflite", "ai_edge_litert", image,
+                               invokes=2, valgrind="valgrind-elsewhere")
+    assert count.per_invoke > 0
 
 
 def test_without_valgrind_counting_is_refused_with_what_to_do(image) -> None:
