@@ -55,14 +55,12 @@ def provider(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
     return "+".join(name for name, _ in found), "+".join(version for _, version in found)
 
 
-def installed_version(column: str) -> str:
-    """The version a run records for a CSV column: that of the distribution providing the
-    package where there is one (so a nightly records its own), else package_version."""
-    if column in _PROVIDED_PACKAGES:
-        version = provider(column)[1]
-        if version:
-            return version
-    return package_version(column)
+def installed(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
+    """(distribution, version) a run records for tensorflow or tf_keras: the distribution that
+    provides the package (so a nightly records its own name and version), else ("",
+    package_version) when none is found by its files."""
+    name, version = provider(column, path)
+    return (name, version) if version else ("", package_version(column))
 
 
 def cpu_model(cpuinfo: str | None = None) -> str:
@@ -145,7 +143,7 @@ def git_state() -> tuple[str, bool]:
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable, readable, and unique even for two sessions started in the same second."""
     now = now or datetime.now(UTC)
-    tensorflow_version = installed_version("tensorflow") or "none"
+    tensorflow_version = installed("tensorflow")[1] or "none"
     return f"{now:%Y%m%dT%H%M%SZ}_tf{tensorflow_version}_{secrets.token_hex(3)}"
 
 
@@ -157,12 +155,13 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
     """Everything about this run except its measurements; `valgrind` and `instructions_tool`
     say what counted its instruction rows (empty: none counted)."""
     commit, dirty = git_state()
+    tensorflow, tf_keras = installed("tensorflow"), installed("tf_keras")
     return RunInfo(
         run_id=run_id,
         timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         git_commit=commit, git_dirty=dirty,
         python=platform.python_version(),
-        tensorflow=installed_version("tensorflow"), tf_keras=installed_version("tf_keras"),
+        tensorflow=tensorflow[1], tf_keras=tf_keras[1],
         tfmot=package_version("tfmot"), litert=package_version("litert"),
         numpy=package_version("numpy"),
         platform=platform_label(), cpu=cpu_model(), cpu_count=cpu_count(),
@@ -171,8 +170,7 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         incomplete_reason=incomplete_reason, variants=variants, source_run_id=source_run_id,
         machine_shared=machine_shared, machine_shared_by=machine_shared_by,
         valgrind=valgrind, instructions_tool=instructions_tool,
-        tensorflow_distribution=provider("tensorflow")[0],
-        tf_keras_distribution=provider("tf_keras")[0],
+        tensorflow_distribution=tensorflow[0], tf_keras_distribution=tf_keras[0],
     )
 
 

@@ -20,7 +20,7 @@ from pipeline.environment import (
     comparable_platform,
     cpu_count,
     cpu_model,
-    installed_version,
+    installed,
     package_version,
     platform_label,
     provider,
@@ -176,10 +176,11 @@ def test_the_distribution_providing_a_package_is_recorded_whatever_its_name(
     assert provider("tensorflow", [str(tmp_path / "empty")]) == ("", "")
 
 
-def test_this_environment_records_its_tensorflow_distribution() -> None:
+def test_this_environment_records_its_tensorflow_distribution(tmp_path: Path) -> None:
     assert provider("tensorflow") == ("tensorflow", package_version("tensorflow"))
-    assert installed_version("tensorflow") == package_version("tensorflow")
-    assert installed_version("numpy") == package_version("numpy")
+    assert installed("tensorflow") == ("tensorflow", package_version("tensorflow"))
+    # No distribution found by its files: the version by distribution name, no name.
+    assert installed("tf_keras", [str(tmp_path)]) == ("", package_version("tf_keras"))
 
 
 @pytest.mark.parametrize(("label", "expected"), [
