@@ -478,9 +478,8 @@ def _start_counting(request: pytest.FixtureRequest, session: BenchSession, mnist
     """Start the callgrind workers now, so they load while the session trains, and have the
     run hand them each selected TFLite variant as soon as its file exists."""
     assert session.bench_run is not None
-    keys = {(item.callspec.params["variant"], item.callspec.params["runtime"])
-            for item in request.session.items
-            if getattr(item, "originalname", None) == INSTRUCTIONS_TEST}
+    keys = {(params["variant"], params["runtime"])
+            for params in _selected_params(request, INSTRUCTIONS_TEST)}
     runtimes = sorted({runtime for _, runtime in keys if _countable(runtime)})
     if not runtimes:
         return
@@ -540,23 +539,31 @@ def _selected(request: pytest.FixtureRequest, bench_run: BenchRun, test_name: st
               threads_of: Callable[[dict[str, Any]], int],
               ) -> tuple[list[LatencyKey], dict[str, Path]]:
     """The (variant, runtime, threads) keys of the selected items of `test_name` whose runtime
-    is installed and whose variant could be built, and each such variant's .tflite path.
-
-    A variant that could not be built is left out: its own tests raise the error (BenchRun
-    caches it), and the other models are still measured.
-    """
-    keys = sorted({LatencyKey(item.callspec.params["variant"], item.callspec.params["runtime"],
-                              threads_of(item.callspec.params))
-                   for item in request.session.items
-                   if getattr(item, "originalname", None) == test_name})
+    is installed and whose variant could be built (_built_paths), and each such variant's
+    .tflite path."""
+    keys = sorted({LatencyKey(params["variant"], params["runtime"], threads_of(params))
+                   for params in _selected_params(request, test_name)})
     keys = [key for key in keys if _available(key.runtime)]
+    paths = _built_paths(bench_run, {k.model for k in keys})
+    return [key for key in keys if key.model in paths], paths
+
+
+def _selected_params(request: pytest.FixtureRequest, test_name: str) -> list[dict[str, Any]]:
+    """The parameters of each selected item of the test function `test_name`."""
+    return [item.callspec.params for item in request.session.items
+            if getattr(item, "originalname", None) == test_name]
+
+
+def _built_paths(bench_run: BenchRun, models: set[str]) -> dict[str, Path]:
+    """Each of `models` built (in sorted order), by its file; one that cannot be built is left
+    out: its own tests raise the error (BenchRun caches it), and the others are measured."""
     paths = {}
-    for model in sorted({k.model for k in keys}):
+    for model in sorted(models):
         try:
             paths[model] = build(bench_run, model).path
         except Exception:
             continue
-    return [key for key in keys if key.model in paths], paths
+    return paths
 
 
 @pytest.fixture(scope="session")
@@ -568,11 +575,8 @@ def instruction_counts(request: pytest.FixtureRequest,
     counter = _session(request).counter
     if counter is None:
         return {}
-    models = sorted({item.callspec.params["variant"] for item in request.session.items
-                     if getattr(item, "originalname", None) == INSTRUCTIONS_TEST})
-    for model in models:
-        with contextlib.suppress(Exception):  # its own tests raise the error
-            build(bench_run, model)
+    _built_paths(bench_run, {params["variant"]
+                             for params in _selected_params(request, INSTRUCTIONS_TEST)})
     start = time.perf_counter()
     counts = counter.results()
     bench_run.say(f"instructions: done (waited {time.perf_counter() - start:.1f} s)")
