@@ -234,7 +234,7 @@ def test_a_little_more_work_per_invoke_fails_the_gate_and_machine_load_does_not(
     from pipeline.conversion import to_tflite
     from pipeline.models import build_baseline
     from pipeline.recipe import RECIPE
-    from pipeline.results import LATENCY_SETTING_COLUMNS, read_results, to_frame, write_atomic
+    from tests.test_compare import edited
     from tests.test_instruction_gate import COUNTED
 
     models = {}
@@ -256,20 +256,18 @@ def test_a_little_more_work_per_invoke_fails_the_gate_and_machine_load_does_not(
     growth = more.per_invoke / reference.per_invoke - 1
     assert 0.02 < growth < 0.05, growth
 
-    run = read_results(COUNTED)
-    info = run.iloc[0]
+    def written(name: str, count) -> Path:
+        """The real counted run, with its pruned_tflite tf.lite counts replaced by `count`."""
+        values = {row.metric: row.value
+                  for row in instruction_measurements("pruned_tflite", "tf.lite", count)}
 
-    def written(name: str, count, run_id: str) -> Path:
-        from pipeline.results import RunInfo
-        fields = {f: info[f] for f in RunInfo.__dataclass_fields__ if f in info}
-        fields.update(run_id=run_id, variants=("pruned_tflite",), git_dirty=False,
-                      complete=True, incomplete_reason="")
-        fields.update(seed=int(info["seed"]), cpu_count=int(info["cpu_count"]),
-                      **{c: int(info[c]) for c in LATENCY_SETTING_COLUMNS})
-        frame = to_frame(RunInfo(**fields), instruction_measurements("pruned_tflite", "tf.lite",
-                                                                    count))
-        return write_atomic(frame, tmp_path / f"{name}.csv")
+        def edit(rows):
+            return [{**r, "run_id": name,
+                     **({"value": str(values[r["metric"]])}
+                        if (r["model"], r["runtime"]) == ("pruned_tflite", "tf.lite")
+                        and r["metric"] in values else {})} for r in rows]
+        return edited(COUNTED, tmp_path / f"{name}.csv", edit)
 
-    base = written("reference", reference, "reference")
-    assert compare([str(base), str(written("loaded", loaded, "loaded"))]) == 0
-    assert compare([str(base), str(written("more", more, "more"))]) == 1
+    base = written("reference", reference)
+    assert compare([str(base), str(written("loaded", loaded))]) == 0
+    assert compare([str(base), str(written("more", more))]) == 1
