@@ -221,7 +221,7 @@ class InstructionCounter:
         unknown = [r for r in self.runtimes if r not in RUNTIMES]
         if unknown:
             raise ValueError(f"unknown runtime {unknown[0]!r}; known: {', '.join(RUNTIMES)}")
-        self.valgrind_version = ensure_countable(valgrind)
+        ensure_countable(valgrind)
         self.invokes = invokes
         # By its full path: the worker runs with WORKER_ENVIRONMENT, which has no PATH, and
         # Popen then looks the program up in os.defpath (/bin:/usr/bin), not where this
@@ -231,7 +231,7 @@ class InstructionCounter:
         self._image = self._folder / "input.npy"
         np.save(self._image, np.asarray(image, dtype=np.float32))
         self._workers: dict[str, _Worker] = {}
-        self._models: list[Path] = []
+        self._copies = 0  # models copied into the folder so far
         self._collected: dict[tuple[str, str], InstructionCount | InstructionsUnavailable] = {}
 
     def __enter__(self) -> InstructionCounter:
@@ -263,9 +263,9 @@ class InstructionCounter:
         name = name or model.stem
         # Under a name of one length wherever the run is: the path is a string the counted
         # process allocates, and its length moved allocate counts (measured).
-        copy = self._folder / f"model{len(self._models):04d}.tflite"
+        copy = self._folder / f"model{self._copies:04d}.tflite"
         shutil.copyfile(model, copy)
-        self._models.append(copy)
+        self._copies += 1
         for runtime in self.runtimes:
             worker = self._workers[runtime.removesuffix(NO_XNNPACK)]
             resolver = (RESOLVER_NO_DEFAULT_DELEGATES if runtime.endswith(NO_XNNPACK)

@@ -336,8 +336,7 @@ def counting_obstacle(reference: pd.DataFrame, candidate: pd.DataFrame) -> str:
     architecture, or another valgrind version or tool. "" too when either run counted none
     (schema 1-4, --skip-instructions): it has no instruction rows, which the comparison reports
     as "missing" or "no reference"."""
-    if any(is_missing(run.iloc[0].get("valgrind")) or not str(run.iloc[0].get("valgrind"))
-           for run in (reference, candidate)):
+    if not all(_text(run.iloc[0].get("valgrind")) for run in (reference, candidate)):
         return ""
     reasons = []
     ref_arch = architecture(str(reference.iloc[0]["platform"]))

@@ -333,7 +333,7 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     Columns this schema does not know are kept (as strings), so a newer writer that only adds
     columns stays readable.
 
-    Files of schemas 1 to 3 are read too; the run columns later schemas added
+    Files of schemas 1 to 4 are read too; the run columns later schemas added
     (RUN_COLUMNS_ADDED_V2 to _V5) are then None on every row: unknown, never guessed.
 
     Types: run columns are strings (`schema_version`, `seed`, `cpu_count` and the latency
