@@ -128,6 +128,11 @@ class BenchSession:
         self.final_sharing = Sharing(False, "")
 
     @property
+    def instructions_tool(self) -> str:
+        """The valgrind tool that counts this session's instructions ("": none counted)."""
+        return TOOL if self.valgrind else ""
+
+    @property
     def history_reference(self) -> pd.DataFrame | None:
         """The --compare-to reference run's rows (None without --compare-to)."""
         return None if self.history is None else self.history.run
@@ -175,7 +180,7 @@ def _history_reference(config: pytest.Config, state: BenchSession) -> ReferenceC
         variants=state.variants, cpu=cpu_model(), cpu_count=cpu_count(),
         platform=platform_label(), latency_settings=state.thresholds.latency.columns(),
         machine_shared_by=state.sharing().by, skip_latency=state.history_skip_latency,
-        valgrind=state.valgrind, instructions_tool=TOOL if state.valgrind else "")
+        valgrind=state.valgrind, instructions_tool=state.instructions_tool)
     try:
         return session_reference(Path(path), plan, installed_tf=package_version("tensorflow"),
                                  tf=config.getoption("compare_tf"),
@@ -417,7 +422,7 @@ def _run_info(state: BenchSession, run: BenchRun, sharing: Sharing) -> RunInfo:
                             source_run_id="" if run.source is None else run.source.run_id,
                             machine_shared=sharing.shared, machine_shared_by=sharing.by,
                             valgrind=state.valgrind,
-                            instructions_tool=TOOL if state.valgrind else "")
+                            instructions_tool=state.instructions_tool)
 
 
 @pytest.fixture(scope="session")
