@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.results import RunInfo
-from pipeline.tfenv import TENSORFLOW_PACKAGE, tensorflow_distributions
+from pipeline.tfenv import TENSORFLOW_PACKAGE, distributions_providing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +51,7 @@ def provider(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
     tf-keras-nightly, a locally built wheel. ("", "") when none does; several (an environment
     `pytest bench` refuses, pipeline.tfenv) are joined with "+". `path`: the folders to search
     (default sys.path)."""
-    found = tensorflow_distributions(path, package=_PROVIDED_PACKAGES[column])
+    found = distributions_providing(_PROVIDED_PACKAGES[column], path)
     return "+".join(name for name, _ in found), "+".join(version for _, version in found)
 
 

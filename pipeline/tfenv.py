@@ -131,11 +131,17 @@ def _provides(distribution: metadata.Distribution, package: str) -> bool:
     return package in top_level.split()
 
 
-def tensorflow_distributions(path: Iterable[str] | None = None,
-                             package: str = TENSORFLOW_PACKAGE) -> list[tuple[str, str]]:
-    """(name, version) of every installed distribution that provides the `tensorflow` package
-    (or `package`, e.g. tf_keras, which tf-keras-nightly provides too), sorted by name, names
-    as pip spells them ("tensorflow-cpu").
+def tensorflow_distributions(path: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(name, version) of every installed distribution that provides the `tensorflow` package,
+    sorted by name, names as pip spells them ("tensorflow-cpu"); see distributions_providing."""
+    return distributions_providing(TENSORFLOW_PACKAGE, path)
+
+
+def distributions_providing(package: str,
+                            path: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(name, version) of every installed distribution that provides the import package
+    `package` (tensorflow, or tf_keras, which tf-keras-nightly provides too), sorted by name,
+    names as pip spells them.
 
     `path` is the list of folders to search (default `sys.path`, what `import tensorflow` would
     search). Reads metadata files only: it does not import TensorFlow, so it is cheap and can run
