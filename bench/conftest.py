@@ -26,8 +26,8 @@ import pytest
 
 from pipeline.compare import LatencyGate, ReferenceChoice, RunIdentity, SelectionError, gated_keys
 from pipeline.compare.session import SessionPlan, session_reference
-from pipeline.config import Config, ConfigError, load_config
-from pipeline.data import DataError, Mnist, resolve_mnist, scale_pixels
+from pipeline.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from pipeline.data import DataError, Dataset
 from pipeline.environment import (
     REPO_ROOT,
     collect_run_info,
@@ -55,13 +55,15 @@ from pipeline.machine_sharing import (
     default_registry,
     tox_parallel_ancestor,
 )
-from pipeline.recipe import DEFAULT_SEED, RECIPE
+from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
 from pipeline.reuse import ReuseError, SourceRun, load_source_run
 from pipeline.run import Artifact, BenchRun
 from pipeline.summary import SUMMARY_THREADS, format_summary, summary_table
 from pipeline.tfenv import EnvironmentProblem, ensure_single_tensorflow
 from pipeline.variants import VARIANTS, UnknownVariant, definitions_sha256, select
+from pipeline.workload import Workload, WorkloadError
+from pipeline.workloads import DEFAULT_WORKLOAD, resolve_workload
 
 BENCH_DIR = Path(__file__).resolve().parent
 #: The latency test, whose selected parameters decide which combinations are timed.
@@ -76,7 +78,9 @@ SETUP_PROBLEM_EXIT = pytest.ExitCode.USAGE_ERROR
 class BenchSession:
     """Per-session state shared by the fixtures and the end-of-session hooks."""
 
-    def __init__(self, config: pytest.Config, thresholds: Config):
+    def __init__(self, config: pytest.Config, workload: Workload, thresholds: Config):
+        #: The model this session builds (--workload) and the bounds it is checked against.
+        self.workload = workload
         self.thresholds = thresholds
         self.seed: int = config.getoption("seed")
         self.run_id = new_run_id()
@@ -92,9 +96,13 @@ class BenchSession:
         self.results_path: Path | None = None
         try:
             #: The variants this session builds and checks (--variants), in registry order.
-            self.variants: tuple[str, ...] = select(config.getoption("variants"))
+            self.variants: tuple[str, ...] = select(config.getoption("variants"), workload)
+            for name in self.variants:
+                thresholds.bounds(name)
         except UnknownVariant as exc:
             raise pytest.UsageError(f"--variants: {exc}") from None
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
         #: The earlier run whose files this session re-measures (--reuse-run), checked before
         #: anything is loaded; it decides the variants: its TFLite models.
         self.source: SourceRun | None = None
@@ -105,7 +113,8 @@ class BenchSession:
                                         "reused run's TFLite models are re-measured")
             try:
                 self.source = load_source_run(Path(reuse), self.results_dir,
-                                              recipe_sha256=definitions_sha256(RECIPE))
+                                              recipe_sha256=definitions_sha256(workload),
+                                              workload=workload.name)
             except ReuseError as exc:
                 raise pytest.UsageError(f"--reuse-run: {exc}") from None
             self.variants = self.source.tflite_variants
@@ -177,7 +186,8 @@ def _history_reference(config: pytest.Config, state: BenchSession) -> ReferenceC
     if path is None:
         return None
     plan = SessionPlan(
-        variants=state.variants, cpu=cpu_model(), cpu_count=cpu_count(),
+        variants=state.variants, workload=state.workload.name, cpu=cpu_model(),
+        cpu_count=cpu_count(),
         platform=platform_label(), latency_settings=state.thresholds.latency.columns(),
         machine_shared_by=state.sharing().by, skip_latency=state.history_skip_latency,
         valgrind=state.valgrind, instructions_tool=state.instructions_tool)
@@ -213,9 +223,15 @@ _SESSION = pytest.StashKey[BenchSession]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("bench", "TensorFlow model compression benchmark")
+    group.addoption("--workload", metavar="NAME", default=DEFAULT_WORKLOAD,
+                    help=f"the model to build and check: a built-in workload (default "
+                         f"{DEFAULT_WORKLOAD}; ds_cnn) or package.module:attribute naming a "
+                         f"pipeline.workload.Workload of your own (README, 'Gate your own "
+                         f"model').")
     group.addoption("--mnist", metavar="PATH", default=None,
                     help="MNIST as a Keras-layout .npz or a folder of the four IDX files "
-                         "(default: $MNIST_PATH, then the Keras cache, then Keras' download).")
+                         "(default: $MNIST_PATH, then the Keras cache, then Keras' download); "
+                         "a workload of your own receives it as its data path.")
     group.addoption("--seed", type=int, default=DEFAULT_SEED,
                     help=f"seed for training and pruning (default {DEFAULT_SEED}); recorded.")
     group.addoption("--variants", metavar="NAMES", default="default",
@@ -265,12 +281,16 @@ def pytest_configure(config: pytest.Config) -> None:
         ensure_single_tensorflow()
     except EnvironmentProblem as exc:
         raise pytest.UsageError(f"bench: {exc}") from None
+    try:
+        workload = resolve_workload(config.getoption("workload"))
+    except WorkloadError as exc:
+        raise pytest.UsageError(f"--workload: {exc}") from None
     path = config.getoption("thresholds")
     try:
-        thresholds = load_config(path) if path else load_config()
+        thresholds = load_config(path or DEFAULT_CONFIG_PATH, bounds=workload.bounds)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    state = BenchSession(config, thresholds)
+    state = BenchSession(config, workload, thresholds)
     config.stash[_SESSION] = state
     config.pluginmanager.register(state, "bench-session")
 
@@ -280,7 +300,7 @@ def _applies(name: str, thresholds: Config, *, bound: str | None = None,
              option: str | None = None) -> bool:
     """Whether variant `name` matches every filter given to a test's `variants` marker."""
     variant = VARIANTS[name]
-    return ((bound is None or getattr(thresholds.variants[name], bound) is not None)
+    return ((bound is None or getattr(thresholds.bounds(name), bound) is not None)
             and (kind is None or variant.kind == kind)
             and (measure is None or measure in variant.measures)
             and (option is None or option in variant.options))
@@ -380,11 +400,13 @@ def thresholds(request: pytest.FixtureRequest) -> Config:
 
 
 @pytest.fixture(scope="session")
-def mnist(request: pytest.FixtureRequest) -> Mnist:
-    """MNIST from --mnist, $MNIST_PATH, the Keras cache or Keras' download; else stop the run."""
+def dataset(request: pytest.FixtureRequest) -> Dataset:
+    """The workload's data: for the built-in ones MNIST from --mnist, $MNIST_PATH, the Keras
+    cache or Keras' download; else stop the run with what to do."""
+    session = _session(request)
     try:
-        return resolve_mnist(_session(request).mnist_option)
-    except DataError as exc:
+        return session.workload.load(session.mnist_option)
+    except (DataError, WorkloadError) as exc:
         pytest.exit(f"bench: {exc}", returncode=SETUP_PROBLEM_EXIT)
 
 
@@ -415,14 +437,17 @@ def history_skip_latency(request: pytest.FixtureRequest) -> bool:
 
 def _run_info(state: BenchSession, run: BenchRun, sharing: Sharing) -> RunInfo:
     reason = "; ".join(state.incomplete)
-    return collect_run_info(state.run_id, dataset_sha256=run.mnist.sha256, seed=run.seed,
-                            recipe_sha256=definitions_sha256(run.recipe), config=state.thresholds,
+    return collect_run_info(state.run_id, dataset_sha256=run.dataset.sha256, seed=run.seed,
+                            recipe_sha256=definitions_sha256(run.workload),
+                            config=state.thresholds,
                             variants=state.variants, complete=not reason,
                             incomplete_reason=reason,
                             source_run_id="" if run.source is None else run.source.run_id,
                             machine_shared=sharing.shared, machine_shared_by=sharing.by,
                             valgrind=state.valgrind,
-                            instructions_tool=state.instructions_tool)
+                            instructions_tool=state.instructions_tool,
+                            workload=run.workload.name,
+                            workload_sha256=run.workload.sha256(run.dataset))
 
 
 @pytest.fixture(scope="session")
@@ -451,14 +476,14 @@ def terminal_line(config: pytest.Config) -> Callable[[str], None]:
 
 
 @pytest.fixture(scope="session")
-def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
+def bench_run(request: pytest.FixtureRequest, dataset: Dataset) -> BenchRun:
     session = _session(request)
     source = session.source
     if source is not None:
         recorded = str(source.results["dataset_sha256"].iloc[0])
-        if recorded != mnist.sha256:
+        if recorded != dataset.sha256:
             pytest.exit(f"bench: --reuse-run: run {source.run_id} was measured on dataset "
-                        f"{recorded}, this session loads {mnist.sha256}; pass the same MNIST "
+                        f"{recorded}, this session loads {dataset.sha256}; pass the same MNIST "
                         f"(--mnist)", returncode=SETUP_PROBLEM_EXIT)
         if int(source.results["seed"].iloc[0]) != session.seed:
             pytest.exit(f"bench: --reuse-run: run {source.run_id} used seed "
@@ -466,7 +491,7 @@ def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
                         f"--seed {source.results['seed'].iloc[0]}",
                         returncode=SETUP_PROBLEM_EXIT)
     session.registry.start()
-    session.bench_run = BenchRun(mnist, session.run_dir, session.seed,
+    session.bench_run = BenchRun(dataset, session.run_dir, session.seed, session.workload,
                                  progress=terminal_line(request.config), source=source)
     sharing = session.sharing()
     if sharing.shared:
@@ -475,11 +500,12 @@ def bench_run(request: pytest.FixtureRequest, mnist: Mnist) -> BenchRun:
     if session.history is not None:
         session.bench_run.say(f"history gate: {_reference_line(session.history)}")
     if session.valgrind:
-        _start_counting(request, session, mnist)
+        _start_counting(request, session, dataset)
     return session.bench_run
 
 
-def _start_counting(request: pytest.FixtureRequest, session: BenchSession, mnist: Mnist) -> None:
+def _start_counting(request: pytest.FixtureRequest, session: BenchSession,
+                    dataset: Dataset) -> None:
     """Start the callgrind workers now, so they load while the session trains, and have the
     run hand them each selected TFLite variant as soon as its file exists."""
     assert session.bench_run is not None
@@ -488,7 +514,8 @@ def _start_counting(request: pytest.FixtureRequest, session: BenchSession, mnist
     runtimes = sorted({runtime for _, runtime in keys if _countable(runtime)})
     if not runtimes:
         return
-    session.counter = InstructionCounter(runtimes, latency_image(mnist)).start()
+    session.counter = InstructionCounter(runtimes, latency_image(session.workload,
+                                                                 dataset)).start()
     session.bench_run.count_instructions(session.counter, {model for model, _ in keys})
     session.bench_run.say(f"instructions: valgrind {session.valgrind} counting "
                           f"{len(keys)} combinations beside the session ...")
@@ -589,7 +616,7 @@ def instruction_counts(request: pytest.FixtureRequest,
 
 
 @pytest.fixture(scope="session")
-def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
+def latency_blocks(request: pytest.FixtureRequest, dataset: Dataset,
                    thresholds: Config) -> dict[LatencyKey, list[Block]]:
     """Every selected latency combination's repetitions, measured once, interleaved.
 
@@ -607,7 +634,7 @@ def latency_blocks(request: pytest.FixtureRequest, mnist: Mnist,
         settings = replace(settings, repetitions=1, warmup_invokes=0, timed_invokes=1)
     bench_run.say(f"benchmark {len(keys)} combinations x {settings.repetitions} repetitions ...")
     start = time.perf_counter()
-    blocks = measure_interleaved(paths, keys, latency_image(mnist),
+    blocks = measure_interleaved(paths, keys, latency_image(bench_run.workload, dataset),
                                  repetitions=settings.repetitions,
                                  warmup_invokes=settings.warmup_invokes,
                                  timed_invokes=settings.timed_invokes, seed=settings.order_seed)
@@ -620,7 +647,7 @@ FOOTPRINT_TEST = "test_interpreter_footprint"
 
 
 @pytest.fixture(scope="session")
-def footprints(request: pytest.FixtureRequest, mnist: Mnist,
+def footprints(request: pytest.FixtureRequest, dataset: Dataset,
                thresholds: Config) -> dict[LatencyKey, list[Footprint]]:
     """Every selected footprint combination, `repetitions` fresh processes each, in one seeded
     shuffled order (as latency: drift in machine load is spread over all combinations)."""
@@ -630,7 +657,7 @@ def footprints(request: pytest.FixtureRequest, mnist: Mnist,
     settings = thresholds.footprint
     bench_run.say(f"footprint {len(keys)} combinations x {settings.repetitions} processes ...")
     start = time.perf_counter()
-    image = latency_image(mnist)
+    image = latency_image(bench_run.workload, dataset)
     measured: dict[LatencyKey, list[Footprint]] = {key: [] for key in keys}
     for key in interleaved_order(keys, settings.repetitions, thresholds.latency.order_seed):
         measured[key].append(measure_footprint(paths[key.model], key.runtime, key.threads,
@@ -639,9 +666,9 @@ def footprints(request: pytest.FixtureRequest, mnist: Mnist,
     return measured
 
 
-def latency_image(mnist: Mnist) -> Any:
-    """The timed input: test image 0, scaled as the recipe scales every input."""
-    return scale_pixels(mnist.x_test[0])
+def latency_image(workload: Workload, dataset: Dataset) -> Any:
+    """The timed (and counted) input: test image 0, scaled as the workload scales every input."""
+    return workload.scale(dataset.x_test[0])
 
 
 @pytest.hookimpl(wrapper=True)

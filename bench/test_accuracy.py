@@ -14,16 +14,16 @@ from pipeline.run import Artifact
 
 @pytest.mark.variants(bound="accuracy_min")
 def test_accuracy_floor(artifact: Artifact, thresholds: Config) -> None:
-    bound = thresholds.variants[artifact.name].accuracy_min
+    bound = thresholds.bounds(artifact.name).accuracy_min
     assert bound is not None
     assert artifact.accuracy >= bound, (
         f"{artifact.name} accuracy {artifact.accuracy:.4f} is below {bound:.4f} "
-        f"(variants.{artifact.name}.accuracy_min in {thresholds.path})")
+        f"(variants.{artifact.name}.accuracy_min in {thresholds.bounds_file})")
 
 
 @pytest.mark.variants(bound="accuracy_drop_max")
 def test_accuracy_against_parent(artifact: Artifact, thresholds: Config) -> None:
-    bound = thresholds.variants[artifact.name].accuracy_drop_max
+    bound = thresholds.bounds(artifact.name).accuracy_drop_max
     assert bound is not None and artifact.source_accuracy is not None
     parent = artifact.variant.parent
     drop = artifact.source_accuracy - artifact.accuracy
@@ -31,4 +31,4 @@ def test_accuracy_against_parent(artifact: Artifact, thresholds: Config) -> None
     assert judged <= bound, (
         f"{artifact.name} accuracy {artifact.accuracy:.4f} is {drop:+.4f} below its parent "
         f"{parent} ({artifact.source_accuracy:.4f}), beyond {bound:.4f} "
-        f"(variants.{artifact.name}.accuracy_drop_max in {thresholds.path})")
+        f"(variants.{artifact.name}.accuracy_drop_max in {thresholds.bounds_file})")

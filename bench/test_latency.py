@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config
-from pipeline.data import Mnist
+from pipeline.data import Dataset
 from pipeline.interpreters import INTERPRETERS, NO_XNNPACK, RuntimeUnavailable, interpreter_class
 from pipeline.latency import Block, LatencyKey, latency_measurement
 from pipeline.run import Artifact, BenchRun
@@ -53,7 +53,7 @@ def record_in_pytest_benchmark(benchmark: Any, seconds_per_call: Sequence[float]
 
 @pytest.mark.parametrize(("runtime", "threads"), COMBINATIONS)
 @pytest.mark.variants(kind="tflite")
-def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int, mnist: Mnist,
+def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int, dataset: Dataset,
                         bench_run: BenchRun, thresholds: Config,
                         build_variant: Callable[[str], Artifact],
                         request: pytest.FixtureRequest) -> None:
@@ -72,7 +72,7 @@ def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int
         record_in_pytest_benchmark(benchmark, values, thresholds.latency.timed_invokes)
         bench_run.record(latency_measurement(LatencyKey(model, runtime, threads), values))
     wrong = [i for i, block in enumerate(blocks)
-             if int(np.argmax(block.output[0])) != int(mnist.y_test[0])]
+             if int(np.argmax(block.output[0])) != int(dataset.y_test[0])]
     assert not wrong, (
         f"{model} on {runtime} ({threads} threads) misclassified test image 0 while timed, in "
         f"repetition(s) {wrong}")

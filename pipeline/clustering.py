@@ -8,16 +8,17 @@ import numpy as np
 
 from pipeline import tfenv
 from pipeline.models import compile_like_reference, copy_of
-from pipeline.recipe import RECIPE, Recipe
 from pipeline.training import seed_everything
+from pipeline.workload import Workload
 
 
 def cluster(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-            recipe: Recipe = RECIPE, callbacks: Sequence[Any] = ()) -> Any:
+            workload: Workload, callbacks: Sequence[Any] = ()) -> Any:
     """`cluster_weights` with `recipe.clusters` clusters (k-means++ centroids), fine-tuned as
     the TF MOT clustering guide does (Adam at `cluster_learning_rate`), then stripped."""
     keras = tfenv.keras()
     clustering = tfenv.tfmot().clustering.keras
+    recipe = workload.recipe
     seed_everything(seed)
     model = clustering.cluster_weights(
         copy_of(source), number_of_clusters=recipe.clusters,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.variants import VARIANTS, Variant
+from pipeline.variants import DEFAULT_VARIANTS, VARIANTS, Variant
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "bench" / "thresholds.toml"
 
@@ -97,9 +97,25 @@ class Config:
     compare: CompareRules
     duel: DuelSettings
     path: Path
-    #: sha256 of the file's bytes: recorded with each run, so a comparison can say when two runs
-    #: were judged by different thresholds.
+    #: sha256 of the file's bytes (and of the workload's bounds file, when it has its own):
+    #: recorded with each run, so a comparison can say when two runs were judged by different
+    #: thresholds.
     sha256: str
+    #: The file the [variants.NAME] bounds were read from: `path`, or the workload's own.
+    bounds_path: Path | None = None
+
+    @property
+    def bounds_file(self) -> Path:
+        return self.bounds_path or self.path
+
+    def bounds(self, name: str) -> VariantBounds:
+        """The bounds of variant `name`; ConfigError saying how to measure them if absent."""
+        if name not in self.variants:
+            raise ConfigError(f"{self.bounds_file}: no table [variants.{name}], so {name} "
+                              f"cannot be checked; measure its figures with `python -m "
+                              f"pipeline.spread --workload ... --variants {name}` and add its "
+                              f"bounds (README, 'Gate your own model'), or leave it unselected.")
+        return self.variants[name]
 
 
 _T = TypeVar("_T")
@@ -190,8 +206,10 @@ def _allowed_bounds(variant: Variant) -> set[str]:
     return _required_bounds(variant) | (set() if variant.parent is None else {"size_ratio_min"})
 
 
-def _variant_sections(raw: dict[str, Any], path: Path) -> dict[str, VariantBounds]:
-    """One [variants.NAME] table per registered variant, each with exactly its bounds."""
+def _variant_sections(raw: dict[str, Any], path: Path,
+                      required: tuple[str, ...] = tuple(VARIANTS)) -> dict[str, VariantBounds]:
+    """A [variants.NAME] table for each `required` variant (and any other registered one),
+    each with exactly its bounds."""
     tables = raw.get("variants")
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: missing tables [variants.NAME]; every variant of "
@@ -203,6 +221,8 @@ def _variant_sections(raw: dict[str, Any], path: Path) -> dict[str, VariantBound
     bounds = {}
     for name, variant in VARIANTS.items():
         table = tables.get(name)
+        if table is None and name not in required:
+            continue
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: missing table [variants.{name}]; it needs "
                               f"{', '.join(sorted(_required_bounds(variant)))}.")
@@ -221,23 +241,52 @@ def _variant_sections(raw: dict[str, Any], path: Path) -> dict[str, VariantBound
     return bounds
 
 
-def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> Config:
-    """Read and check the threshold config; raise ConfigError naming the file and key."""
-    path = Path(path)
+def _read(path: Path, missing: str) -> tuple[bytes, dict[str, Any]]:
     try:
         data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
+        return data, tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: threshold config not found; pass --thresholds PATH "
-                          f"or restore bench/thresholds.toml.") from None
+        raise ConfigError(f"{path}: {missing}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | None = None
+                ) -> Config:
+    """Read and check the threshold config; raise ConfigError naming the file and key.
+
+    `bounds` is a workload's own file of [variants.NAME] tables (pipeline.workload), read in
+    place of this file's: it must bound the default variants, and a session refuses to select
+    one it does not bound (`Config.bounds`). This file bounds every variant: the bounds of
+    the reference recipe's `mnist_cnn` workload, whose `bounds` is the default config.
+    """
+    path = Path(path)
+    data, raw = _read(path, "threshold config not found; pass --thresholds PATH or restore "
+                            "bench/thresholds.toml.")
+    # A workload that keeps its bounds in the default config (mnist_cnn) takes them from the
+    # config in use, so `--thresholds OTHER.toml` keeps bounding it as before workloads.
+    own = bounds is not None and Path(bounds).resolve() not in (path.resolve(),
+                                                                DEFAULT_CONFIG_PATH.resolve())
+    bounds_path = Path(bounds) if own and bounds is not None else None
+    if bounds_path is None:
+        variants = _variant_sections(raw, path)
+    else:
+        bounds_data, bounds_raw = _read(bounds_path, "the workload's bounds file is not found; "
+                                                     "create it with a [variants.NAME] table "
+                                                     "per variant it runs.")
+        unexpected = sorted(set(bounds_raw) - {"variants"})
+        if unexpected:
+            raise ConfigError(f"{bounds_path}: a workload's bounds file holds [variants.NAME] "
+                              f"tables only; [{unexpected[0]}] belongs in {path}.")
+        variants = _variant_sections(bounds_raw, bounds_path, required=DEFAULT_VARIANTS)
+        data += bounds_data
     return Config(
-        variants=_variant_sections(raw, path),
+        variants=variants,
         latency=_section(raw, "latency", LatencySettings, path),
         footprint=_section(raw, "footprint", FootprintSettings, path),
         compare=_section(raw, "compare", CompareRules, path),
         duel=_section(raw, "duel", DuelSettings, path),
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
+        bounds_path=bounds_path,
     )

@@ -67,23 +67,19 @@ class DataUnavailableError(DataError, RuntimeError):
 
 
 @dataclass(frozen=True, eq=False)
-class Mnist:
-    """A validated MNIST set.
+class Dataset:
+    """A validated image classification set: MNIST, or a workload's own (pipeline.workloads).
 
     The arrays are read-only so that `sha256` keeps describing them; `eq=False` because comparing
     arrays element-wise is not a truth value (compare `sha256` instead).
     """
 
-    x_train: np.ndarray = field(repr=False)  # (N, 28, 28) uint8
-    y_train: np.ndarray = field(repr=False)  # (N,) uint8, values 0-9
+    x_train: np.ndarray = field(repr=False)  # (N, H, W[, C]): MNIST's (N, 28, 28) uint8
+    y_train: np.ndarray = field(repr=False)  # (N,) integer labels: MNIST's uint8 0-9
     x_test: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
     sha256: str
     source: str
-
-    def scaled(self) -> tuple[np.ndarray, np.ndarray]:
-        """(x_train, x_test) scaled as the recipe scales them (see `scale_pixels`)."""
-        return scale_pixels(self.x_train), scale_pixels(self.x_test)
 
 
 def scale_pixels(images: np.ndarray) -> np.ndarray:
@@ -121,8 +117,9 @@ def _absolute(path: Path | str) -> Path:
     return Path(os.path.abspath(Path(path).expanduser()))
 
 
-def _format_error(source: str, problem: str, fix: str) -> DataFormatError:
-    return DataFormatError(f"Cannot use {source} as MNIST: {problem}. {fix}")
+def _format_error(source: str, problem: str, fix: str,
+                  spec: ArraySpec | None = None) -> DataFormatError:
+    return DataFormatError(f"Cannot use {source} as {(spec or MNIST).name}: {problem}. {fix}")
 
 
 def _shown(names: list[str], limit: int = 10) -> str:
@@ -133,13 +130,35 @@ def _shown(names: list[str], limit: int = 10) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def _validate(arrays: Mapping[str, np.ndarray], source: str, fix: str,
-              names: Mapping[str, str] | None = None) -> Mnist:
-    """Check the four arrays every source must provide and build the read-only Mnist.
+@dataclass(frozen=True)
+class ArraySpec:
+    """What a source's arrays must be beyond any dataset's checks: MNIST's 28x28 uint8 pixels
+    and labels 0-9 for the MNIST loaders; nothing more (None) for a workload's own data."""
 
-    `names` says what to call each array in a message (an IDX file name rather than a key).
-    Labels of any integer dtype are accepted and converted to uint8 once their range is checked,
-    so the hash and the training inputs do not depend on how a source happened to store them.
+    name: str
+    image_shape: tuple[int, ...] | None = None
+    pixels_uint8: bool = False
+    classes: int | None = None
+
+
+#: The Keras-layout MNIST every built-in workload trains on.
+MNIST = ArraySpec("MNIST", image_shape=(28, 28), pixels_uint8=True, classes=10)
+#: Any image classification set: (N, H, W) or (N, H, W, C) images, integer labels >= 0.
+ANY_IMAGES = ArraySpec("a dataset")
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    """Labels in the narrowest dtype that holds them (uint8 for MNIST's 0-9), so the content
+    hash and the training inputs do not depend on how a source happened to store them."""
+    return y.astype(np.uint8 if int(y.max(initial=0)) <= 255 else np.int64)
+
+
+def _validate(arrays: Mapping[str, np.ndarray], source: str, fix: str,
+              names: Mapping[str, str] | None = None, spec: ArraySpec = MNIST) -> Dataset:
+    """Check the four arrays every source must provide and build the read-only Dataset.
+
+    `names` says what to call each array in a message (an IDX file name rather than a key);
+    `spec` what this source must hold beyond any dataset's checks (MNIST's shape and labels).
     """
     names = names or {key: key for key in KEYS}
     checked: dict[str, np.ndarray] = {}
@@ -147,36 +166,66 @@ def _validate(arrays: Mapping[str, np.ndarray], source: str, fix: str,
         x_key, y_key = f"x_{split}", f"y_{split}"
         x, y = np.asarray(arrays[x_key]), np.asarray(arrays[y_key])
         x_name, y_name = names[x_key], names[y_key]
-        if x.ndim != 3 or x.shape[1:] != (28, 28):
-            raise _format_error(source, f"{x_name} has shape {x.shape}; expected (N, 28, 28) "
-                                        f"images", fix)
-        if x.dtype != np.uint8:
+        if spec.image_shape is not None and (x.ndim != 1 + len(spec.image_shape)
+                                             or x.shape[1:] != spec.image_shape):
+            expected = ", ".join(str(d) for d in ("N", *spec.image_shape))
+            raise _format_error(source, f"{x_name} has shape {x.shape}; expected ({expected}) "
+                                        f"images", fix, spec)
+        if x.ndim not in (3, 4):
+            raise _format_error(source, f"{x_name} has shape {x.shape}; expected (N, H, W) or "
+                                        f"(N, H, W, C) images", fix, spec)
+        if spec.pixels_uint8 and x.dtype != np.uint8:
             raise _format_error(source, f"{x_name} has dtype {x.dtype}; expected uint8 pixels "
-                                        f"0-255 (unscaled)", fix)
+                                        f"0-255 (unscaled)", fix, spec)
+        if not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
+            raise _format_error(source, f"{x_name} has dtype {x.dtype}; expected uint8 or "
+                                        f"floating-point pixels", fix, spec)
+        if split == "test" and x.shape[1:] != checked["x_train"].shape[1:]:
+            raise _format_error(source, f"{x_name} holds images of shape {x.shape[1:]} but "
+                                        f"{names['x_train']} of shape "
+                                        f"{checked['x_train'].shape[1:]}; expected one image "
+                                        f"shape", fix, spec)
         if y.ndim != 1:
             raise _format_error(source, f"{y_name} has shape {y.shape}; expected (N,) labels",
-                                fix)
+                                fix, spec)
+        labels = "0-9" if spec.classes == 10 else ">= 0"
         if not np.issubdtype(y.dtype, np.integer):
             raise _format_error(source, f"{y_name} has dtype {y.dtype}; expected integer labels "
-                                        f"0-9", fix)
+                                        f"{labels}", fix, spec)
         if len(x) == 0:
-            raise _format_error(source, f"{x_name} holds no images; expected at least 1", fix)
+            raise _format_error(source, f"{x_name} holds no images; expected at least 1", fix,
+                                spec)
         if len(x) != len(y):
             raise _format_error(source, f"{x_name} holds {len(x)} images but {y_name} holds "
-                                        f"{len(y)} labels; expected one label per image", fix)
-        bad = (y < 0) | (y > 9)
+                                        f"{len(y)} labels; expected one label per image", fix,
+                                spec)
+        bad = (y < 0) if spec.classes is None else (y < 0) | (y >= spec.classes)
         if bad.any():
             values = ", ".join(str(v) for v in np.unique(y[bad])[:10])
-            raise _format_error(source, f"{y_name} holds {int(bad.sum())} labels outside 0-9 "
-                                        f"(bad values: {values})", fix)
-        checked[x_key], checked[y_key] = x, y.astype(np.uint8)
+            outside = "below 0" if spec.classes is None else f"outside 0-{spec.classes - 1}"
+            raise _format_error(source, f"{y_name} holds {int(bad.sum())} labels {outside} "
+                                        f"(bad values: {values})", fix, spec)
+        checked[x_key], checked[y_key] = x, _labels(y)
     for array in checked.values():
         array.flags.writeable = False
-    return Mnist(**checked, sha256=content_sha256(*(checked[key] for key in KEYS)),
-                 source=source)
+    return Dataset(**checked, sha256=content_sha256(*(checked[key] for key in KEYS)),
+                   source=source)
 
 
-def _load_npz(path: Path | str, fix: str) -> Mnist:
+_ARRAYS_FIX = ("Return the four arrays x_train, y_train, x_test, y_test: images of shape "
+               "(N, H, W) or (N, H, W, C), uint8 or floating point, the same image shape in "
+               "both splits, and integer labels >= 0 of shape (N,).")
+
+
+def dataset_from_arrays(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                        y_test: np.ndarray, *, source: str) -> Dataset:
+    """A workload's own data, checked like MNIST's but for any image size, channel count and
+    number of classes; `source` names where it came from in every error and in the runs."""
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return _validate(arrays, source, _ARRAYS_FIX, spec=ANY_IMAGES)
+
+
+def _load_npz(path: Path | str, fix: str) -> Dataset:
     """load_npz, with the advice in its errors chosen by the caller (the Keras cache differs)."""
     path = _absolute(path)
     source = f"npz file {path}"
@@ -218,7 +267,7 @@ def _load_npz(path: Path | str, fix: str) -> Mnist:
     return _validate(arrays, source, fix)
 
 
-def load_npz(path: Path | str) -> Mnist:
+def load_npz(path: Path | str) -> Dataset:
     """Load a Keras-layout MNIST .npz (the layout of Keras' cache and ../shared/data/mnist.npz)."""
     return _load_npz(path, _NPZ_FIX)
 
@@ -258,7 +307,7 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
 
 
-def load_idx_folder(path: Path | str) -> Mnist:
+def load_idx_folder(path: Path | str) -> Dataset:
     """Load the four MNIST IDX files (as distributed by the MNIST database) from a folder.
 
     Each file may be gzipped (name ending in .gz); if both forms exist the uncompressed one is
@@ -292,7 +341,7 @@ def load_idx_folder(path: Path | str) -> Mnist:
     return _validate(arrays, source, _IDX_FIX, names=names)
 
 
-def load_from_path(path: Path | str) -> Mnist:
+def load_from_path(path: Path | str) -> Dataset:
     """Load MNIST from what the user named: a folder is read as IDX files, a file as an .npz."""
     resolved = _absolute(path)
     if not resolved.exists():
@@ -326,7 +375,7 @@ def _keras_download(keras_dir: Path) -> tuple:
 
 def resolve_mnist(explicit: str | Path | None = None,
                   environ: Mapping[str, str] = os.environ,
-                  download: Callable[[], tuple] | None = None) -> Mnist:
+                  download: Callable[[], tuple] | None = None) -> Dataset:
     """Find MNIST: `explicit` (--mnist), else $MNIST_PATH, else the Keras cache, else download.
 
     A path given by `explicit` or MNIST_PATH must work: if it does not, this raises

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.results import RunInfo
+from pipeline.results.schema import WORKLOAD_BEFORE_V6
 from pipeline.tfenv import TENSORFLOW_PACKAGE, distributions_providing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -151,9 +152,11 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
                      config: Config, variants: tuple[str, ...], complete: bool,
                      incomplete_reason: str = "", source_run_id: str = "",
                      machine_shared: bool = False, machine_shared_by: str = "",
-                     valgrind: str = "", instructions_tool: str = "") -> RunInfo:
+                     valgrind: str = "", instructions_tool: str = "",
+                     workload: str = WORKLOAD_BEFORE_V6, workload_sha256: str = "") -> RunInfo:
     """Everything about this run except its measurements; `valgrind` and `instructions_tool`
-    say what counted its instruction rows (empty: none counted)."""
+    say what counted its instruction rows (empty: none counted), `workload` and
+    `workload_sha256` what it built (pipeline.workload)."""
     commit, dirty = git_state()
     tensorflow, tf_keras = installed("tensorflow"), installed("tf_keras")
     return RunInfo(
@@ -171,6 +174,7 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         machine_shared=machine_shared, machine_shared_by=machine_shared_by,
         valgrind=valgrind, instructions_tool=instructions_tool,
         tensorflow_distribution=tensorflow[0], tf_keras_distribution=tf_keras[0],
+        workload=workload, workload_sha256=workload_sha256,
     )
 
 

@@ -79,10 +79,13 @@ from pipeline.results import (
     write_atomic,
 )
 from pipeline.variants import VARIANT_NAMES, VARIANTS, registry_rank
+from pipeline.workload import Workload, WorkloadError
+from pipeline.workloads import DEFAULT_WORKLOAD, WORKLOADS, resolve_workload
 
 PROG = "pipeline.history"
 TABLE_COLUMNS: tuple[str, ...] = (
-    "run_id", "timestamp_utc", "tensorflow", "cpu", "complete", "model", "runtime", "threads",
+    "run_id", "timestamp_utc", "tensorflow", "workload", "cpu", "complete", "model", "runtime",
+    "threads",
     "accuracy", "zipped_bytes", "size_ratio", "latency_median_s", "latency_q1_s",
     "latency_q3_s",
 )
@@ -105,7 +108,8 @@ def _run_order(runs: pd.DataFrame) -> list[str]:
 
 #: The run columns the table repeats on each of a run's rows. `complete` marks partial runs
 #: (False: never a reference run) and is empty for schema-1 runs, whose completeness is unknown.
-_RUN_FIELDS: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow", "cpu", "complete")
+_RUN_FIELDS: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow", "workload", "cpu",
+                                "complete")
 
 
 def source_runs(history: pd.DataFrame) -> dict[str, str]:
@@ -613,12 +617,23 @@ def _parser() -> argparse.ArgumentParser:
                              "TensorFlow line (default: DIR/pareto.csv)")
     parser.add_argument("--pareto-png", metavar="OUT.png", type=Path,
                         help="its picture (default: DIR/pareto.png)")
+    parser.add_argument("--workload", metavar="MODULE:ATTR", action="append", default=[],
+                        help="a workload of your own whose runs are in RESULTS_DIR, so that "
+                             "they are drawn with its bounds (repeatable); built-in workloads "
+                             "are always drawn, each but the default into files named after "
+                             "it (history-ds_cnn.png)")
     return parser
 
 
-def output_paths(args: argparse.Namespace) -> dict[str, Path]:
-    """Each output's path: the option naming it, else its OUTPUT_NAMES name under --out."""
-    return {key: getattr(args, key) or args.out / name for key, name in OUTPUT_NAMES.items()}
+def output_paths(args: argparse.Namespace, workload: str = DEFAULT_WORKLOAD) -> dict[str, Path]:
+    """Each output's path: the option naming it, else its OUTPUT_NAMES name under --out; the
+    pictures and Pareto table of a workload other than the default one carry its name
+    (history-ds_cnn.png). The table (csv) is one for all workloads."""
+    paths = {key: getattr(args, key) or args.out / name for key, name in OUTPUT_NAMES.items()}
+    if workload != DEFAULT_WORKLOAD:
+        paths.update({key: path.with_name(f"{path.stem}-{workload}{path.suffix}")
+                      for key, path in paths.items() if key != "csv"})
+    return paths
 
 
 def newest_complete_run(table: pd.DataFrame) -> str | None:
@@ -641,32 +656,58 @@ def write_pareto(table: pd.DataFrame, csv_path: Path, png_path: Path) -> pd.Data
     return pareto
 
 
+def _workloads_in(table: pd.DataFrame) -> list[str]:
+    """The workloads of the table: the default one first, then by name."""
+    return sorted(table["workload"].unique(), key=lambda w: (w != DEFAULT_WORKLOAD, w))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The CLI; returns the exit code (0 written, 2 unusable input)."""
     args = _parser().parse_args(argv)
     out = output_paths(args)
     try:
-        config = load_config(args.config)
+        known = {**WORKLOADS, **{w.name: w for w in map(resolve_workload, args.workload)}}
         history = read_history(args.results_dir, exclude=[out["csv"], out["pareto_csv"]])
         table = history_table(history)
         write_atomic(table, out["csv"])
-        plot_history(table, out["png"], config, run_facts(history))
-        pareto = write_pareto(table, out["pareto_csv"], out["pareto_png"])
-    except (ResultsFileError, ConfigError) as exc:
+        lines = []
+        for name in _workloads_in(table):
+            lines += _draw_workload(args, history, table, known.get(name), name)
+        drawn = f", {out['png']}" if DEFAULT_WORKLOAD in set(table["workload"]) else ""
+        lines.insert(0, f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> "
+                        f"{out['csv']}{drawn}")
+    except (ResultsFileError, ConfigError, WorkloadError) as exc:
         return _fail(str(exc))
     except OSError as exc:  # an output folder that cannot be written
         return _fail(f"{exc.filename}: {exc.strerror}")
     for note in history.attrs.get("passed_over", ()):  # a duel's or spread's CSV, not a run
         print(f"{PROG}: note: {note}", file=sys.stderr)
-    print(f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> {out['csv']}, "
-          f"{out['png']}")
-    if pareto is None:
-        print(f"{PROG}: no complete run, no Pareto view")
-    else:
-        print(f"{PROG}: Pareto view of {newest_complete_run(table)} -> {out['pareto_csv']}, "
-              f"{out['pareto_png']}")
-        print(pareto.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print("\n".join(lines))
     return 0
+
+
+def _draw_workload(args: argparse.Namespace, history: pd.DataFrame, table: pd.DataFrame,
+                   workload: Workload | None, name: str) -> list[str]:
+    """The picture and Pareto view of one workload's runs, bounds from the threshold config
+    and that workload's bounds file; the lines to print about them."""
+    if workload is None:
+        return [f"{PROG}: runs of workload {name!r} are in the table but not drawn: pass "
+                f"--workload package.module:attribute for it (its bounds file gives the "
+                f"bounds)"]
+    out = output_paths(args, name)
+    config = load_config(args.config, bounds=workload.bounds)
+    rows = table[table["workload"] == name].reset_index(drop=True)
+    plot_history(rows, out["png"], config, run_facts(history[history["workload"] == name]))
+    pareto = write_pareto(rows, out["pareto_csv"], out["pareto_png"])
+    # The default workload's lines read as they did before workloads: its files keep their names.
+    prefix = f"{PROG}: " if name == DEFAULT_WORKLOAD else f"{PROG}: workload {name}: "
+    lines = [] if name == DEFAULT_WORKLOAD else [
+        f"{prefix}{rows['run_id'].nunique()} runs -> {out['png']}"]
+    if pareto is None:
+        return lines + [f"{prefix}no complete run, no Pareto view"]
+    return lines + [f"{prefix}Pareto view of {newest_complete_run(rows)} -> "
+                    f"{out['pareto_csv']}, {out['pareto_png']}",
+                    pareto.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
 
 
 def _fail(message: str) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
+from pipeline.pruning import kernel_key
 
 #: The two interpreters, each with its default delegate (XNNPACK on x86).
 INTERPRETERS: tuple[str, ...] = ("tf.lite", "ai_edge_litert")
@@ -149,23 +150,25 @@ def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> float
 
 
 def tflite_kernels(path: Path) -> dict[str, np.ndarray]:
-    """The Conv2D and Dense weight tensors stored in a .tflite file, by layer type.
+    """The Conv2D and FullyConnected weight tensors stored in a .tflite file, keyed as
+    pipeline.pruning keys Keras kernels (`Conv2D:<tensor name>`).
 
-    Found by rank: the recipe's model has one 4-D kernel (Conv2D, laid out out x h x w x in)
-    and one 2-D kernel (FullyConnected, out x in); activations of the same ranks lead with the
-    batch dimension of 1, which no kernel of this model does. Used to check
-    that sparsity survives conversion; zeros stay zeros under int8's symmetric weight scales.
+    Found by rank: a Conv2D kernel is 4-D (out x h x w x in), a FullyConnected one 2-D
+    (out x in). Activations of those ranks lead with the batch dimension of 1, as does a
+    DEPTHWISE_CONV_2D kernel (1 x h x w x channels), which pruning and clustering do not touch
+    either; no pruned kernel has a single output channel in the built-in workloads. Used to
+    check that sparsity survives conversion; zeros stay zeros under int8's symmetric weight
+    scales.
     """
     interpreter = load_interpreter(path)
-    found: dict[str, list[np.ndarray]] = {"Conv2D": [], "Dense": []}
+    found: dict[str, np.ndarray] = {}
     for detail in interpreter.get_tensor_details():
         shape = tuple(detail["shape"])
         kind = {4: "Conv2D", 2: "Dense"}.get(len(shape))
         if kind is None or shape[0] == 1:
             continue
-        found[kind].append(np.array(interpreter.get_tensor(detail["index"])))
-    counts = {kind: len(arrays) for kind, arrays in found.items()}
-    if any(count != 1 for count in counts.values()):
-        raise ValueError(f"{path}: expected one Conv2D and one Dense weight tensor, found "
-                         f"{counts}")
-    return {kind: arrays[0] for kind, arrays in found.items()}
+        found[kernel_key(kind, detail["name"])] = np.array(
+            interpreter.get_tensor(detail["index"]))
+    if not found:
+        raise ValueError(f"{path}: holds no Conv2D or FullyConnected weight tensor")
+    return found

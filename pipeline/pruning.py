@@ -8,10 +8,12 @@ import numpy as np
 
 from pipeline import tfenv
 from pipeline.models import compile_like_reference, copy_of
-from pipeline.recipe import RECIPE, Recipe
+from pipeline.recipe import Recipe
 from pipeline.training import seed_everything
+from pipeline.workload import Workload
 
-#: Layer types whose kernels tfmot prunes in this model.
+#: Layer types whose kernels tfmot's prune_low_magnitude (and cluster_weights) change. Its
+#: registries also list DepthwiseConv2D, with no prunable (or clusterable) weights.
 PRUNED_LAYER_TYPES = ("Conv2D", "Dense")
 
 
@@ -29,7 +31,7 @@ def _fit_and_strip(model_for_pruning: Any, x_train: np.ndarray, y_train: np.ndar
 
 
 def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-          recipe: Recipe = RECIPE, final_sparsity: float | None = None,
+          workload: Workload, final_sparsity: float | None = None,
           callbacks: Sequence[Any] = ()) -> Any:
     """Prune a copy of `baseline` with PolynomialDecay initial -> final sparsity, stripped.
 
@@ -38,6 +40,7 @@ def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
     directly would change it under any later stage that uses it.
     """
     tfmot = tfenv.tfmot()
+    recipe = workload.recipe
     seed_everything(seed)
     final = recipe.final_sparsity if final_sparsity is None else final_sparsity
     schedule = tfmot.sparsity.keras.PolynomialDecay(
@@ -49,7 +52,7 @@ def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
 
 
 def prune_m_by_n(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-                 recipe: Recipe = RECIPE, m_by_n: tuple[int, int] = (2, 4),
+                 workload: Workload, m_by_n: tuple[int, int] = (2, 4),
                  layer_types: tuple[str, ...] = ("Dense",),
                  callbacks: Sequence[Any] = ()) -> Any:
     """Structured m:n sparsity (at least m zeros in every n consecutive input weights) on the
@@ -70,20 +73,42 @@ def prune_m_by_n(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: 
 
     # The clone reuses the copy's layer objects (wrapped or not), so it keeps their weights.
     model_for_pruning = keras.models.clone_model(source, clone_function=wrap)
-    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe, callbacks)
+    return _fit_and_strip(model_for_pruning, x_train, y_train, workload.recipe, callbacks)
+
+
+def kernel_key(layer_type: str, name: str) -> str:
+    """How a kernel is named in sparsity figures and messages: `Conv2D:conv2d`."""
+    return f"{layer_type}:{name}"
+
+
+def kernel_type(key: str) -> str:
+    """The layer type of a `kernel_key`."""
+    return key.partition(":")[0]
+
+
+def kernels_of(model: Any, layer_types: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The kernels of `model`'s layers of exactly these types (a DepthwiseConv2D, a subclass of
+    Conv2D in Keras, is not a Conv2D here), by `kernel_key`."""
+    def kernel(layer: Any) -> np.ndarray:
+        weights = layer.depthwise_kernel if type(layer).__name__ == "DepthwiseConv2D" else (
+            layer.kernel)
+        return np.asarray(weights.numpy())
+
+    return {kernel_key(type(layer).__name__, layer.name): kernel(layer)
+            for layer in model.layers if type(layer).__name__ in layer_types}
 
 
 def pruned_kernels(model: Any) -> dict[str, np.ndarray]:
-    """The Conv2D and Dense kernels of `model`, by layer type (the recipe has one of each).
+    """The kernels tfmot's pruning and clustering touch: every Conv2D and Dense kernel.
 
-    Keyed by type rather than layer name: Keras numbers names per process (`dense_3`), which
-    would make test ids depend on what else ran before.
+    Keyed by layer type and name, the names being fixed by the workload's builder (Keras numbers
+    default names per process, `dense_3`, which would make figures depend on what ran before).
     """
-    kernels = {type(layer).__name__: layer.kernel.numpy() for layer in model.layers
-               if type(layer).__name__ in PRUNED_LAYER_TYPES}
-    if sorted(kernels) != sorted(PRUNED_LAYER_TYPES):
-        raise ValueError(f"expected one kernel of each of {PRUNED_LAYER_TYPES}, "
-                         f"found {sorted(kernels)}")
+    kernels = kernels_of(model, PRUNED_LAYER_TYPES)
+    if not kernels:
+        raise ValueError(f"the model has no layer of the types pruning touches "
+                         f"({', '.join(PRUNED_LAYER_TYPES)}): layers "
+                         f"{', '.join(type(layer).__name__ for layer in model.layers)}")
     return kernels
 
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from pipeline import tfenv
 from pipeline.models import compile_like_reference, copy_of
-from pipeline.recipe import RECIPE, Recipe
 from pipeline.training import seed_everything
+from pipeline.workload import Workload
 
 #: tfmot.experimental.combine scheme per preserved property; None = plain QAT.
 SCHEMES: dict[str, str | None] = {
@@ -25,7 +25,7 @@ SCHEMES: dict[str, str | None] = {
 
 
 def quantize_aware(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-                   recipe: Recipe = RECIPE, preserve: str = "none",
+                   workload: Workload, preserve: str = "none",
                    callbacks: Sequence[Any] = ()) -> Any:
     """A copy of `source` with fake-quantization, fine-tuned one epoch (the QAT guide's fit).
 
@@ -44,6 +44,7 @@ def quantize_aware(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: 
             annotated = quantization.quantize_annotate_model(copy_of(source))
             model = quantization.quantize_apply(annotated, scheme)
     compile_like_reference(model)
+    recipe = workload.recipe
     model.fit(x_train, y_train, batch_size=recipe.finetune_batch_size,
               epochs=recipe.finetune_epochs, validation_split=recipe.validation_split,
               callbacks=list(callbacks), verbose=0)

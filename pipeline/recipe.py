@@ -1,12 +1,14 @@
-"""The reference recipe's parameters: the one declared place for them.
+"""The reference recipe's fit and technique parameters: the one declared place for them.
 
 The recipe is the one of the TensorFlow Model Optimization pruning guide ("Pruning in Keras",
-tensorflow.org/model_optimization/guide/pruning/pruning_with_keras): an MNIST CNN trained 4
-epochs, pruned with PolynomialDecay 0.50 -> 0.80 for 2 epochs, converted to TFLite with and
-without dynamic-range quantization. Its parameters are what users compare against, so they are
-frozen constants, not options. Only the seed varies between runs; it is passed separately and
-recorded. `recipe_sha256` in every results CSV identifies them together with every variant's
-definition (pipeline.variants.definitions_sha256): runs of different recipes are never compared.
+tensorflow.org/model_optimization/guide/pruning/pruning_with_keras): a model trained 4 epochs,
+pruned with PolynomialDecay 0.50 -> 0.80 for 2 epochs, converted to TFLite with and without
+dynamic-range quantization. Its parameters are what users compare against, so they are frozen
+constants, not options; the guide's MNIST CNN itself is the `mnist_cnn` workload
+(pipeline.workloads), and every workload is fitted and compressed with a Recipe. Only the seed
+varies between runs; it is passed separately and recorded. `recipe_sha256` in every results
+CSV identifies the recipe, the workload's model parameters and every variant's definition
+(pipeline.variants.definitions_sha256): runs of different recipes are never compared.
 """
 from __future__ import annotations
 
@@ -16,12 +18,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Recipe:
-    """Training, pruning and conversion settings of the reference recipe."""
+    """Training, pruning and fine-tuning settings of the reference recipe."""
 
-    conv_filters: int = 12
-    conv_kernel: tuple[int, int] = (3, 3)
-    pool_size: tuple[int, int] = (2, 2)
-    classes: int = 10
     epochs: int = 4
     validation_split: float = 0.1
     prune_batch_size: int = 128

@@ -53,9 +53,11 @@ class SourceRun:
         return self.folder / f"{model}{VARIANTS[model].suffix}"
 
 
-def load_source_run(folder: Path, results_dir: Path, *, recipe_sha256: str) -> SourceRun:
+def load_source_run(folder: Path, results_dir: Path, *, recipe_sha256: str,
+                    workload: str) -> SourceRun:
     """The run of artifact folder `folder`, checked: its results CSV exists and reads, the run
-    is complete, of recipe `recipe_sha256`, and every TFLite file it selected is there.
+    is complete, of workload `workload` and recipe `recipe_sha256`, and every TFLite file it
+    selected is there.
     ReuseError otherwise (the dataset is checked by the caller, once MNIST is loaded)."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -78,6 +80,10 @@ def load_source_run(folder: Path, results_dir: Path, *, recipe_sha256: str) -> S
         state = ("of a schema that did not record completeness" if complete is None
                  else f"partial ({first['incomplete_reason']})")
         raise ReuseError(f"run {folder.name} is {state}; reuse a complete run")
+    if first["workload"] != workload:
+        raise ReuseError(f"run {folder.name} built workload {first['workload']!r}, this session "
+                         f"builds {workload!r}: reuse a run of the same workload, or pass "
+                         f"--workload {first['workload']}")
     if first["recipe_sha256"] != recipe_sha256:
         raise ReuseError(f"run {folder.name} was made with recipe_sha256 "
                          f"{first['recipe_sha256']!r}, this code builds {recipe_sha256!r}: its "

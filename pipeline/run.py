@@ -21,16 +21,23 @@ import numpy as np
 
 from pipeline.clustering import distinct_weights
 from pipeline.conversion import save_h5, to_tflite
-from pipeline.data import Mnist
+from pipeline.data import Dataset
 from pipeline.instructions import InstructionCounter
 from pipeline.interpreters import tflite_accuracy, tflite_kernels
-from pipeline.pruning import PRUNED_LAYER_TYPES, kernel_sparsity, overall_sparsity, pruned_kernels
-from pipeline.recipe import RECIPE, Recipe
+from pipeline.pruning import (
+    PRUNED_LAYER_TYPES,
+    kernel_sparsity,
+    kernel_type,
+    overall_sparsity,
+    pruned_kernels,
+)
 from pipeline.results import Measurement
 from pipeline.reuse import SourceRun
 from pipeline.size import zipped_size
 from pipeline.training import epoch_lines, evaluate_accuracy
 from pipeline.variants import VARIANTS, Variant
+from pipeline.workload import Workload
+from pipeline.workloads import MNIST_CNN
 
 #: Where progress lines go (pytest bench: the terminal, even with -q and output captured).
 Progress = Callable[[str], None]
@@ -65,7 +72,7 @@ class Artifact:
         if self.kernels is None:
             raise ValueError(f"{self.name} does not measure its kernels")
         layers = self.variant.options.get("layer_types", PRUNED_LAYER_TYPES)
-        return {kind: kernel for kind, kernel in self.kernels.items() if kind in layers}
+        return {key: kernel for key, kernel in self.kernels.items() if kernel_type(key) in layers}
 
     @property
     def kernel_sparsity(self) -> dict[str, float]:
@@ -86,15 +93,15 @@ class Artifact:
 class BenchRun:
     """The variants of one seed, built on demand from their parents, artifacts in `run_dir`."""
 
-    def __init__(self, mnist: Mnist, run_dir: Path, seed: int, recipe: Recipe = RECIPE,
+    def __init__(self, dataset: Dataset, run_dir: Path, seed: int, workload: Workload = MNIST_CNN,
                  progress: Progress | None = None, source: SourceRun | None = None):
-        self.mnist = mnist
+        self.dataset = dataset
         #: With a source run (--reuse-run), TFLite variants are that run's files, copied and
         #: re-measured, and Keras variants what it recorded: nothing is trained or converted.
         self.source = source
         self.run_dir = Path(run_dir)
         self.seed = seed
-        self.recipe = recipe
+        self.workload = workload
         self.measurements: list[Measurement] = []
         self._built: dict[str, Artifact] = {}
         self._failed: dict[str, Exception] = {}
@@ -112,7 +119,7 @@ class BenchRun:
 
     @cached_property
     def _scaled(self) -> tuple[Any, Any]:
-        return self.mnist.scaled()
+        return self.workload.scale(self.dataset.x_train), self.workload.scale(self.dataset.x_test)
 
     def record(self, measurement: Measurement) -> None:
         self.measurements.append(measurement)
@@ -163,7 +170,7 @@ class BenchRun:
 
     def _build(self, variant: Variant, parent: Artifact | None) -> Artifact:
         x_train, x_test = self._scaled
-        y_train, y_test = self.mnist.y_train, self.mnist.y_test
+        y_train, y_test = self.dataset.y_train, self.dataset.y_test
         path = self.run_dir / f"{variant.name}{variant.suffix}"
         model: Any | None = None
         parent_model = None if parent is None else parent.model
@@ -185,7 +192,7 @@ class BenchRun:
             assert variant.step is not None  # the registry checks one of step/converter
             with self._stage(variant.stage, variant.name):
                 watch = [] if self._progress is None else [epoch_lines(self.say, variant.name)]
-                model = variant.step(parent_model, x_train, y_train, self.seed, self.recipe,
+                model = variant.step(parent_model, x_train, y_train, self.seed, self.workload,
                                      **variant.options, callbacks=watch)
             with self._stage("evaluate", variant.name):
                 accuracy = evaluate_accuracy(model, x_test, y_test)

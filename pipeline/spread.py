@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.data import DataError, resolve_mnist
+from pipeline.data import DataError
 from pipeline.environment import REPO_ROOT, new_run_id
 from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import write_atomic
 from pipeline.run import BenchRun
 from pipeline.variants import ROOT, UnknownVariant, select
+from pipeline.workload import WorkloadError
+from pipeline.workloads import DEFAULT_WORKLOAD, resolve_workload
 
 
 def variant_figures(run: BenchRun, name: str) -> dict[str, float]:
@@ -63,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.spread", description=__doc__)
     parser.add_argument("--seeds", type=int, default=5, help="how many seeds (default 5)")
     parser.add_argument("--first-seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--workload", metavar="NAME", default=DEFAULT_WORKLOAD,
+                        help=f"a built-in workload (default {DEFAULT_WORKLOAD}) or "
+                             f"package.module:attribute, as pytest bench --workload")
     parser.add_argument("--mnist", metavar="PATH", default=None,
                         help="MNIST .npz or IDX folder (default: $MNIST_PATH, Keras cache, "
                              "Keras download)")
@@ -77,18 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
     try:
-        variants = select(args.variants)
-    except UnknownVariant as exc:
+        workload = resolve_workload(args.workload)
+        variants = select(args.variants, workload)
+    except (UnknownVariant, WorkloadError) as exc:
         parser.error(str(exc))
     try:
-        mnist = resolve_mnist(args.mnist)
-    except DataError as exc:
+        dataset = workload.load(args.mnist)
+    except (DataError, WorkloadError) as exc:
         print(f"pipeline.spread: error: {exc}", file=sys.stderr)
         return 2
     run_id = new_run_id()
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        run = BenchRun(mnist, REPO_ROOT / "runs" / run_id / f"seed-{seed}", seed)
+        run = BenchRun(dataset, REPO_ROOT / "runs" / run_id / f"seed-{seed}", seed, workload)
         rows.append(seed_figures(run, variants))
         print(f"seed {seed}: " + ", ".join(f"{k}={v:.4f}" for k, v in rows[-1].items()
                                             if k != "seed"), flush=True)

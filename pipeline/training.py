@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.models import build_baseline
-from pipeline.recipe import RECIPE, Recipe
+from pipeline.models import compile_like_reference
+from pipeline.workload import Workload
 
 
 def seed_everything(seed: int) -> None:
@@ -22,14 +22,17 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def train_baseline(x_train: np.ndarray, y_train: np.ndarray, seed: int,
-                   recipe: Recipe = RECIPE, callbacks: Sequence[Any] = ()) -> Any:
-    """Fit the baseline: `recipe.epochs` epochs, validation_split, default batch size.
+def train_baseline(x_train: np.ndarray, y_train: np.ndarray, seed: int, workload: Workload,
+                   callbacks: Sequence[Any] = ()) -> Any:
+    """Build the workload's model and fit it: `recipe.epochs` epochs, validation_split, default
+    batch size.
 
     `callbacks` are for watching only (pipeline.run's epoch lines): none changes the weights.
     """
+    recipe = workload.recipe
     seed_everything(seed)
-    model = build_baseline(recipe)
+    model = workload.build_model()
+    compile_like_reference(model, steps_per_execution=recipe.baseline_steps_per_execution)
     model.fit(x_train, y_train, epochs=recipe.epochs, validation_split=recipe.validation_split,
               callbacks=list(callbacks), verbose=0)
     return model

@@ -25,10 +25,10 @@ from pipeline.clustering import cluster
 from pipeline.conversion import DYNAMIC_RANGE, FLOAT, ConverterSettings
 from pipeline.pruning import prune, prune_m_by_n
 from pipeline.quantization_aware import quantize_aware
-from pipeline.recipe import Recipe
 from pipeline.training import train_baseline
+from pipeline.workload import Workload
 
-#: A Keras step: (parent model or None, x_train, y_train, seed, recipe, **options,
+#: A Keras step: (parent model or None, x_train, y_train, seed, workload, **options,
 #: callbacks=...) -> model. The callbacks only watch (epoch lines); they never change weights.
 KerasStep = Callable[..., Any]
 
@@ -84,14 +84,15 @@ class Variant:
 
 
 def _root(parent: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
-          recipe: Recipe, callbacks: Sequence[Any] = ()) -> Any:
-    """The baseline has no parent: train it from scratch."""
-    return train_baseline(x_train, y_train, seed, recipe, callbacks)
+          workload: Workload, callbacks: Sequence[Any] = ()) -> Any:
+    """The baseline has no parent: build the workload's model and train it from scratch."""
+    return train_baseline(x_train, y_train, seed, workload, callbacks)
 
 
 _VARIANTS: tuple[Variant, ...] = (
     # The reference recipe.
-    Variant("baseline", None, "train", "the reference CNN, 4 epochs", step=_root, default=True),
+    Variant("baseline", None, "train", "the workload's model, trained 4 epochs", step=_root,
+            default=True),
     Variant("pruned", "baseline", "prune", "PolynomialDecay 0.50 -> 0.80, 2 epochs, stripped",
             step=prune, default=True, measures=("sparsity",)),
     Variant("pruned_tflite", "pruned", "convert", "float TFLite", converter=FLOAT,
@@ -160,6 +161,10 @@ class UnknownVariant(ValueError):
     """A variant name that is not in the registry; the message lists the known ones."""
 
 
+class InapplicableVariant(UnknownVariant):
+    """A selected variant whose technique the workload declares it cannot take, and why."""
+
+
 def _check_registry(variants: Iterable[Variant]) -> None:
     """Parents declared first, one root, exactly one of step/converter: checked at import, so a
     bad entry fails every command at once rather than one stage deep into a session."""
@@ -209,17 +214,19 @@ def requires(name: str) -> list[str]:
     return needed
 
 
-def select(spec: str | None) -> tuple[str, ...]:
+def select(spec: str | None, workload: Workload | None = None) -> tuple[str, ...]:
     """The variants a `--variants` value selects, with everything they need, in registry order.
 
-    None or "default": the reference recipe's four. "all": every variant. Otherwise a
-    comma-separated list of names, added to the default four (the reference recipe is always
-    measured, so every run can be gated against history).
+    None or "default": the reference recipe's four. "all": every variant that applies to
+    `workload` (those its `inapplicable` names are left out). Otherwise a comma-separated list
+    of names, added to the default four (the reference recipe is always measured, so every run
+    can be gated against history); naming one that does not apply is an error saying why.
     """
+    inapplicable = {} if workload is None else dict(workload.inapplicable)
     if spec is None or spec.strip() in ("", "default"):
         names: list[str] = list(DEFAULT_VARIANTS)
     elif spec.strip() == "all":
-        names = list(VARIANT_NAMES)
+        names = [n for n in VARIANT_NAMES if not set(requires(n)) & inapplicable.keys()]
     else:
         asked = [n.strip() for n in spec.split(",") if n.strip()]
         unknown = [n for n in asked if n not in VARIANTS]
@@ -229,6 +236,12 @@ def select(spec: str | None) -> tuple[str, ...]:
                 f"{', '.join(VARIANT_NAMES)} (or 'all', 'default')")
         names = list(DEFAULT_VARIANTS) + asked
     needed = {n for name in names for n in requires(name)}
+    refused = sorted(needed & inapplicable.keys(), key=VARIANT_NAMES.index)
+    if refused:
+        assert workload is not None
+        raise InapplicableVariant("; ".join(
+            f"variant {name!r} does not apply to workload {workload.name!r}: "
+            f"{inapplicable[name]}" for name in refused))
     return tuple(n for n in VARIANT_NAMES if n in needed)
 
 
@@ -237,11 +250,14 @@ def source_of(name: str) -> str | None:
     return VARIANTS[name].parent
 
 
-def definitions_sha256(recipe: Recipe, variants: Iterable[Variant] = _VARIANTS) -> str:
-    """sha256 of the recipe's parameters and every variant's definition, as canonical JSON.
+def definitions_sha256(workload: Workload, variants: Iterable[Variant] = _VARIANTS) -> str:
+    """sha256 of the recipe's and the workload model's parameters and every variant's
+    definition, as canonical JSON.
 
     Recorded as `recipe_sha256`: two runs compare only if they built every model the same way.
+    The recipe's and the model's parameters are one mapping, as they were one dataclass before
+    workloads: the committed history's recipe_sha256 stays the mnist_cnn workload's.
     """
-    data = {"recipe": asdict(recipe), "variants": [v.definition() for v in variants]}
+    data = {"recipe": workload.parameters(), "variants": [v.definition() for v in variants]}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -29,9 +29,9 @@ from pipeline.config import load_config
 from pipeline.data import load_npz
 from pipeline.environment import cpu_count, cpu_model, package_version, platform_label
 from pipeline.instructions import valgrind_version
-from pipeline.recipe import RECIPE
 from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
 from pipeline.variants import DEFAULT_VARIANTS, definitions_sha256
+from pipeline.workloads import MNIST_CNN
 from tests.test_results_reader import rewrite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -280,8 +280,10 @@ def test_full_session_records_what_decides_comparability(full_session: Session) 
     """The run columns schema 2 added hold this session's recipe, config, data and machine."""
     first = only_run(full_session.folder).iloc[0]
     config = load_config()
-    assert first["schema_version"] == 5
-    assert first["recipe_sha256"] == definitions_sha256(RECIPE)
+    assert first["schema_version"] == 6
+    assert first["recipe_sha256"] == definitions_sha256(MNIST_CNN)
+    assert (first["workload"], first["workload_sha256"]) == (
+        "mnist_cnn", MNIST_CNN.sha256(load_npz(SAMPLE)))
     assert first["config_sha256"] == config.sha256
     assert first["dataset_sha256"] == load_npz(SAMPLE).sha256
     assert first["seed"] == 0
@@ -432,7 +434,7 @@ def gate_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     four reference models built exactly as today."""
     folder = tmp_path_factory.mktemp("history")
     sample_sha256 = load_npz(SAMPLE).sha256
-    recipe = definitions_sha256(RECIPE)
+    recipe = definitions_sha256(MNIST_CNN)
     for name, (timestamp, sample_data) in HISTORY.items():
         rewrite(RUNS / name, folder / name, lambda rows, t=timestamp, s=sample_data: [
             {**r, "timestamp_utc": t, "recipe_sha256": recipe,

@@ -192,8 +192,9 @@ def test_runs_of_another_seed_dataset_or_recipe_are_refused(tmp_path: Path, colu
     shown = (lambda v: v) if column == "seed" else repr
     assert err == (f"{ERROR}cannot compare: runs differ in {column}: reference run {run_id(A)} "
                    f"has {shown(ref_value)}, candidate run {run_id(candidate)} has "
-                   f"{shown(value)}; compare runs of the same dataset, seed and recipe (choose "
-                   f"another reference run with --tf or --run-id, or re-run one side)\n")
+                   f"{shown(value)}; compare runs of the same workload, dataset, seed and "
+                   f"recipe (choose another reference run with --tf or --run-id, or re-run one "
+                   f"side)\n")
 
 
 def test_partial_run_is_never_the_reference_so_a_slow_candidate_fails(tmp_path: Path) -> None:

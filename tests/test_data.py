@@ -21,8 +21,8 @@ import pytest
 from pipeline import tfenv
 from pipeline.data import (
     DataFormatError,
+    Dataset,
     DataUnavailableError,
-    Mnist,
     content_sha256,
     keras_cache_path,
     load_from_path,
@@ -141,7 +141,7 @@ def test_integer_labels_of_any_dtype_become_uint8(tmp_path: Path, sample: Arrays
 
 def test_scaled_gives_the_float32_values_keras_feeds_the_reference_model() -> None:
     mnist = load_npz(SAMPLE)
-    x_train, x_test = mnist.scaled()
+    x_train, x_test = scale_pixels(mnist.x_train), scale_pixels(mnist.x_test)
     assert x_train.dtype == x_test.dtype == np.float32
     np.testing.assert_array_equal(x_train, (mnist.x_train / 255.0).astype(np.float32))
     np.testing.assert_array_equal(x_test, (mnist.x_test / 255.0).astype(np.float32))
@@ -157,8 +157,8 @@ def test_every_pixel_value_scales_to_the_reference_float_rounded_to_float32() ->
 
 
 def test_repr_names_the_source_not_the_arrays() -> None:
-    assert repr(load_npz(SAMPLE)) == (f"Mnist(sha256='{SAMPLE_SHA256}', "
-                                      f"source='npz file {SAMPLE}')")
+    assert repr(load_npz(SAMPLE)) == (f"Dataset(sha256='{SAMPLE_SHA256}', "
+                                        f"source='npz file {SAMPLE}')")
 
 
 # --- resolve_mnist: which source wins ---------------------------------------------------------
@@ -492,7 +492,7 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize("loader, build, expected", BAD_INPUTS)
 def test_bad_input_gives_a_clear_data_format_error(tmp_path: Path, sample: Arrays,
-                                                   loader: Callable[[Path], Mnist],
+                                                   loader: Callable[[Path], Dataset],
                                                    build: Callable[[Path, Arrays], Path],
                                                    expected: str) -> None:
     path = build(tmp_path, sample)

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.data import load_npz
+from pipeline.data import load_npz, scale_pixels
 from pipeline.recipe import RECIPE
 from pipeline.run import BenchRun
 from pipeline.training import train_baseline
 from pipeline.variants import DEFAULT_VARIANTS
+from pipeline.workloads import MNIST_CNN
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 
@@ -44,10 +45,11 @@ def test_two_runs_with_the_same_seed_give_the_same_figures(sample, tmp_path: Pat
 
 
 def test_steps_per_execution_does_not_change_the_trained_weights(sample) -> None:
-    x_train = sample.scaled()[0]
-    one_step = dataclasses.replace(RECIPE, baseline_steps_per_execution=1)
+    x_train = scale_pixels(sample.x_train)
+    one_step = dataclasses.replace(MNIST_CNN, recipe=dataclasses.replace(
+        RECIPE, baseline_steps_per_execution=1))
     reference = train_baseline(x_train, sample.y_train, 5, one_step).get_weights()
-    fast = train_baseline(x_train, sample.y_train, 5, RECIPE).get_weights()
+    fast = train_baseline(x_train, sample.y_train, 5, MNIST_CNN).get_weights()
     for expected, actual in zip(reference, fast, strict=True):
         np.testing.assert_array_equal(actual, expected)
 
@@ -55,7 +57,8 @@ def test_steps_per_execution_does_not_change_the_trained_weights(sample) -> None
 def test_float32_inputs_train_the_same_weights_as_the_reference_float64(sample) -> None:
     """The reference fits on `x / 255.0` in float64; the suite on float32 (pipeline.data).
     Keras casts float inputs to float32 before the first layer, so the weights must match."""
-    reference = train_baseline(sample.x_train / 255.0, sample.y_train, 5).get_weights()
-    float32 = train_baseline(sample.scaled()[0], sample.y_train, 5).get_weights()
+    reference = train_baseline(sample.x_train / 255.0, sample.y_train, 5, MNIST_CNN).get_weights()
+    float32 = train_baseline(scale_pixels(sample.x_train), sample.y_train, 5,
+                             MNIST_CNN).get_weights()
     for expected, actual in zip(reference, float32, strict=True):
         np.testing.assert_array_equal(actual, expected)

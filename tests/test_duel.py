@@ -81,7 +81,8 @@ def fake_python(path: Path, script: str) -> Path:
 
 def make_run(side: duel.Side, keys: Iterable[LatencyKey] = KEYS, run_id: str = RUN_ID,
              tensorflow: str = "2.21.0") -> Run:
-    return Run(side, run_id, tensorflow, "2.3.0", frozenset(keys), FIXTURES, sys.executable)
+    return Run(side, run_id, tensorflow, "2.3.0", "mnist_cnn", frozenset(keys), FIXTURES,
+               sys.executable)
 
 
 # --- the schedule --------------------------------------------------------------------------------
@@ -479,3 +480,16 @@ def test_end_to_end_with_real_workers(tmp_path: Path) -> None:
         assert 1e-7 < row["reference_median_s"] < 1e-2
         assert row["ci_low"] <= row["ratio"] <= row["ci_high"]
         assert 0.5 < row["ratio"] < 2
+
+
+def test_runs_of_two_workloads_are_not_duelled(tmp_path: Path) -> None:
+    """A duel times the same models on both sides; runs of two workloads have none."""
+    from tests.test_workloads import COUNTED, as_schema6
+
+    ds_cnn = as_schema6(COUNTED, tmp_path / "ds.csv", "ds_cnn", run_id="ds_run")
+    code, _, err = run_cli(RUN_CSV, ds_cnn, "--reference-run-dir", FIXTURES,
+                           "--candidate-run-dir", FIXTURES)
+    assert code == 2
+    assert err == (f"pipeline.duel: error: the runs built different workloads: reference "
+                   f"{RUN_ID} 'mnist_cnn', candidate ds_run 'ds_cnn'; duel two runs of one "
+                   f"workload\n")

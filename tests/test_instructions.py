@@ -232,15 +232,16 @@ def test_a_little_more_work_per_invoke_fails_the_gate_and_machine_load_does_not(
 
     from pipeline.compare.cli import main as compare
     from pipeline.conversion import to_tflite
-    from pipeline.models import build_baseline
-    from pipeline.recipe import RECIPE
+    from pipeline.workloads import MNIST_CNN
     from tests.test_compare import edited
     from tests.test_instruction_gate import COUNTED
 
     models = {}
     for filters in (12, 13):
         models[filters] = tmp_path / f"filters{filters}.tflite"
-        to_tflite(build_baseline(replace(RECIPE, conv_filters=filters)), models[filters])
+        model = replace(MNIST_CNN, model_parameters={**MNIST_CNN.model_parameters,
+                                                     "conv_filters": filters}).build_model()
+        to_tflite(model, models[filters])
     with InstructionCounter(["tf.lite"], image, invokes=3) as counter:
         counter.submit(models[12], "reference")
         counter.submit(models[13], "more")

@@ -47,10 +47,10 @@ BAD_REASONS: dict[str, str] = {
                      "(was the run interrupted?)",
     "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
                          "results CSV written by `pytest bench`",
-    "bad_missing_column.csv": "missing column(s) unit; a schema_version 5 file has all of its "
+    "bad_missing_column.csv": "missing column(s) unit; a schema_version 6 file has all of its "
                               "columns (README, 'Results CSV')",
-    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4, 5 "
-                          "(read a newer file with the pipeline version that wrote it)",
+    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4, "
+                          "5, 6 (read a newer file with the pipeline version that wrote it)",
     "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
                          "finite number (NaN is written as an empty cell)",
     "bad_non_numeric_value.csv": "line 8 (pruned accuracy): value 'n/a' is not a number",
@@ -102,7 +102,7 @@ def test_fixture_set_is_complete() -> None:
     assert sorted(p.name for p in FIXTURES.glob("*.csv")) == sorted(["base.csv", *BAD_REASONS])
 
 
-def test_base_fixture_reads_as_one_typed_schema_3_run() -> None:
+def test_base_fixture_reads_as_one_typed_run_of_the_current_schema() -> None:
     frame = read_results(BASE)
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 25 and frame["run_id"].nunique() == 1
@@ -112,7 +112,8 @@ def test_base_fixture_reads_as_one_typed_schema_3_run() -> None:
     assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {20}
     assert frame.loc[frame["metric"] == "accuracy", "runtime"].isna().all()
     first = frame.iloc[0]
-    assert first["schema_version"] == 5
+    assert first["schema_version"] == 6
+    assert (first["workload"], first["workload_sha256"]) == ("mnist_cnn", "")
     assert (first["machine_shared"], first["machine_shared_by"]) == (False, "")
     assert (first["valgrind"], first["instructions_tool"]) == ("3.19.0", "callgrind")
     assert (first["tensorflow_distribution"], first["tf_keras_distribution"]) == (

@@ -11,7 +11,7 @@ import pytest
 from pipeline import interpreters
 from pipeline.clustering import distinct_weights
 from pipeline.conversion import FLOAT
-from pipeline.data import load_npz
+from pipeline.data import load_npz, scale_pixels
 from pipeline.interpreters import as_input, as_output, tflite_accuracy
 from pipeline.pruning import kernel_sparsity, m_by_n_violations, prune_m_by_n, pruned_kernels
 from pipeline.recipe import RECIPE
@@ -25,6 +25,7 @@ from pipeline.variants import (
     lineage,
     select,
 )
+from pipeline.workloads import MNIST_CNN
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 
@@ -62,7 +63,7 @@ def test_definitions_sha256_is_stable_for_the_registry() -> None:
     """The committed history records this value as recipe_sha256; a change makes every earlier
     run incomparable (the gate refuses runs of another recipe), so it must only change on
     purpose: re-make the history when it does."""
-    assert definitions_sha256(RECIPE) == (
+    assert definitions_sha256(MNIST_CNN) == (
         "beaa39304b0e77628710cc3dc3c18138b08b6c4acf83fed201ea7f5ad57c0398")
 
 
@@ -71,8 +72,12 @@ def test_definitions_sha256_is_stable_for_the_registry() -> None:
     {"baseline_steps_per_execution": 1}, {"clusters": 8},
 ], ids=lambda c: next(iter(c)))
 def test_definitions_sha256_changes_with_any_recipe_parameter(changes: dict[str, object]) -> None:
-    changed = definitions_sha256(dataclasses.replace(RECIPE, **changes))
-    assert changed != definitions_sha256(RECIPE) and len(changed) == 64
+    model = {k: v for k, v in changes.items() if k in MNIST_CNN.model_parameters}
+    recipe = {k: v for k, v in changes.items() if k not in model}
+    changed = definitions_sha256(dataclasses.replace(
+        MNIST_CNN, recipe=dataclasses.replace(RECIPE, **recipe),
+        model_parameters={**MNIST_CNN.model_parameters, **model}))
+    assert changed != definitions_sha256(MNIST_CNN) and len(changed) == 64
 
 
 def test_definitions_sha256_changes_with_any_variant_definition() -> None:
@@ -82,9 +87,9 @@ def test_definitions_sha256_changes_with_any_variant_definition() -> None:
                                                     options={"final_sparsity": 0.95})]
     converted = [dataclasses.replace(v, converter=FLOAT) if v.name == "int8_tflite" else v
                  for v in variants]
-    reference = definitions_sha256(RECIPE, variants)
-    assert definitions_sha256(RECIPE, moved) != reference
-    assert definitions_sha256(RECIPE, converted) != reference
+    reference = definitions_sha256(MNIST_CNN, variants)
+    assert definitions_sha256(MNIST_CNN, moved) != reference
+    assert definitions_sha256(MNIST_CNN, converted) != reference
 
 
 def test_m_by_n_violations_counts_blocks_along_the_input_axis() -> None:
@@ -131,8 +136,8 @@ def test_full_integer_model_matches_its_float_source_only_with_quantized_inputs(
     assert abs(int8.accuracy - int8.source_accuracy) <= bound
     monkeypatch.setattr(interpreters, "as_input",
                         lambda images, detail: images.astype(detail["dtype"]))
-    mnist = int8_run.mnist
-    unquantized = tflite_accuracy(int8.path, mnist.scaled()[1], mnist.y_test)
+    mnist = int8_run.dataset
+    unquantized = tflite_accuracy(int8.path, scale_pixels(mnist.x_test), mnist.y_test)
     assert int8.source_accuracy - unquantized > 0.3
 
 
@@ -141,12 +146,13 @@ def test_tfmot_leaves_this_conv2d_dense_under_2_by_4(int8_run: BenchRun) -> None
     without error but leaves the Conv2D kernel (3x3, one input channel) fully dense, while the
     Dense kernel gets its 2:4 blocks. pruned_2by4 therefore prunes Dense only. If a tfmot
     release starts pruning this Conv2D, this test fails: then add Conv2D to the variant."""
-    mnist = int8_run.mnist
-    x_train = mnist.scaled()[0]
-    model = prune_m_by_n(int8_run.artifact("baseline").model, x_train, mnist.y_train, seed=0,
-                         layer_types=("Conv2D", "Dense"))
+    mnist = int8_run.dataset
+    x_train = scale_pixels(mnist.x_train)
+    model = prune_m_by_n(int8_run.artifact("baseline").model, x_train, mnist.y_train, 0,
+                         MNIST_CNN, layer_types=("Conv2D", "Dense"))
     kernels = pruned_kernels(model)
-    assert m_by_n_violations(kernels["Dense"], 2, 4) == 0
-    conv_blocks = kernels["Conv2D"].size // 4
-    assert m_by_n_violations(kernels["Conv2D"], 2, 4) == conv_blocks
-    assert kernel_sparsity(kernels)["Conv2D"] == 0.0
+    assert sorted(kernels) == ["Conv2D:conv2d", "Dense:dense"]
+    assert m_by_n_violations(kernels["Dense:dense"], 2, 4) == 0
+    conv_blocks = kernels["Conv2D:conv2d"].size // 4
+    assert m_by_n_violations(kernels["Conv2D:conv2d"], 2, 4) == conv_blocks
+    assert kernel_sparsity(kernels)["Conv2D:conv2d"] == 0.0

@@ -3,7 +3,8 @@
 The gate fails closed: a reference run is chosen only among *complete* runs written before the
 candidate, by a rule the report states, preferring the latest run that covers every gated
 measurement of the candidate (a `--reuse-run` run holds no Keras model; a run that shared the
-machine has no latency to compare); runs of another dataset, seed or recipe are refused
+machine has no latency to compare), among the runs of the candidate's workload; runs of another
+workload, dataset, seed or recipe are refused
 (comparing them would call the difference a regression or hide one); latency of runs made on
 other machines, with other latency settings or while another benchmark ran is not compared,
 and the report says so.
@@ -38,7 +39,10 @@ from pipeline.results import (
 #: Run fields that must be equal for instruction counts to be compared (with the architecture).
 COUNTING_FIELDS: tuple[str, ...] = ("valgrind", "instructions_tool")
 #: Run fields that must be equal for two runs to be compared at all.
-REFUSING_FIELDS: tuple[str, ...] = ("dataset_sha256", "seed", "recipe_sha256")
+REFUSING_FIELDS: tuple[str, ...] = ("workload", "dataset_sha256", "seed", "recipe_sha256")
+#: Refusing too, where both runs record it (schema 6 on): an older run's is unknown, and its
+#: workload, dataset and recipe hashes already say what it built.
+REFUSING_WHERE_KNOWN: tuple[str, ...] = ("workload_sha256",)
 
 
 class SelectionError(ValueError):
@@ -139,15 +143,28 @@ def _never_chosen(runs: pd.DataFrame) -> str:
     return f" ({' and '.join(parts)} never chosen)" if parts else ""
 
 
+def _of_workload(runs: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """The runs of `workload`; SelectionError naming the workloads there are if none."""
+    matching = runs[runs["workload"] == workload]
+    if matching.empty:
+        counts = runs["workload"].value_counts()
+        held = ", ".join(f"{name} ({_count(counts[name], 'run')})" for name in sorted(counts.index))
+        raise SelectionError(f"no run of workload {workload!r}; the history holds runs of "
+                             f"{held} (record one with pytest bench --workload {workload})")
+    return matching
+
+
 def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
                      before: pd.Timestamp | None = None, tf: str | None = None,
-                     run_id: str | None = None, gaps: Gaps | None = None) -> ReferenceChoice:
-    """The reference run of `history` for a candidate of TensorFlow `candidate_tf` written at
-    `before`.
+                     run_id: str | None = None, gaps: Gaps | None = None,
+                     workload: str | None = None) -> ReferenceChoice:
+    """The reference run of `history` for a candidate of TensorFlow `candidate_tf` and workload
+    `workload` written at `before`.
 
-    Only complete runs are eligible. `run_id` names one; `tf` picks the latest complete run of
-    that version written before the candidate; by default, the latest complete run of the newest
-    TensorFlow version below the candidate's, written before the candidate. Among the runs of
+    Only complete runs of the workload (of any, when None) are eligible. `run_id` names one;
+    `tf` picks the latest complete run of that version written before the candidate; by
+    default, the latest complete run of the newest TensorFlow version below the candidate's,
+    written before the candidate. Among the runs of
     that version, the latest one without `gaps` is chosen; when every run has some, the one with
     the fewest (the latest of those), and the reason says what it lacks. Raises SelectionError
     saying what is available.
@@ -155,6 +172,8 @@ def select_reference(history: pd.DataFrame, *, candidate_tf: str | None = None,
     if history.empty:
         raise SelectionError("the history holds no runs")
     runs = _runs(history)
+    if workload is not None and run_id is None:
+        runs = _of_workload(runs, workload)
     complete = runs[_is_complete(runs)]
     partial_note = _never_chosen(runs)
     if run_id is not None:
@@ -228,28 +247,29 @@ def load_reference(path: Path, *, candidate: pd.DataFrame | None = None,
                    candidate_tf: str | None = None, before: pd.Timestamp | None = None,
                    tf: str | None = None, run_id: str | None = None,
                    exclude_path: Path | None = None, gaps: Gaps | None = None,
-                   ) -> ReferenceChoice:
+                   workload: str | None = None) -> ReferenceChoice:
     """The reference run from a results CSV or history folder (see select_reference); a CSV
     named without --tf / --run-id is the reference itself, if complete.
 
-    With `candidate` (one run), its TensorFlow version and time are the selection's, and its
-    own file and run id are left out first: a run must never be its own reference, or the gate
-    would always pass. Raises ResultsFileError for an unusable file, SelectionError when no run
-    fits.
+    With `candidate` (one run), its TensorFlow version, workload and time are the selection's,
+    and its own file and run id are left out first: a run must never be its own reference, or
+    the gate would always pass. Raises ResultsFileError for an unusable file, SelectionError
+    when no run fits.
     """
     history = read_history(path, exclude=[exclude_path] if exclude_path else [])
     passed_over = tuple(history.attrs.get("passed_over", ()))
     return replace(_choose(history, path, candidate=candidate, candidate_tf=candidate_tf,
-                           before=before, tf=tf, run_id=run_id, gaps=gaps),
+                           before=before, tf=tf, run_id=run_id, gaps=gaps, workload=workload),
                    passed_over=passed_over)
 
 
 def _choose(history: pd.DataFrame, path: Path, *, candidate: pd.DataFrame | None,
             candidate_tf: str | None, before: pd.Timestamp | None, tf: str | None,
-            run_id: str | None, gaps: Gaps | None) -> ReferenceChoice:
+            run_id: str | None, gaps: Gaps | None, workload: str | None) -> ReferenceChoice:
     if candidate is not None:
         first = candidate.iloc[0]
         candidate_tf = str(first["tensorflow"])
+        workload = str(first["workload"])
         before = run_times(candidate).iloc[0]
         history = history[history["run_id"] != first["run_id"]]
         if history.empty:
@@ -260,18 +280,22 @@ def _choose(history: pd.DataFrame, path: Path, *, candidate: pd.DataFrame | None
         # its completeness to check.
         return select_reference(history, run_id=str(history["run_id"].iloc[0]))
     return select_reference(history, candidate_tf=candidate_tf, before=before, tf=tf,
-                            run_id=run_id, gaps=gaps)
+                            run_id=run_id, gaps=gaps, workload=workload)
 
 
 def check_comparable(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
-    """Raise NotComparable when the runs differ in dataset, seed or recipe (or one of them does
-    not record it): the first such field, with both values."""
-    for name in REFUSING_FIELDS:
+    """Raise NotComparable when the runs differ in workload, dataset, seed or recipe (or one of
+    them does not record it), or in the workload's definition where both record it: the first
+    such field, with both values."""
+    known = [name for name in REFUSING_WHERE_KNOWN
+             if _text(reference.iloc[0][name]) and _text(candidate.iloc[0][name])]
+    for name in REFUSING_FIELDS + tuple(known):
         if _differs(reference, candidate, name):
             raise NotComparable(
                 f"runs differ in {name}: reference run {reference.iloc[0]['run_id']} has "
                 f"{_shown(reference, name)}, candidate run {candidate.iloc[0]['run_id']} has "
-                f"{_shown(candidate, name)}; compare runs of the same dataset, seed and recipe "
+                f"{_shown(candidate, name)}; compare runs of the same workload, dataset, seed "
+                f"and recipe "
                 f"(choose another reference run with --tf or --run-id, or re-run one side)")
 
 

@@ -33,6 +33,8 @@ class SessionPlan:
     """What a session about to start will measure, and where."""
 
     variants: tuple[str, ...]
+    #: The workload it builds (pipeline.workload): only runs of it are candidates.
+    workload: str
     cpu: str
     cpu_count: int
     platform: str
@@ -81,4 +83,4 @@ def session_reference(path: Path, plan: SessionPlan, *, installed_tf: str,
     by default the latest complete run of the newest TensorFlow below the installed one,
     written before now, that covers the plan."""
     return load_reference(path, candidate_tf=installed_tf, before=pd.Timestamp.now(tz="UTC"),
-                          tf=tf, run_id=run_id, gaps=plan.gaps())
+                          tf=tf, run_id=run_id, gaps=plan.gaps(), workload=plan.workload)

@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         reference, candidate = (
             load_run(side, getattr(args, side), getattr(args, f"{side}_run_dir"),
                      getattr(args, f"{side}_python")) for side in SIDES)
+        if reference.workload != candidate.workload:
+            raise DuelError(f"the runs built different workloads: reference {reference.run_id} "
+                            f"{reference.workload!r}, candidate {candidate.run_id} "
+                            f"{candidate.workload!r}; duel two runs of one workload")
         keys = sorted(reference.keys & candidate.keys)
         if not keys:
             raise DuelError(f"no latency key is in both runs (reference {reference.run_id} has "

@@ -36,6 +36,8 @@ class Run:
     run_id: str
     tensorflow: str
     litert: str
+    #: The workload whose models the run built: a duel times the same models on both sides.
+    workload: str
     keys: frozenset[LatencyKey]
     run_dir: Path
     python: str
@@ -58,7 +60,8 @@ def load_run(side: Side, csv: Path, run_dir: Path | None, python: str) -> Run:
     if run_dir is None:
         beside = Path(csv).parent / run_id
         run_dir = beside if beside.is_dir() else REPO_ROOT / "runs" / run_id
-    return Run(side, run_id, str(first["tensorflow"]), litert, keys, run_dir.absolute(), python)
+    return Run(side, run_id, str(first["tensorflow"]), litert, str(first["workload"]), keys,
+               run_dir.absolute(), python)
 
 
 def artifact_paths(run: Run, keys: Iterable[LatencyKey]) -> dict[str, Path]:

@@ -13,6 +13,7 @@ from pipeline.results.schema import (
     COLUMNS_V2,
     COLUMNS_V3,
     COLUMNS_V4,
+    COLUMNS_V5,
     KEY_COLUMNS,
     LATENCY_SETTING_COLUMNS,
     MEASUREMENT_COLUMNS,
@@ -40,7 +41,7 @@ from pipeline.results.schema import (
 from pipeline.results.writer import to_frame, write_atomic
 
 __all__ = [
-    "COLUMNS", "COLUMNS_V1", "COLUMNS_V2", "COLUMNS_V3", "COLUMNS_V4", "KEY_COLUMNS",
+    "COLUMNS", "COLUMNS_V1", "COLUMNS_V2", "COLUMNS_V3", "COLUMNS_V4", "COLUMNS_V5", "KEY_COLUMNS",
     "LATENCY_SETTING_COLUMNS", "MEASUREMENT_COLUMNS", "METRICS", "RUN_COLUMNS",
     "RUN_COLUMNS_ADDED_V2", "RUN_COLUMNS_ADDED_V3", "RUN_COLUMNS_ADDED_V4",
     "RUN_COLUMNS_ADDED_V5", "SAMPLES_SEPARATOR", "SCHEMA_VERSION", "STAGES",

@@ -24,6 +24,7 @@ from pipeline.results.schema import (
     COLUMNS_V2,
     COLUMNS_V3,
     COLUMNS_V4,
+    COLUMNS_V5,
     METRICS,
     RUN_COLUMNS,
     RUN_COLUMNS_ADDED_V2,
@@ -32,6 +33,7 @@ from pipeline.results.schema import (
     RUN_COLUMNS_ADDED_V5,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
+    WORKLOAD_BEFORE_V6,
     Measurement,
     MeasurementKey,
     key_of,
@@ -56,10 +58,11 @@ def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
 
 #: Schema versions this reader understands. A file from a newer writer is refused rather than
 #: guessed at, because a misread column would silently move the gate.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, 3, 4, SCHEMA_VERSION)
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, 3, 4, 5, SCHEMA_VERSION)
 #: The columns a file of each schema version must have.
 _COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, 2: COLUMNS_V2, 3: COLUMNS_V3,
-                                                   4: COLUMNS_V4, SCHEMA_VERSION: COLUMNS}
+                                                   4: COLUMNS_V4, 5: COLUMNS_V5,
+                                                   SCHEMA_VERSION: COLUMNS}
 
 #: Run columns that must hold a value: the comparison selects, orders and labels runs by them.
 _REQUIRED_RUN_VALUES: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow")
@@ -271,6 +274,10 @@ def _check_run_columns(path: Path, records: list[tuple[int, dict[str, str]]]) ->
     if _version(first) >= 4 and first["machine_shared"] not in ("True", "False"):
         raise ResultsFileError(path, f"machine_shared {first['machine_shared']!r} is not True or "
                                      f"False")
+    if _version(first) >= 6 and first["workload"] == "":
+        raise ResultsFileError(path, "column workload is empty; a schema 6 run records the "
+                                     "workload it built, and runs of different workloads are "
+                                     "never compared")
 
 
 def _version(row: Mapping[str, str]) -> int:
@@ -320,6 +327,11 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
     else:  # nor what counted instructions (it counted none), nor the distributions
         for column in RUN_COLUMNS_ADDED_V5:
             frame[column] = pd.Series([None] * len(frame), dtype=object)
+    if _version(records[0][1]) >= 6:
+        frame["workload_sha256"] = frame["workload_sha256"].fillna("")
+    else:  # the only model older writers built; its definition's sha256 is unknown
+        frame["workload"] = pd.Series([WORKLOAD_BEFORE_V6] * len(frame), dtype=object)
+        frame["workload_sha256"] = pd.Series([None] * len(frame), dtype=object)
     return frame
 
 

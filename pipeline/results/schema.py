@@ -11,7 +11,10 @@ it failed to measure. Schema 4 adds whether the session shared the machine with 
 benchmark (pipeline.machine_sharing): such a run's latency is never compared. Schema 5 adds
 what counted the instruction rows (pipeline.instructions: the valgrind version and tool, which
 must match for counts to be compared across machines) and which distributions provided
-TensorFlow and tf-keras (`tensorflow-cpu`, `tf-nightly`, ...), beside their versions.
+TensorFlow and tf-keras (`tensorflow-cpu`, `tf-nightly`, ...), beside their versions. Schema 6
+adds the workload a run built (pipeline.workload): its name and the sha256 of its definition; an
+older file is of the `mnist_cnn` workload, the only model its writer could build, with its
+definition's sha256 unknown.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from packaging.version import InvalidVersion, Version
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: Run columns of schema 1, in order.
 RUN_COLUMNS_V1: tuple[str, ...] = (
@@ -50,22 +53,31 @@ RUN_COLUMNS_ADDED_V4: tuple[str, ...] = ("machine_shared", "machine_shared_by")
 #: the `tensorflow` and `tf_keras` packages.
 RUN_COLUMNS_ADDED_V5: tuple[str, ...] = ("valgrind", "instructions_tool",
                                          "tensorflow_distribution", "tf_keras_distribution")
+#: Run columns that schema 6 added: the workload (pipeline.workload) the run built, by name and
+#: by its definition's sha256 (model layers and parameters, data, fit, input scaling).
+RUN_COLUMNS_ADDED_V6: tuple[str, ...] = ("workload", "workload_sha256")
+#: The workload of every run written before schema 6: the only model those writers built.
+WORKLOAD_BEFORE_V6 = "mnist_cnn"
 #: Columns that describe the run; identical on every row of one file.
 RUN_COLUMNS: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
-                                + RUN_COLUMNS_ADDED_V4 + RUN_COLUMNS_ADDED_V5)
+                                + RUN_COLUMNS_ADDED_V4 + RUN_COLUMNS_ADDED_V5
+                                + RUN_COLUMNS_ADDED_V6)
 #: Columns that describe one measurement.
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "model", "runtime", "threads", "metric", "stage", "value", "unit",
     "min", "median", "mean", "stddev", "iqr", "rounds", "samples",
 )
 COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
-#: The columns a schema-1, -2, -3 and -4 file have.
+#: The columns a schema-1 to -5 file have.
 COLUMNS_V1: tuple[str, ...] = RUN_COLUMNS_V1 + MEASUREMENT_COLUMNS
 COLUMNS_V2: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + MEASUREMENT_COLUMNS
 COLUMNS_V3: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
                                + MEASUREMENT_COLUMNS)
 COLUMNS_V4: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
                                + RUN_COLUMNS_ADDED_V4 + MEASUREMENT_COLUMNS)
+COLUMNS_V5: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
+                               + RUN_COLUMNS_ADDED_V4 + RUN_COLUMNS_ADDED_V5
+                               + MEASUREMENT_COLUMNS)
 
 #: The latency settings a run records: what "latency" means in that run.
 LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
@@ -195,6 +207,9 @@ class RunInfo:
     #: tensorflow, tensorflow-cpu, tf-nightly); empty when not installed.
     tensorflow_distribution: str = ""
     tf_keras_distribution: str = ""
+    #: The workload the run built (pipeline.workload) and its definition's sha256.
+    workload: str = WORKLOAD_BEFORE_V6
+    workload_sha256: str = ""
     schema_version: int = field(default=SCHEMA_VERSION)
 
 

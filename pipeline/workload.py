@@ -1,0 +1,122 @@
+"""What a workload is: the model a run builds, the data it is fitted on, and how it is fitted.
+
+The variants (pipeline.variants) are the techniques; a workload is what they are applied to.
+The suite's own workloads are declared in pipeline.workloads; a team's own model is one more
+`Workload` in its own module, picked with `pytest bench --workload package.module:attribute`
+(README, "Gate your own model"). Everything a workload declares is data the run records:
+its name, and `workload_sha256` over its model's layers and parameters, its data's content
+hash, its fit and its input, so the gate never compares runs of two different workloads.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.data import Dataset, scale_pixels
+from pipeline.recipe import RECIPE, Recipe
+
+
+class WorkloadError(ValueError):
+    """A workload that cannot be found, loaded or used with the data it was given."""
+
+
+@dataclass(frozen=True, eq=False)
+class Workload:
+    """One model under the gate, declared as data.
+
+    `model(**model_parameters)` returns a new, uncompiled tf_keras model whose output is one
+    logit per class: every stage compiles it the reference's way (Adam,
+    SparseCategoricalCrossentropy(from_logits=True)), and tfmot's wrappers need tf_keras
+    layers. `data(path)` returns the checked Dataset; `path` is what the user named with
+    `--mnist` or MNIST_PATH (None when neither), which a workload with data of its own may
+    ignore. `scale` turns stored pixels into the float32 the model takes (also the latency and
+    calibration input: the first test image, the first training images). `bounds` is the TOML
+    file holding the workload's `[variants.NAME]` tables (pipeline.config). `inapplicable`
+    names the variants whose technique cannot apply to this model, with the reason a user is
+    shown when they select one.
+    """
+
+    name: str
+    description: str
+    data: Callable[[str | None], Dataset]
+    model: Callable[..., Any]
+    bounds: Path
+    model_parameters: Mapping[str, Any] = field(default_factory=dict)
+    recipe: Recipe = RECIPE
+    scale: Callable[[np.ndarray], np.ndarray] = scale_pixels
+    inapplicable: Mapping[str, str] = field(default_factory=dict)
+
+    def build_model(self) -> Any:
+        """A new model of this workload, not yet compiled or fitted."""
+        return self.model(**self.model_parameters)
+
+    def load(self, path: str | None) -> Dataset:
+        """The workload's data, checked against its model's input shape."""
+        dataset = self.data(path)
+        expected = input_shape(self)
+        if tuple(dataset.x_train.shape[1:]) != expected:
+            raise WorkloadError(
+                f"workload {self.name!r} takes images of shape {expected}, but its data "
+                f"({dataset.source}) holds images of shape {tuple(dataset.x_train.shape[1:])}; "
+                f"pass data of that shape (--mnist PATH) or pick another workload (--workload)")
+        return dataset
+
+    def parameters(self) -> dict[str, Any]:
+        """The recipe's fields and the model's parameters, one flat mapping (recipe_sha256)."""
+        return {**asdict(self.recipe), **self.model_parameters}
+
+    def sha256(self, dataset: Dataset) -> str:
+        """sha256 of the workload's definition as canonical JSON: its name, model (builder,
+        parameters, and each layer's type, name, output shape and parameter count), data
+        (content sha256), fit (the recipe) and input scaling. Recorded as `workload_sha256`."""
+        definition = {
+            "name": self.name,
+            "model": {"builder": _qualified(self.model),
+                      "parameters": _jsonable(self.model_parameters),
+                      "layers": architecture(self)},
+            "data": dataset.sha256,
+            "fit": _jsonable(asdict(self.recipe)),
+            "scale": _qualified(self.scale),
+        }
+        canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _qualified(function: Callable[..., Any]) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def _jsonable(value: Any) -> Any:
+    """Tuples as lists, recursively, as json.dumps would write them."""
+    return json.loads(json.dumps(value))
+
+
+@cache
+def _built(workload: Workload) -> Any:
+    """One untouched model per workload and process, for its shape and layers only."""
+    return workload.build_model()
+
+
+def input_shape(workload: Workload) -> tuple[int, ...]:
+    """The image shape the workload's model takes (without the batch dimension)."""
+    return tuple(int(d) for d in _built(workload).input_shape[1:])
+
+
+def architecture(workload: Workload) -> list[list[Any]]:
+    """Each layer's type, name, output shape and parameter count: what the model is, in a
+    form every tf_keras version writes alike (to_json() records the Keras version)."""
+    layers = []
+    for layer in _built(workload).layers:
+        try:
+            shape: Any = _jsonable(layer.output_shape)
+        except AttributeError:  # a layer with several outputs, or not yet called
+            shape = None
+        layers.append([type(layer).__name__, layer.name, shape, int(layer.count_params())])
+    return layers

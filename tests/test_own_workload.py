@@ -1,0 +1,70 @@
+"""The README's "Gate your own model", end to end, as a user outside the repository does it:
+examples/own_workload/ copied to a temporary folder with its data, `pytest bench --workload
+tiny_cnn:WORKLOAD` run twice from there, the second run gated against the first (PASS), and
+the gate refusing to compare it with a run of the reference recipe's workload (exit 2)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.results import read_results
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO_ROOT / "examples" / "own_workload"
+SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
+MNIST_CNN_RUN = REPO_ROOT / "tests" / "fixtures" / "runs" / "tf2.21.0_counted.csv"
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_PATH", "PYTHONPATH")}
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def own_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    folder = tmp_path_factory.mktemp("outside") / "my_models"
+    shutil.copytree(EXAMPLE, folder)
+    shutil.copyfile(SAMPLE, folder / "data.npz")
+    runs = []
+    for attempt in ("first", "second"):
+        done = _run(["-m", "pytest", str(REPO_ROOT / "bench"), "-q", "-p", "no:cacheprovider",
+                     "--workload", "tiny_cnn:WORKLOAD", "--results-dir", "results",
+                     "--run-dir", f"runs/{attempt}"], cwd=folder)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        runs.append(max((folder / "results").glob("*.csv"), key=lambda p: p.stat().st_mtime))
+    return folder, runs
+
+
+def test_a_workload_of_your_own_runs_and_records_itself(own_runs: tuple[Path, list[Path]]
+                                                        ) -> None:
+    folder, runs = own_runs
+    first = read_results(runs[0]).iloc[0]
+    assert (first["workload"], bool(first["complete"])) == ("tiny_cnn", True)
+    assert read_results(runs[1]).iloc[0]["workload_sha256"] == first["workload_sha256"]
+    assert str(folder) not in str(REPO_ROOT) and not str(folder).startswith(str(REPO_ROOT))
+
+
+def test_its_second_run_passes_the_gate_against_the_first(own_runs: tuple[Path, list[Path]]
+                                                          ) -> None:
+    folder, (first, second) = own_runs
+    # Wall-clock latency is left out: the suite's tests may share the machine with anything,
+    # which a latency bound measured on a quiet machine does not allow (README, "Latency").
+    done = _run(["-m", "pipeline.compare", str(first), str(second), "--skip-latency"],
+                cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].startswith("PASS: ")
+
+
+def test_it_is_never_compared_with_the_reference_recipe(own_runs: tuple[Path, list[Path]]
+                                                        ) -> None:
+    folder, (_, second) = own_runs
+    done = _run(["-m", "pipeline.compare", str(MNIST_CNN_RUN), str(second)], cwd=folder)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "cannot compare: runs differ in workload: reference run " in done.stderr
+    assert "has 'mnist_cnn', candidate run" in done.stderr and "has 'tiny_cnn'" in done.stderr
