@@ -486,3 +486,32 @@ def test_runs_without_machine_shared_count_as_not_shared(results_dir: Path) -> N
     assert run_facts(history.drop(columns="machine_shared")).shared == frozenset()
     fig = figure_of(history.drop(columns="machine_shared"))
     assert not any("shared" in text.get_text() for text in fig.legends[0].get_texts())
+
+
+def test_each_workload_gets_its_own_picture_and_pareto_view(tmp_path: Path) -> None:
+    """A history of two workloads: one table with a workload column; the default workload's
+    picture and Pareto view under their usual names, ds_cnn's under names carrying its own,
+    each of its own runs only; a workload the command cannot resolve is tabled, not drawn."""
+    from tests.test_workloads import COUNTED, as_schema6
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    as_schema6(COUNTED, folder / "mnist.csv", "mnist_cnn", run_id="mnist_run")
+    as_schema6(COUNTED, folder / "ds.csv", "ds_cnn", run_id="ds_run")
+    as_schema6(COUNTED, folder / "tiny.csv", "tiny_cnn", run_id="tiny_run")
+    out = tmp_path / "out"
+    code, stdout, _ = run_cli(folder, "--out", out)
+    assert code == 0
+    table = pd.read_csv(out / "history.csv")
+    assert table.groupby("workload")["run_id"].unique().map(list).to_dict() == {
+        "ds_cnn": ["ds_run"], "mnist_cnn": ["mnist_run"], "tiny_cnn": ["tiny_run"]}
+    assert sorted(p.name for p in out.iterdir()) == [
+        "history-ds_cnn.png", "history.csv", "history.png", "pareto-ds_cnn.csv",
+        "pareto-ds_cnn.png", "pareto.csv", "pareto.png"]
+    assert pd.read_csv(out / "pareto-ds_cnn.csv")["model"].nunique() == len(
+        pd.read_csv(out / "pareto.csv"))
+    assert (f"pipeline.history: workload ds_cnn: Pareto view of ds_run -> "
+            f"{out / 'pareto-ds_cnn.csv'}, {out / 'pareto-ds_cnn.png'}") in stdout.splitlines()
+    assert ("pipeline.history: runs of workload 'tiny_cnn' are in the table but not drawn: pass "
+            "--workload package.module:attribute for it (its bounds file gives the bounds)"
+            ) in stdout.splitlines()
