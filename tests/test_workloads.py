@@ -4,7 +4,6 @@ the gate, which refuses to compare runs of two workloads and chooses references 
 candidate's own workload only."""
 from __future__ import annotations
 
-import csv
 import dataclasses
 import sys
 import textwrap
@@ -21,7 +20,7 @@ from pipeline.reuse import ReuseError, load_source_run
 from pipeline.variants import DEFAULT_VARIANTS, VARIANT_NAMES, InapplicableVariant, select
 from pipeline.workload import WorkloadError
 from pipeline.workloads import DS_CNN, MNIST_CNN, WORKLOADS, resolve_workload
-from tests.test_compare import ERROR, RUNS, run_cli
+from tests.test_compare import ERROR, RUNS, run_cli, with_columns
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 COUNTED = RUNS / "tf2.21.0_counted.csv"
@@ -244,20 +243,10 @@ def test_the_built_in_bounds_files_bound_every_variant_that_applies() -> None:
 def as_schema6(src: Path, dst: Path, workload: str, workload_sha256: str = "",
                run_id: str | None = None, timestamp: str | None = None) -> Path:
     """A real schema-5 run rewritten as the schema-6 run of `workload`."""
-    with src.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = list(reader)
-        names = list(reader.fieldnames or [])
-    at = names.index("tf_keras_distribution") + 1
-    names[at:at] = ["workload", "workload_sha256"]
-    changes = {"schema_version": "6", "workload": workload, "workload_sha256": workload_sha256,
+    columns = {"schema_version": "6", "workload": workload, "workload_sha256": workload_sha256,
                **({"run_id": run_id} if run_id else {}),
                **({"timestamp_utc": timestamp} if timestamp else {})}
-    with dst.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows({**row, **changes} for row in rows)
-    return dst
+    return with_columns(src, dst, columns)
 
 
 def test_runs_of_two_workloads_are_refused(tmp_path: Path) -> None:
