@@ -30,7 +30,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from pipeline.environment import REPO_ROOT, package_version
+from pipeline.environment import REPO_ROOT, installed, package_version
 from pipeline.interpreters import RuntimeUnavailable
 from pipeline.latency import SYNTHETIC_IMAGE, time_block
 
@@ -50,7 +50,7 @@ def serve(requests: TextIO, replies: TextIO) -> None:
     (memory layout, thread pool placement) is drawn anew for every pair. A failure is answered,
     not raised, so the driver can name the side and the block in one line.
     """
-    _send(replies, {"versions": {"tensorflow": package_version("tensorflow"),
+    _send(replies, {"versions": {"tensorflow": installed("tensorflow")[1],
                                  "litert": package_version("litert")}})
     for line in requests:
         request = json.loads(line)

@@ -29,7 +29,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 # (after optional VAR=value assignments): prose spans such as `pipeline.compare` or
 # `--format markdown` are not commands.
 INLINE_PROGRAMS = ("python", "python3", "pytest", "tox", "pip", "bash", "bench-compare",
-                   "bench-history")
+                   "bench-history", "bench-upgrade")
 # Shell builtins a README line may use: nothing to install for them.
 SHELL_BUILTINS = frozenset({".", "source", "cd", "export", "set", "echo"})
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "&"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.compare.report import (
@@ -13,7 +14,7 @@ from pipeline.compare.report import (
     format_rows,
     outcome,
 )
-from pipeline.compare.rules import compare_runs, not_selected
+from pipeline.compare.rules import ComparisonRow, compare_runs, not_selected
 from pipeline.compare.selection import (
     NotComparable,
     RunIdentity,
@@ -86,35 +87,66 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's rows and the header that names both runs; `notes` are runs passed over."""
+
+    rows: list[ComparisonRow]
+    header: Header
+    notes: tuple[str, ...]
+
+    @property
+    def exit_code(self) -> int:
+        return outcome(self.rows).exit_code
+
+
+def gate(reference: Path, candidate_path: Path, *, tf: str | None = None,
+         run_id: str | None = None, skip_latency: bool = False,
+         config: Path = DEFAULT_CONFIG_PATH) -> GateResult:
+    """Judge the run of `candidate_path` against its reference in `reference` (a CSV or the
+    history folder). Raises GateError with the one line the CLI prints when the gate cannot be
+    run (exit 2)."""
+    try:
+        rules = load_config(config).compare
+        candidate = read_results(candidate_path)
+        choice = load_reference(reference, candidate=candidate, tf=tf, run_id=run_id,
+                                exclude_path=candidate_path,
+                                gaps=candidate_gaps(candidate, rules, skip_latency=skip_latency))
+        check_comparable(choice.run, candidate)
+    except (ConfigError, ResultsFileError) as exc:
+        raise GateError(str(exc)) from None
+    except SelectionError as exc:
+        raise GateError(f"{reference}: {exc}") from None
+    except NotComparable as exc:
+        raise GateError(f"cannot compare: {exc}") from None
+    except OSError as exc:  # e.g. the config is a folder or unreadable
+        raise GateError(f"{exc.filename}: {exc.strerror}") from None
+    latency = comparison_gate(choice.run, candidate, skip_latency=skip_latency)
+    rows = compare_runs(choice.run, candidate, rules, latency=latency)
+    warnings = warnings_of(choice.run, candidate,
+                           latency_compared=not (latency.skip or latency.obstacle))
+    header = Header(RunIdentity.of(choice.run), RunIdentity.of(candidate), choice.reason,
+                    tuple(warnings), not_selected(choice.run, candidate))
+    return GateResult(rows, header, tuple(choice.passed_over))
+
+
+class GateError(ValueError):
+    """The gate cannot be run: an unusable input, no eligible reference, runs that may not be
+    compared (exit 2)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The CLI; returns the exit code (0 pass, 1 fail, 2 unusable input, 3 inconclusive)."""
     args = _parser().parse_args(argv)
     try:
-        rules = load_config(args.config).compare
-        candidate = read_results(args.candidate)
-        choice = load_reference(args.reference, candidate=candidate, tf=args.tf,
-                                run_id=args.run_id, exclude_path=args.candidate,
-                                gaps=candidate_gaps(candidate, rules,
-                                                    skip_latency=args.skip_latency))
-        check_comparable(choice.run, candidate)
-    except (ConfigError, ResultsFileError) as exc:
+        result = gate(args.reference, args.candidate, tf=args.tf, run_id=args.run_id,
+                      skip_latency=args.skip_latency, config=args.config)
+    except GateError as exc:
         return _fail(str(exc))
-    except SelectionError as exc:
-        return _fail(f"{args.reference}: {exc}")
-    except NotComparable as exc:
-        return _fail(f"cannot compare: {exc}")
-    except OSError as exc:  # e.g. the config is a folder or unreadable
-        return _fail(f"{exc.filename}: {exc.strerror}")
-    for note in choice.passed_over:
+    for note in result.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
-    gate = comparison_gate(choice.run, candidate, skip_latency=args.skip_latency)
-    rows = compare_runs(choice.run, candidate, rules, latency=gate)
-    warnings = warnings_of(choice.run, candidate,
-                           latency_compared=not (gate.skip or gate.obstacle))
-    header = Header(RunIdentity.of(choice.run), RunIdentity.of(candidate), choice.reason,
-                    tuple(warnings), not_selected(choice.run, candidate))
-    print_report(format_rows(rows, args.format, header=header))
-    return outcome(rows).exit_code
+    print_report(format_rows(result.rows, args.format, header=result.header))
+    return result.exit_code
 
 
 def _fail(message: str) -> int:

@@ -12,8 +12,8 @@ import pandas as pd
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, DuelSettings, load_config
 from pipeline.console import print_report
 from pipeline.duel.report import exit_code, format_report, records
-from pipeline.duel.runs import duel_rows, load_run, run_duel
-from pipeline.duel.schedule import SIDES, DuelError, check_settings
+from pipeline.duel.runs import Run, duel_rows, load_run, run_duel
+from pipeline.duel.schedule import SIDES, DuelError, DuelRow, check_settings
 from pipeline.duel_worker import WorkerError
 from pipeline.results import ResultsFileError
 
@@ -89,30 +89,41 @@ def settings_from(args: argparse.Namespace) -> DuelSettings:
     return replace(settings, **given)
 
 
+def duel(reference_csv: Path, candidate_csv: Path, settings: DuelSettings, *,
+         reference_python: str = sys.executable, candidate_python: str = sys.executable,
+         reference_run_dir: Path | None = None, candidate_run_dir: Path | None = None,
+         ) -> tuple[list[DuelRow], Run, Run]:
+    """Duel every latency key the two runs share; DuelError, WorkerError or ResultsFileError
+    with the one line the CLI prints when it cannot be run (exit 2)."""
+    check_settings(settings)
+    reference = load_run("reference", reference_csv, reference_run_dir, reference_python)
+    candidate = load_run("candidate", candidate_csv, candidate_run_dir, candidate_python)
+    if reference.workload != candidate.workload:
+        raise DuelError(f"the runs built different workloads: reference {reference.run_id} "
+                        f"{reference.workload!r}, candidate {candidate.run_id} "
+                        f"{candidate.workload!r}; duel two runs of one workload")
+    keys = sorted(reference.keys & candidate.keys)
+    if not keys:
+        raise DuelError(f"no latency key is in both runs (reference {reference.run_id} has "
+                        f"{len(reference.keys)}, candidate {candidate.run_id} has "
+                        f"{len(candidate.keys)}); duel two runs that both timed latency")
+    samples = run_duel(reference, candidate, keys, settings)
+    return duel_rows(reference, candidate, samples, settings), reference, candidate
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The CLI; returns the exit code (0 pass, 1 regressed, 2 the duel could not be run)."""
     args = _parser().parse_args(argv)
     try:
         settings = settings_from(args)
-        check_settings(settings)
-        reference, candidate = (
-            load_run(side, getattr(args, side), getattr(args, f"{side}_run_dir"),
-                     getattr(args, f"{side}_python")) for side in SIDES)
-        if reference.workload != candidate.workload:
-            raise DuelError(f"the runs built different workloads: reference {reference.run_id} "
-                            f"{reference.workload!r}, candidate {candidate.run_id} "
-                            f"{candidate.workload!r}; duel two runs of one workload")
-        keys = sorted(reference.keys & candidate.keys)
-        if not keys:
-            raise DuelError(f"no latency key is in both runs (reference {reference.run_id} has "
-                            f"{len(reference.keys)}, candidate {candidate.run_id} has "
-                            f"{len(candidate.keys)}); duel two runs that both timed latency")
         if args.csv is not None and not args.csv.parent.is_dir():
             raise DuelError(f"--csv {args.csv}: folder {args.csv.parent} does not exist")
-        samples = run_duel(reference, candidate, keys, settings)
+        rows, reference, candidate = duel(
+            args.reference, args.candidate, settings,
+            reference_python=args.reference_python, candidate_python=args.candidate_python,
+            reference_run_dir=args.reference_run_dir, candidate_run_dir=args.candidate_run_dir)
     except (DuelError, WorkerError, ResultsFileError, ConfigError) as exc:
         return _fail(str(exc))
-    rows = duel_rows(reference, candidate, samples, settings)
     print_report(format_report(rows, reference, candidate, settings, args.format))
     if args.csv is not None:
         try:

@@ -1,0 +1,3 @@
+from pipeline.upgrade.cli import main
+
+raise SystemExit(main())

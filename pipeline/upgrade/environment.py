@@ -1,0 +1,212 @@
+"""The candidate's own virtual environment: made once, reused while its inputs are unchanged.
+
+Installed in two steps so that nothing can put a second TensorFlow beside the candidate:
+first the candidate with requirements/candidate.txt and requirements/test.txt (with
+dependencies), then, once the installed TensorFlow's version is known, the tf-keras that belongs
+with it and tfmot, both with --no-deps (tf-keras requires the stable `tensorflow`, tfmot requires
+tf-keras). Then the environment must import the candidate, or it is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from pipeline.upgrade.candidate import Candidate, CandidateError, tf_keras_requirement
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REQUIREMENTS = REPO_ROOT / "requirements"
+#: Installed with dependencies, beside the candidate.
+WITH_DEPENDENCIES = ("candidate.txt", "test.txt")
+#: Installed with --no-deps, after the candidate's version is known (besides tf-keras).
+WITHOUT_DEPENDENCIES = ("tfmot-no-deps.txt",)
+#: Written last: an environment without it (an interrupted install) is made again.
+MARKER = "bench-upgrade.json"
+PIP = ("-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off")
+
+#: Runs a command with its output shown as it comes; returns its exit code.
+Stream = Callable[[Sequence[str]], int]
+#: Runs a command and returns (exit code, stdout, stderr).
+Capture = Callable[[Sequence[str]], tuple[int, str, str]]
+
+#: Run by the environment's python from the repository: what it has and what it imports.
+PROBE = """\
+import json, sys
+from pipeline.tfenv import TENSORFLOW_PACKAGE, distributions_providing, ensure_legacy_keras
+found = distributions_providing(TENSORFLOW_PACKAGE)
+report = {"tensorflow": found, "tf_keras": distributions_providing("tf_keras")}
+if sys.argv[1] == "import" and len(found) == 1:
+    ensure_legacy_keras()
+    import tensorflow, tf_keras, tensorflow_model_optimization
+    report["imported"] = tensorflow.__version__
+    report["imported_from"] = tensorflow.__file__
+    report["tfmot"] = tensorflow_model_optimization.__version__
+print(json.dumps(report))
+"""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the environment holds: (distribution, version) pairs providing the `tensorflow`
+    and `tf_keras` packages, and, after the import, what `import tensorflow` reported."""
+
+    tensorflow: tuple[tuple[str, str], ...]
+    tf_keras: tuple[tuple[str, str], ...]
+    imported: str = ""
+    imported_from: str = ""
+    tfmot: str = ""
+
+    @classmethod
+    def parse(cls, stdout: str) -> Probe:
+        last = stdout.strip().splitlines()[-1] if stdout.strip() else "{}"
+        data = json.loads(last)
+        return cls(tuple(map(tuple, data.get("tensorflow", []))),
+                   tuple(map(tuple, data.get("tf_keras", []))),
+                   data.get("imported", ""), data.get("imported_from", ""),
+                   data.get("tfmot", ""))
+
+    def label(self) -> str:
+        """`tf-nightly 2.23.0.dev20261026, tf-keras-nightly 2.23.0.dev2026102609, tfmot 0.8.1`."""
+        parts = [f"{name} {version}" for name, version in self.tensorflow + self.tf_keras]
+        return ", ".join(parts + ([f"tfmot {self.tfmot}"] if self.tfmot else []))
+
+
+def installed_tensorflow(candidate: Candidate, probe: Probe) -> str:
+    """The candidate's version as installed; CandidateError when the environment holds no
+    TensorFlow, two of them, or another one than the candidate."""
+    found = ", ".join(f"{name} {version}" for name, version in probe.tensorflow)
+    if not probe.tensorflow:
+        raise CandidateError(f"installing {candidate.spec} left no distribution that provides "
+                             f"the tensorflow package; is {candidate.distribution} a "
+                             f"TensorFlow build?")
+    if len(probe.tensorflow) > 1:
+        raise CandidateError(f"the environment holds {len(probe.tensorflow)} distributions "
+                             f"providing the tensorflow package ({found}): a companion pulled "
+                             f"in another TensorFlow; rerun with --recreate, and report the "
+                             f"requirement that did it")
+    name, version = probe.tensorflow[0]
+    if not candidate.accepts(name, version):
+        wanted = f"{candidate.distribution}{candidate.specifier}"
+        raise CandidateError(f"the tensorflow package is provided by {found}, not by the "
+                             f"candidate {wanted}; check the name and version given")
+    return version
+
+
+def check_import(candidate: Candidate, probe: Probe) -> str:
+    """As installed_tensorflow, and `import tensorflow` must report that same version (a
+    nightly's `2.23.0-dev20261026` is `2.23.0.dev20261026`)."""
+    version = installed_tensorflow(candidate, probe)
+    try:
+        same = Version(probe.imported) == Version(version)
+    except InvalidVersion:
+        same = False
+    if not same:
+        raise CandidateError(f"import tensorflow reports {probe.imported!r} "
+                             f"({probe.imported_from or 'not importable'}), but the installed "
+                             f"distribution is {probe.tensorflow[0][0]} {version}; rerun with "
+                             f"--recreate")
+    return version
+
+
+def inputs(candidate: Candidate, python: str = sys.version) -> dict[str, Any]:
+    """Everything the environment is made from: when any of it changes, it is made again."""
+    files = {name: hashlib.sha256((REQUIREMENTS / name).read_bytes()).hexdigest()
+             for name in WITH_DEPENDENCIES + WITHOUT_DEPENDENCIES}
+    wheel = (hashlib.sha256(candidate.wheel.read_bytes()).hexdigest()
+             if candidate.wheel is not None else "")
+    return {"requirement": candidate.requirement, "wheel_sha256": wheel, "python": python,
+            "requirements": files, "install": " ".join(PIP)}
+
+
+def inputs_sha256(values: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CandidateEnvironment:
+    path: Path
+    python: Path
+    probe: Probe
+    tensorflow: str
+    #: True when an earlier environment was reused, False when it was made now.
+    reused: bool
+    created_utc: str
+
+
+def python_of(path: Path) -> Path:
+    return path / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def _requirements(names: Sequence[str]) -> list[str]:
+    return [arg for name in names for arg in ("-r", str(REQUIREMENTS / name))]
+
+
+def prepare(candidate: Candidate, envs_dir: Path, *, recreate: bool, stream: Stream,
+            capture: Capture, say: Callable[[str], None]) -> CandidateEnvironment:
+    """The candidate's environment under envs_dir/<slug>: reused when its marker records the
+    same inputs (and it still imports the candidate), else made from nothing."""
+    path = (envs_dir / candidate.slug).absolute()
+    python = python_of(path)
+    wanted = inputs(candidate)
+    digest = inputs_sha256(wanted)
+    marker = path / MARKER
+    previous = _read_marker(marker)
+    if not recreate and previous.get("inputs_sha256") == digest and python.is_file():
+        probe = _probe(capture, python, "import")
+        version = check_import(candidate, probe)
+        say(f"reusing {path} ({probe.label()}; made {previous.get('created_utc')}; "
+            f"--recreate installs {candidate.spec} again)")
+        return CandidateEnvironment(path, python, probe, version, True,
+                                    str(previous.get("created_utc")))
+    reason = ("--recreate" if recreate else "its inputs changed" if previous
+              else "none made yet" if not path.exists() else "an earlier install did not finish")
+    say(f"making {path} for {candidate.spec} ({reason})")
+    if path.exists():
+        shutil.rmtree(path)
+    _run(stream, [sys.executable, "-m", "venv", str(path)], "making the virtual environment")
+    _run(stream, [str(python), *PIP, candidate.requirement,
+                  *_requirements(WITH_DEPENDENCIES)], f"installing {candidate.spec}")
+    version = installed_tensorflow(candidate, _probe(capture, python, "metadata"))
+    companions = [tf_keras_requirement(candidate, version)]
+    say(f"installed TensorFlow {version}; now {companions[0]} and tfmot, without dependencies")
+    _run(stream, [str(python), *PIP, "--no-deps", *companions,
+                  *_requirements(WITHOUT_DEPENDENCIES)], "installing tf-keras and tfmot")
+    probe = _probe(capture, python, "import")
+    version = check_import(candidate, probe)
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    marker.write_text(json.dumps({"inputs_sha256": digest, "inputs": wanted,
+                                  "created_utc": created, "probe": asdict(probe)}, indent=2))
+    say(f"made {path}: {probe.label()}")
+    return CandidateEnvironment(path, python, probe, version, False, created)
+
+
+def _read_marker(marker: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _run(stream: Stream, argv: Sequence[str], what: str) -> None:
+    code = stream(argv)
+    if code != 0:
+        raise CandidateError(f"{what} failed (exit {code}): {' '.join(argv)}; its output is "
+                             f"above")
+
+
+def _probe(capture: Capture, python: Path, mode: str) -> Probe:
+    code, stdout, stderr = capture([str(python), "-c", PROBE, mode])
+    if code != 0:
+        tail = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise CandidateError(f"{python} cannot import the candidate's TensorFlow stack "
+                             f"(exit {code}): {tail}")
+    return Probe.parse(stdout)
