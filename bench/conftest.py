@@ -33,8 +33,8 @@ from pipeline.environment import (
     collect_run_info,
     cpu_count,
     cpu_model,
+    installed,
     new_run_id,
-    package_version,
     platform_label,
 )
 from pipeline.footprint import FOOTPRINT_THREADS, Footprint, measure_footprint
@@ -192,7 +192,7 @@ def _history_reference(config: pytest.Config, state: BenchSession) -> ReferenceC
         machine_shared_by=state.sharing().by, skip_latency=state.history_skip_latency,
         valgrind=state.valgrind, instructions_tool=state.instructions_tool)
     try:
-        return session_reference(Path(path), plan, installed_tf=package_version("tensorflow"),
+        return session_reference(Path(path), plan, installed_tf=installed("tensorflow")[1],
                                  tf=config.getoption("compare_tf"),
                                  run_id=config.getoption("compare_run_id"))
     except ResultsFileError as exc:
@@ -226,8 +226,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--workload", metavar="NAME", default=DEFAULT_WORKLOAD,
                     help=f"the model to build and check: a built-in workload (default "
                          f"{DEFAULT_WORKLOAD}; ds_cnn) or package.module:attribute naming a "
-                         f"pipeline.workload.Workload of your own (README, 'Gate your own "
-                         f"model').")
+                         f"pipeline.workload.Workload of your own "
+                         f"(docs/variants-and-workloads.md, 'Gate your own model').")
     group.addoption("--mnist", metavar="PATH", default=None,
                     help="MNIST as a Keras-layout .npz or a folder of the four IDX files "
                          "(default: $MNIST_PATH, then the Keras cache, then Keras' download); "

@@ -3,7 +3,7 @@ init time, first invoke, heap and peak memory growth, each in fresh processes
 (pipeline/footprint.py), as TFLite's benchmark_model reports them.
 
 Recorded for the history and the gate (`heap_growth_bytes` is gated; the two times and the
-peak resident set are informational: README, "Latency"). The test checks the figures are real:
+peak resident set are informational: docs/latency.md). The test checks the figures are real:
 every process timed its load and first invoke, and the interpreter allocated memory while the
 model was loaded and run.
 """

@@ -1,5 +1,5 @@
 """The library behind `pytest bench`: data -> models -> training/pruning -> conversion ->
-measurement -> results -> comparison. See README.md ("Layout") for one line per module.
+measurement -> results -> comparison. See docs/layout.md for one line per module.
 
 Nothing is imported here: TensorFlow must not be imported before `pipeline.tfenv` has put
 TF_USE_LEGACY_KERAS=1 in force, and most modules (data, results, compare) never need it.

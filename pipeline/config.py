@@ -114,7 +114,8 @@ class Config:
             raise ConfigError(f"{self.bounds_file}: no table [variants.{name}], so {name} "
                               f"cannot be checked; measure its figures with `python -m "
                               f"pipeline.spread --workload ... --variants {name}` and add its "
-                              f"bounds (README, 'Gate your own model'), or leave it unselected.")
+                              f"bounds (docs/variants-and-workloads.md, 'Gate your own "
+                              f"model'), or leave it unselected.")
         return self.variants[name]
 
 
@@ -164,7 +165,7 @@ def _checked_number(path: Path, dotted: str, value: object, bounds: tuple[float,
 def _section(raw: dict[str, Any], name: str, cls: type[_T], path: Path) -> _T:
     table = raw.get(name)
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: missing table [{name}]; see README 'Thresholds' for its keys.")
+        raise ConfigError(f"{path}: missing table [{name}]; see docs/thresholds.md for its keys.")
     expected = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(table) - set(expected))
     if unknown:
@@ -192,7 +193,8 @@ _VARIANT_RANGES: dict[str, tuple[float, float]] = {
 
 
 def _required_bounds(variant: Variant) -> set[str]:
-    """Bounds a variant must have: what its checks need (README, "Adding a variant")."""
+    """Bounds a variant must have: what its checks need (docs/variants-and-workloads.md,
+    "Adding a variant")."""
     needed = {"accuracy_min"} if variant.parent is None else {"accuracy_drop_max"}
     if "sparsity" in variant.measures:
         needed |= {"sparsity_target", "sparsity_tolerance"}
@@ -213,7 +215,7 @@ def _variant_sections(raw: dict[str, Any], path: Path,
     tables = raw.get("variants")
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: missing tables [variants.NAME]; every variant of "
-                          f"pipeline/variants.py has one (README, 'Thresholds').")
+                          f"pipeline/variants.py has one (docs/thresholds.md).")
     unknown = sorted(set(tables) - set(VARIANTS))
     if unknown:
         raise ConfigError(f"{path}: [variants.{unknown[0]}] names no variant; known variants: "

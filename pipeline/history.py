@@ -7,7 +7,7 @@ reads every CSV in RESULTS_DIR (default `results`) with read_history — one bad
 with exit 2 and the reason, as for the comparison: a trend drawn over a silently partial history
 misleads — and writes four files into DIR (default `build/history/`, relative to the current
 folder, which the repository's .gitignore ignores: running the command never dirties a
-checkout). `--out docs` regenerates the pictures the README shows; `--csv`, `--png`,
+checkout). `--out docs` regenerates the pictures docs/history.md shows; `--csv`, `--png`,
 `--pareto-csv` and `--pareto-png` move one file elsewhere. The same results, thresholds and
 matplotlib/Pillow versions give the same bytes (no time or path in a file), so regenerating
 docs/ when nothing changed leaves git clean, and tests/test_history.py fails when docs/ is stale.
@@ -597,7 +597,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Tabulate and plot every run of a results folder: history.csv, "
                     "history.png, pareto.csv and pareto.png, into build/history/ unless told "
-                    "otherwise (--out docs regenerates the README's pictures).",
+                    "otherwise (--out docs regenerates the pictures of docs/history.md).",
         epilog="exit codes: 0 = written; 2 = a results file could not be used (the reason is "
                "printed on one line to stderr) or bad arguments.",
     )

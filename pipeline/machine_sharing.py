@@ -2,7 +2,7 @@
 
 Latency is wall-clock time, and on a 2-core machine a second benchmark running meanwhile (a
 line of `tox p`, another `pytest bench` in another checkout) takes a core and the memory bus:
-the A/A spread behind the latency rule (README, "Latency") no longer holds. Such a run records
+the A/A spread behind the latency rule (docs/latency.md) no longer holds. Such a run records
 it (`machine_shared`, `machine_shared_by`), and the gate never compares its latency; accuracy
 and sizes do not depend on load and stay comparable.
 

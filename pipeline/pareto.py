@@ -2,7 +2,7 @@
 with the Pareto front marked (the variants no other variant beats on both at once).
 
 `python -m pipeline.history` writes it for the newest complete run of the newest TensorFlow
-line (pareto.csv, pareto.png: in build/history/ by default, in docs/ for the README with
+line (pareto.csv, pareto.png: in build/history/ by default, in docs/ for docs/history.md with
 `--out docs`) and prints the table.
 
 Pictures here and in pipeline.history are drawn inside `figure_style()` and saved with

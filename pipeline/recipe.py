@@ -28,7 +28,7 @@ class Recipe:
     final_sparsity: float = 0.80
     begin_step: int = 0
     #: Baseline fit only: run this many steps per tf.function call. The math per step is the
-    #: same (see README "Speed"); it cuts Python overhead per step. Never used for pruning:
+    #: same (see docs/speed.md); it cuts Python overhead per step. Never used for pruning:
     #: UpdatePruningStep is a batch callback and would fire once per execution, not per step.
     baseline_steps_per_execution: int = 32
     #: Fine-tuning of the variants beyond the seed recipe (clustering, quantization-aware

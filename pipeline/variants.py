@@ -6,7 +6,7 @@ converter settings. `BenchRun` builds any variant from its parent, each once per
 fixtures, parametrized tests, threshold sections, the spread, the history and the comparison
 all take their model lists from here. Adding a variant is one entry below, its
 `[variants.NAME]` table in bench/thresholds.toml, and at most one new step function
-(README, "Adding a variant").
+(docs/variants-and-workloads.md, "Adding a variant").
 
 The four `default` variants are the reference recipe (`pytest bench`); the others run with
 `pytest bench --variants all` or `--variants NAME,...`.

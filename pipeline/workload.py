@@ -3,9 +3,10 @@
 The variants (pipeline.variants) are the techniques; a workload is what they are applied to.
 The suite's own workloads are declared in pipeline.workloads; a team's own model is one more
 `Workload` in its own module, picked with `pytest bench --workload package.module:attribute`
-(README, "Gate your own model"). Everything a workload declares is data the run records:
-its name, and `workload_sha256` over its model's layers and parameters, its data's content
-hash, its fit and its input, so the gate never compares runs of two different workloads.
+(docs/variants-and-workloads.md, "Gate your own model"). Everything a workload declares is
+data the run records: its name, and `workload_sha256` over its model's layers and parameters,
+its data's content hash, its fit and its input, so the gate never compares runs of two different
+workloads.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The reference recipe as a plain script, with no part of this project imported.
 
 It exists for one comparison only: `pytest bench` must take no longer than this script on the same
-machine (see README, "Speed"). Keep it the reference code: do not optimise it.
+machine (see docs/speed.md). Keep it the reference code: do not optimise it.
 
 Usage: MNIST_PATH=../shared/data/mnist.npz python scripts/bare_recipe.py [WORKDIR]
 """

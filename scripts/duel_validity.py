@@ -18,7 +18,7 @@ Usage, from the repository root, on a quiet machine (the full measurement takes 
     python scripts/duel_validity.py measure runs/<run_id>.csv [--run-dir DIR] [--duels 10]
     python scripts/duel_validity.py record OUT.json runs/<run_id>.csv [--run-dir DIR]
 
-`measure` prints a markdown report for the README. `record` runs one A/A duel and writes its
+`measure` prints a markdown report for docs/latency.md. `record` runs one A/A duel and writes its
 per-pair block times as JSON: the frozen real samples tests/test_duel.py judges
 (tests/fixtures/duel/aa_duel.json). Duel settings default to pipeline.duel's.
 """

@@ -10,7 +10,7 @@ suite, ...) so that drift in machine load hits both alike; the verdict is the ra
 Usage: python scripts/time_vs_bare.py [--repeats N] [--mnist PATH] [--against REV]
                                      [--variants NAMES] [--max-ratio X]
 Exit status 1 when the ratio of medians (suite / other) exceeds --max-ratio (default 1.0). The
-targets (README, "Speed"): the default suite at most 0.9x the bare recipe, `--variants all` at
+targets (docs/speed.md): the default suite at most 0.9x the bare recipe, `--variants all` at
 most 3x.
 """
 from __future__ import annotations

@@ -191,10 +191,18 @@ def test_interrupted_session_changes_nothing_in_results(tmp_path: Path, signum: 
     history = results / "earlier_run.csv"
     history.write_text("an earlier complete run\n")
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in results.iterdir()}
-    process = subprocess.Popen(
-        bench_command(results, "--run-dir", str(run_dir), "--mnist", str(SAMPLE)),
-        cwd=REPO_ROOT, env=bench_env(tmp_path), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    # The session gets SIGINT's default disposition, as under a terminal's Ctrl-C, however this
+    # suite was started: `pytest tests &` in a non-interactive shell runs with SIGINT ignored,
+    # which a child would inherit (exec keeps "ignored", resets a handler to the default), and
+    # then no Ctrl-C could ever reach it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            bench_command(results, "--run-dir", str(run_dir), "--mnist", str(SAMPLE)),
+            cwd=REPO_ROOT, env=bench_env(tmp_path), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 300
     while not run_dir.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # the run folder appears when the first stage starts

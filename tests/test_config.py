@@ -106,7 +106,7 @@ def test_bad_value_names_file_and_key(tmp_path: Path, section: str, key: str,
      "unknown key(s) latency.rounds; known keys of [latency]: repetitions, warmup_invokes, "
      "timed_invokes, order_seed."),
     ("[compare]\n", "[comparison]\n",
-     "missing table [compare]; see README 'Thresholds' for its keys."),
+     "missing table [compare]; see docs/thresholds.md for its keys."),
 ])
 def test_bad_table_names_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
     assert old in SHIPPED, f"{old!r} is no longer in bench/thresholds.toml"
@@ -145,7 +145,7 @@ def test_not_toml(tmp_path: Path) -> None:
 
 def test_a_registered_variant_without_its_table_is_refused(tmp_path: Path) -> None:
     """Adding a variant to the registry without its bounds fails at load, naming what it needs
-    (README, "Adding a variant")."""
+    (docs/variants-and-workloads.md, "Adding a variant")."""
     start = SHIPPED.index("[variants.qat_int8_tflite]")
     end = SHIPPED.index("[variants.clustered]")
     path = write(tmp_path, SHIPPED[:start] + SHIPPED[end:])

@@ -1,8 +1,9 @@
 """Same seed, same TensorFlow, same machine: the same model, bit for bit.
 
 Run on the committed 1,200-image sample so it takes seconds; the full-data equivalent is the
-noise check in README ("Determinism"). Also pins the two claims the suite relies on to stay
-within the bare recipe's time: steps_per_execution and float32 inputs change speed only.
+noise check in docs/variants-and-workloads.md ("Determinism"). Also pins the two claims the
+suite relies on to stay within the bare recipe's time: steps_per_execution and float32 inputs
+change speed only.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from pipeline import client_requests
 from pipeline.data import scale_pixels
 from pipeline.instruction_worker import model_input
 from pipeline.instructions import (
+    WORKER_NICENESS,
     InstructionCounter,
     InstructionsUnavailable,
     count_instructions,
@@ -96,6 +97,16 @@ def test_a_model_the_runtime_cannot_load_is_reported_for_that_model_only(image,
     assert str(found[("broken", "ai_edge_litert")]).startswith(
         "counting broken on ai_edge_litert failed (exit 1): ")
     assert found[("pruned_tflite", "ai_edge_litert")].per_invoke > 0
+
+
+@needs_valgrind
+def test_the_workers_run_at_the_lowest_priority_so_training_keeps_the_cpu(image) -> None:
+    with InstructionCounter(["ai_edge_litert"], image, invokes=2) as counter:
+        worker = counter._workers["ai_edge_litert"].process
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == max(
+            os.getpriority(os.PRIO_PROCESS, 0), WORKER_NICENESS)
+        counter.submit(MODELS / "pruned_tflite.tflite")
+        assert counter.results()[("pruned_tflite", "ai_edge_litert")].per_invoke > 0
 
 
 @needs_valgrind

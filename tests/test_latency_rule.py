@@ -3,10 +3,10 @@
 tests/fixtures/latency/ is a recording by `python scripts/latency_validity.py record`: the
 TFLite models of one run timed in consecutive fresh processes on the 2-core development machine,
 each process measuring every (model, runtime, threads) with the suite's interleaved repetitions
-(and the old back-to-back rounds, kept for the README's side-by-side table). The samples keep
-their real correlation and their real process-to-process shifts, which i.i.d. draws would not.
-Every consecutive pair of processes is an A/A comparison; the same pairs with the candidate
-scaled are known slowdowns. The rule runs exactly as the gate runs it: `compare_runs` over
+(and the old back-to-back rounds, kept for the side-by-side table of docs/latency.md). The
+samples keep their real correlation and their real process-to-process shifts, which i.i.d. draws
+would not. Every consecutive pair of processes is an A/A comparison; the same pairs with the
+candidate scaled are known slowdowns. The rule runs exactly as the gate runs it: `compare_runs` over
 results frames built from the samples.
 """
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_a_a_pairs_raise_no_alarm() -> None:
 
 @pytest.mark.parametrize(("scale", "flagged_at_least"), [(2.0, 0.90), (3.0, 1.0)])
 def test_known_slowdowns_are_flagged(scale: float, flagged_at_least: float) -> None:
-    """Between sessions on this machine the gate sees big slowdowns only (README, "Latency");
+    """Between sessions on this machine the gate sees big slowdowns only (docs/latency.md);
     the duel is the instrument for small ones."""
     found = verdicts(scale)
     assert found.count("regressed") / len(found) >= flagged_at_least, found

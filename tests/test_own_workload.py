@@ -1,7 +1,8 @@
-"""The README's "Gate your own model", end to end, as a user outside the repository does it:
-examples/own_workload/ copied to a temporary folder with its data, `pytest bench --workload
-tiny_cnn:WORKLOAD` run twice from there, the second run gated against the first (PASS), and
-the gate refusing to compare it with a run of the reference recipe's workload (exit 2)."""
+"""docs/variants-and-workloads.md's "Gate your own model", end to end, as a user outside the
+repository does it: examples/own_workload/ copied to a temporary folder with its data, `pytest
+bench --workload tiny_cnn:WORKLOAD` run twice from there, the second run gated against the first
+(PASS), and the gate refusing to compare it with a run of the reference recipe's workload
+(exit 2)."""
 from __future__ import annotations
 
 import os
@@ -54,7 +55,7 @@ def test_its_second_run_passes_the_gate_against_the_first(own_runs: tuple[Path, 
                                                           ) -> None:
     folder, (first, second) = own_runs
     # Wall-clock latency is left out: the suite's tests may share the machine with anything,
-    # which a latency bound measured on a quiet machine does not allow (README, "Latency").
+    # which a latency bound measured on a quiet machine does not allow (docs/latency.md).
     done = _run(["-m", "pipeline.compare", str(first), str(second), "--skip-latency"],
                 cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr

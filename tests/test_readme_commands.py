@@ -1,9 +1,10 @@
-"""Every command the README tells a user to run has its program after the README's install.
+"""Every command the README and the docs/ pages tell a user to run has its program after the
+README's install.
 
-The commands are read from the README (scripts/readme_commands.py: ```bash blocks, `$ ` lines of
-pasted sessions, inline spans starting with a program), never from a copy kept here. Each
-distinct program is then run the cheapest way that proves it is installed and starts:
-`tox --version`, `bench-compare --help`, `python -m pipeline.duel --help`,
+The commands are read from the README and docs/*.md (scripts/readme_commands.py: ```bash
+blocks, `$ ` lines of pasted sessions, inline spans starting with a program), never from a copy
+kept here. Each distinct program is then run the cheapest way that proves it is installed and
+starts: `tox --version`, `bench-compare --help`, `python -m pipeline.duel --help`,
 `python scripts/time_vs_bare.py --help`, ... A program that is not found, or does not start,
 fails its test with the README line that uses it.
 """
@@ -56,13 +57,19 @@ def check_of(words: tuple[str, ...]) -> tuple[str, ...] | None:
     return (program, "--version" if program in VERSION_FLAG else "--help")
 
 
-def checks(readme: Path = readme_commands.README) -> dict[tuple[str, ...], list[str]]:
-    """Each distinct check, with the README lines (`README.md:N: command`) that need it."""
+#: The README and every page it links to under docs/.
+DOCUMENTS = (readme_commands.README, *sorted((ROOT / "docs").glob("*.md")))
+
+
+def checks(*documents: Path) -> dict[tuple[str, ...], list[str]]:
+    """Each distinct check, with the lines (`docs/gate.md:N: command`) that need it."""
     found: dict[tuple[str, ...], list[str]] = {}
-    for command in readme_commands.readme_commands(readme):
-        check = check_of(command.words)
-        if check is not None:
-            found.setdefault(check, []).append(f"{readme.name}:{command.line}: {command.text}")
+    for document in documents:
+        name = document.relative_to(ROOT) if document.is_relative_to(ROOT) else document.name
+        for command in readme_commands.readme_commands(document):
+            check = check_of(command.words)
+            if check is not None:
+                found.setdefault(check, []).append(f"{name}:{command.line}: {command.text}")
     return found
 
 
@@ -89,14 +96,17 @@ def run_check(check: tuple[str, ...], uses: list[str]) -> None:
         _fail(f"`{' '.join(check)}` exited {done.returncode}:\n{tail}", uses)
 
 
-README_CHECKS = checks()
+README_CHECKS = checks(*DOCUMENTS)
 
 
 def test_readme_commands_were_found() -> None:
-    """The parser sees the README's core commands: an empty list would prove nothing."""
+    """The parser sees the README's core commands and the docs' own: an empty list would prove
+    nothing."""
     programs = {command.program for command in readme_commands.readme_commands()}
-    expected = {"pip", "pytest", "tox", "python", "bench-compare", "bench-history"}
-    assert expected <= programs, programs
+    assert {"pip", "pytest", "tox", "python", "bench-upgrade"} <= programs, programs
+    in_docs = {command.program for document in DOCUMENTS[1:]
+               for command in readme_commands.readme_commands(document)}
+    assert {"pytest", "tox", "python", "bench-compare", "bench-history"} <= in_docs, in_docs
 
 
 @pytest.mark.parametrize("check", sorted(README_CHECKS), ids=" ".join)

@@ -48,7 +48,7 @@ BAD_REASONS: dict[str, str] = {
     "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
                          "results CSV written by `pytest bench`",
     "bad_missing_column.csv": "missing column(s) unit; a schema_version 6 file has all of its "
-                              "columns (README, 'Results CSV')",
+                              "columns (docs/results-csv.md, 'Results CSV')",
     "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4, "
                           "5, 6 (read a newer file with the pipeline version that wrote it)",
     "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
@@ -262,7 +262,7 @@ def test_schema_1_run_missing_a_column_names_its_own_schema(tmp_path: Path) -> N
     names = [c for c in COLUMNS_V1 if c != "cpu"]
     path = rewrite(SCHEMA1, tmp_path / "run.csv", lambda rows: rows, fieldnames=names)
     assert reason_of(path) == ("missing column(s) cpu; a schema_version 1 file has all of its "
-                               "columns (README, 'Results CSV')")
+                               "columns (docs/results-csv.md, 'Results CSV')")
 
 
 def test_schema_1_and_schema_2_runs_read_as_one_history(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ report, each on frozen inputs; the whole command with the environment and pytest
 fakes that write real results CSVs (tests/fixtures/runs), so the gate it runs is the real one.
 
 What is not here, because it needs a TensorFlow download: a real install. That run is quoted
-in the README ("Gate a new TensorFlow build in one command"), from a fresh clone.
+in docs/gate.md ("Gate a new TensorFlow build in one command"), from a fresh clone.
 """
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import contextlib
 import io
 import json
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
 
+from pipeline.environment import package_version
 from pipeline.upgrade import cli, environment
 from pipeline.upgrade.candidate import CandidateError, parse_candidate, tf_keras_requirement
 from pipeline.upgrade.environment import CandidateEnvironment, Probe, check_import, prepare
@@ -108,11 +110,9 @@ def test_a_nightly_reports_its_version_with_a_hyphen_and_is_accepted() -> None:
 
 
 def test_the_probe_runs_in_this_environment_and_finds_its_tensorflow() -> None:
-    code, stdout, stderr = cli.capture([environment.sys.executable, "-c", environment.PROBE,
-                                        "import"])
+    code, stdout, stderr = cli.capture([sys.executable, "-c", environment.PROBE, "import"])
     assert code == 0, stderr
     probe = Probe.parse(stdout)
-    from pipeline.environment import package_version
     assert check_import(parse_candidate(f"tensorflow=={package_version('tensorflow')}"),
                         probe) == package_version("tensorflow")
 
@@ -296,6 +296,7 @@ def test_the_command_gates_the_candidates_run_and_writes_the_report(
     assert text.startswith("# bench-upgrade tensorflow==2.21.0: PASS\n")
     assert ("| environment | done | reused: tensorflow 2.21.0, tf-keras 2.21.0, tfmot 0.8.1 |"
             in text)
+    assert "tfmot 0.8.1, in " + str(tmp_path / "env") + " (made 2026-12-01, reused)\n" in text
     assert "## gate against the history, mnist_cnn\n\nreference run " in text
     assert "<details><summary>all " in text
 

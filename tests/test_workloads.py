@@ -214,8 +214,8 @@ def test_a_workload_bounds_file_bounds_its_variants(tmp_path: Path) -> None:
     assert str(excinfo.value) == (
         f"{tmp_path / 'bounds.toml'}: no table [variants.int8_tflite], so int8_tflite cannot "
         f"be checked; measure its figures with `python -m pipeline.spread --workload ... "
-        f"--variants int8_tflite` and add its bounds (README, 'Gate your own model'), or leave "
-        f"it unselected.")
+        f"--variants int8_tflite` and add its bounds (docs/variants-and-workloads.md, 'Gate your "
+        f"own model'), or leave it unselected.")
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -9,7 +9,7 @@ Under the `[compare]` rules of bench/thresholds.toml:
 * heap_growth_bytes: growth beyond `memory_growth_max` regresses, between runs of one
   machine only (as latency: "not compared" across machines, "not gated" with skip_latency);
   init_seconds and first_invoke_seconds are "info" (one value per fresh process, dominated by
-  page faults and file cache; README, "Latency"), and so is peak_rss_growth_bytes, which is
+  page faults and file cache; docs/latency.md), and so is peak_rss_growth_bytes, which is
   mostly shared-library pages and moved +72% to +120% between two checkouts of the same code
   (pipeline.footprint).
 * instructions_per_invoke, instructions_first_invoke, instructions_allocate (counted under
@@ -28,7 +28,7 @@ Under the `[compare]` rules of bench/thresholds.toml:
   statistically clear. Latency of runs on other machines or with other latency settings is
   "not compared"; with `skip_latency` it is "not gated". Rows with more threads than
   `latency_gated_max_threads` are "info": on a 2-core machine a 2-thread invoke needs the
-  other core, and any other process there doubles its time (README, "Latency").
+  other core, and any other process there doubles its time (docs/latency.md).
 * a gated measurement of the reference run that the candidate lacks is "missing", which fails
   like a regression: a gate must not pass because a measurement went away.
 * a model of the reference run that the candidate did not select (its `variants` column, e.g.

@@ -367,8 +367,8 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = [c for c in _COLUMNS_OF_VERSION[version] if c not in header]
     if missing:
         raise ResultsFileError(path, f"missing column(s) {', '.join(missing)}; a schema_version "
-                                     f"{version} file has all of its columns (README, 'Results "
-                                     f"CSV')")
+                                     f"{version} file has all of its columns "
+                                     f"(docs/results-csv.md, 'Results CSV')")
     if not rows:
         raise ResultsFileError(path, "no measurement rows, only a header; the run that wrote it "
                                      "measured nothing")

@@ -1,5 +1,5 @@
 """`bench-upgrade CANDIDATE` (or `python -m pipeline.upgrade`): gate a TensorFlow build in one
-command; see README "Gate a new TensorFlow build in one command"."""
+command; see docs/gate.md, "Gate a new TensorFlow build in one command"."""
 from __future__ import annotations
 
 import argparse
@@ -238,8 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     context = [f"command: `{PROG} {' '.join(argv if argv is not None else sys.argv[1:])}`",
                f"candidate: {candidate.spec} -> "
-               + (f"{env.probe.label()}, in {env.path} ({'reused' if env.reused else 'made'}"
-                  f" {env.created_utc})" if env is not None else "not installed"),
+               + (f"{env.probe.label()}, in {env.path} (made {env.created_utc}"
+                  f"{', reused' if env.reused else ''})" if env is not None
+                  else "not installed"),
                f"current environment: {args.reference_python}",
                f"history: {args.history}",
                f"machine: {cpu_model()}, {cpu_count()} cpus; {now:%Y-%m-%d %H:%M} UTC"]

@@ -1,0 +1,45 @@
+"""The README and docs/ are one set of pages: every docs/ page is linked from the README, and
+every link between them (and to the repository's files) resolves, anchors included. Their
+commands are checked by tests/test_readme_commands.py."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("doc_links", ROOT / "scripts" / "doc_links.py")
+assert _spec is not None and _spec.loader is not None
+doc_links = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = doc_links
+_spec.loader.exec_module(doc_links)
+
+
+def test_there_are_docs_pages_and_the_readme_links_every_one() -> None:
+    assert len(doc_links.documents()) > 5
+    assert doc_links.unlinked_pages() == []
+
+
+@pytest.mark.parametrize("page", doc_links.documents(), ids=lambda p: p.name)
+def test_every_link_resolves(page: Path) -> None:
+    assert doc_links.broken_links(page) == []
+
+
+def test_a_broken_file_or_anchor_is_named_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text(
+        "# T\n## Install\nSee [a](docs/a.md#the-rules-x-y), [b](docs/b.md), [me](#install).\n"
+        "```\n[not a link](nowhere.md)\n```\n`[code](nowhere.md)` and ![pic](docs/p.png)\n")
+    (tmp_path / "docs" / "a.md").write_text("# A\n## The rules (`x` y)\n[up](../README.md#run)\n"
+                                            "## Dup\n## Dup\n[d](#dup-1)\n")
+    (tmp_path / "docs" / "c.md").write_text("# C\n")
+    problems = [p for d in doc_links.documents(tmp_path)
+                for p in doc_links.broken_links(d, tmp_path)]
+    assert problems == [
+        "README.md:3: docs/b.md: docs/b.md does not exist",
+        "README.md:7: docs/p.png: docs/p.png does not exist",
+        "docs/a.md:3: ../README.md#run: no heading with that anchor in README.md",
+    ]
+    assert doc_links.unlinked_pages(tmp_path) == ["docs/c.md"]
