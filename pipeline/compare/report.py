@@ -134,26 +134,36 @@ def format_json(rows: Sequence[ComparisonRow], header: Header | None) -> str:
     return json.dumps(document, indent=2, allow_nan=False)
 
 
-def format_markdown(rows: Sequence[ComparisonRow], header: Header | None) -> str:
-    def escape(cell: str) -> str:
-        return cell.replace("|", "\\|")
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|")
 
-    lines = []
-    if header is not None:
-        lines += [escape(line) + "  " for line in _header_lines(header)[:2]]
-        lines += [f"> **warning:** {escape(w)}" for w in header.warnings]
-        if header.not_selected:
-            lines.append(f"> {escape(_not_selected_line(header))}")
-        lines.append("")
-    lines.append("| " + " | ".join(TABLE_COLUMNS) + " |")
-    lines.append("|" + "|".join("---:" if c in _NUMERIC_COLUMNS else "---"
-                                for c in TABLE_COLUMNS) + "|")
+
+def markdown_header(header: Header) -> list[str]:
+    """The markdown lines naming both runs, the warnings and what was not selected."""
+    lines = [_escape(line) + "  " for line in _header_lines(header)[:2]]
+    lines += [f"> **warning:** {_escape(w)}" for w in header.warnings]
+    if header.not_selected:
+        lines.append(f"> {_escape(_not_selected_line(header))}")
+    return lines
+
+
+def markdown_table(rows: Sequence[ComparisonRow]) -> list[str]:
+    """The rows as a GitHub table, failing verdicts in bold."""
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |",
+             "|" + "|".join("---:" if c in _NUMERIC_COLUMNS else "---"
+                            for c in TABLE_COLUMNS) + "|"]
     for row in rows:
-        cells = [escape(c) for c in _cells(row)]
+        cells = [_escape(c) for c in _cells(row)]
         if row.verdict in FAILING:
             cells[TABLE_COLUMNS.index("verdict")] = f"**{row.verdict}**"
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"**{escape(summary_line(outcome(rows)))}**"]
+    return lines
+
+
+def format_markdown(rows: Sequence[ComparisonRow], header: Header | None) -> str:
+    lines = [*markdown_header(header), ""] if header is not None else []
+    lines += markdown_table(rows)
+    lines += ["", f"**{_escape(summary_line(outcome(rows)))}**"]
     return "\n".join(lines)
 
 

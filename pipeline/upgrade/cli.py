@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.compare.cli import GateError, gate
-from pipeline.compare.report import format_markdown, outcome
+from pipeline.compare.report import format_markdown, markdown_header, markdown_table, outcome
 from pipeline.compare.report import summary_line as gate_summary
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from pipeline.console import print_report
@@ -172,17 +172,17 @@ def gate_step(name: str, history: Path, candidate_csv: Path) -> Step:
         result = gate(history, candidate_csv, skip_latency=True)
     except GateError as exc:
         return Step(name, "ERROR", str(exc), time.monotonic() - started)
-    line = gate_summary(outcome(result.rows))
+    judged = outcome(result.rows)
+    line = gate_summary(judged)
     notable = [row for row in result.rows if row.verdict in NOTABLE]
-    full = format_markdown(result.rows, result.header)
-    section = full.split("\n| model")[0].rstrip() + f"\n\n**{line}**\n"
+    section = "\n".join(markdown_header(result.header)).rstrip() + f"\n\n**{line}**\n"
     if notable:
-        table = format_markdown(notable, None).rsplit("\n\n", 1)[0]
+        table = "\n".join(markdown_table(notable))
         section += f"\n{len(notable)} rows moved or were not judged:\n\n{table}\n"
+    full = format_markdown(result.rows, result.header)
     section += (f"\n<details><summary>all {len(result.rows)} rows</summary>\n\n{full}\n\n"
                 f"</details>\n")
-    result_name = {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}[result.exit_code]
-    return Step(name, result_name, line, time.monotonic() - started, section)
+    return Step(name, judged.verdict, line, time.monotonic() - started, section)
 
 
 def duel_step(name: str, reference_csv: Path, candidate_csv: Path, reference_python: str,
