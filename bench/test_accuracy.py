@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import Config
-from pipeline.run import Artifact
+from pipeline.run.bench_run import Artifact
 
 
 @pytest.mark.variants(bound="accuracy_min")

@@ -1,6 +1,6 @@
 """What loading and starting each TFLite model costs, per runtime (with and without XNNPACK):
 init time, first invoke, heap and peak memory growth, each in fresh processes
-(pipeline/footprint.py), as TFLite's benchmark_model reports them.
+(pipeline/measure/footprint.py), as TFLite's benchmark_model reports them.
 
 Recorded for the history and the gate (`heap_growth_bytes` is gated; the two times and the
 peak resident set are informational: docs/latency.md). The test checks the figures are real:
@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.footprint import FOOTPRINT_THREADS, Footprint, footprint_measurements
-from pipeline.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class
-from pipeline.latency import LatencyKey
-from pipeline.run import Artifact, BenchRun
+from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint, footprint_measurements
+from pipeline.measure.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class
+from pipeline.measure.latency import LatencyKey
+from pipeline.run.bench_run import Artifact, BenchRun
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

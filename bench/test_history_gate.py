@@ -17,7 +17,8 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from pipeline.compare import (
+from pipeline.config import Config
+from pipeline.judge.compare import (
     Header,
     LatencyGate,
     NotComparable,
@@ -28,10 +29,9 @@ from pipeline.compare import (
     coverage_gaps,
     format_rows,
 )
-from pipeline.compare.rules import describe_keys
-from pipeline.config import Config
+from pipeline.judge.compare.rules import describe_keys
 from pipeline.results import MeasurementKey, RunInfo, key_of, to_frame
-from pipeline.run import Artifact, BenchRun
+from pipeline.run.bench_run import Artifact, BenchRun
 
 #: Metrics whose measurement is made by building the model's artifact.
 ARTIFACT_METRICS = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity", "distinct_weights")

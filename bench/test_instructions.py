@@ -1,6 +1,6 @@
 """How many instructions each TFLite model's allocate_tensors(), first invoke() and steady
 invoke() execute, per runtime (with and without XNNPACK), at 1 thread, counted under valgrind's
-callgrind (pipeline/instructions.py) beside the rest of the session.
+callgrind (pipeline/measure/instructions.py) beside the rest of the session.
 
 Recorded for the history and gated across machines (pipeline.compare: another CI runner counts
 the same, where wall-clock latency is comparable only on one machine). The test checks the
@@ -14,9 +14,13 @@ from collections.abc import Callable
 import pytest
 
 from pipeline.config import Config
-from pipeline.instructions import InstructionsUnavailable, instruction_measurements, wrapper_path
-from pipeline.interpreters import RUNTIMES
-from pipeline.run import Artifact, BenchRun
+from pipeline.measure.instructions import (
+    InstructionsUnavailable,
+    instruction_measurements,
+    wrapper_path,
+)
+from pipeline.measure.interpreters import RUNTIMES
+from pipeline.run.bench_run import Artifact, BenchRun
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -17,9 +17,14 @@ import pytest
 
 from pipeline.config import Config
 from pipeline.data import Dataset
-from pipeline.interpreters import INTERPRETERS, NO_XNNPACK, RuntimeUnavailable, interpreter_class
-from pipeline.latency import Block, LatencyKey, latency_measurement
-from pipeline.run import Artifact, BenchRun
+from pipeline.measure.interpreters import (
+    INTERPRETERS,
+    NO_XNNPACK,
+    RuntimeUnavailable,
+    interpreter_class,
+)
+from pipeline.measure.latency import Block, LatencyKey, latency_measurement
+from pipeline.run.bench_run import Artifact, BenchRun
 
 THREADS = (1, 2)
 #: The interpreter timed without XNNPACK too: the maintained one (tf.lite.Interpreter is
@@ -39,13 +44,13 @@ def record_in_pytest_benchmark(benchmark: Any, seconds_per_call: Sequence[float]
     """Give pytest-benchmark one round per repetition, as if it had timed them itself.
 
     Its `pedantic()` times back-to-back rounds of one callable, which cannot interleave
-    combinations; so the repetitions are timed by pipeline.latency and recorded here through
+    combinations; so the repetitions are timed by pipeline.measure.latency and recorded here through
     the fixture's stats object (pytest-benchmark 5.3, pinned in requirements/test.txt). Each
     round is a block of `timed_invokes` calls, so its statistics are per call, like the CSV's.
     Its mode says how the fixture was used, as `benchmark()` and `pedantic()` set it; without
     one it warns at teardown that the fixture "was not used at all".
     """
-    benchmark._mode = "pipeline.latency (interleaved repetitions)"
+    benchmark._mode = "pipeline.measure.latency (interleaved repetitions)"
     stats = benchmark._make_stats(timed_invokes)
     for value in seconds_per_call:
         stats.update(value * timed_invokes)

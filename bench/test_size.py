@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from pipeline.config import Config
-from pipeline.run import Artifact
+from pipeline.run.bench_run import Artifact
 
 
 @pytest.mark.variants(bound="size_ratio_min")

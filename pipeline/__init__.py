@@ -4,3 +4,7 @@ measurement -> results -> comparison. See docs/layout.md for one line per module
 Nothing is imported here: TensorFlow must not be imported before `pipeline.tfenv` has put
 TF_USE_LEGACY_KERAS=1 in force, and most modules (data, results, compare) never need it.
 """
+from pathlib import Path
+
+#: The checkout: bench/, requirements/, runs/ and tests/data/ are found from here.
+REPO_ROOT = Path(__file__).resolve().parent.parent

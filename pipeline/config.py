@@ -11,9 +11,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.variants import DEFAULT_VARIANTS, VARIANTS, Variant
+from pipeline import REPO_ROOT
+from pipeline.build.variants import DEFAULT_VARIANTS, VARIANTS, Variant
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "bench" / "thresholds.toml"
+DEFAULT_CONFIG_PATH = REPO_ROOT / "bench" / "thresholds.toml"
 
 
 class ConfigError(ValueError):
@@ -41,7 +42,8 @@ class VariantBounds:
 
 @dataclass(frozen=True)
 class LatencySettings:
-    """How `pytest bench` times invoke(): see pipeline/latency.py. Recorded with every run."""
+    """How `pytest bench` times invoke(): see pipeline/measure/latency.py. Recorded with every
+    run."""
 
     repetitions: int
     warmup_invokes: int
@@ -56,8 +58,8 @@ class LatencySettings:
 @dataclass(frozen=True)
 class FootprintSettings:
     """How `pytest bench` measures init time, first invoke and peak memory
-    (pipeline/footprint.py): `repetitions` fresh processes per model and runtime, each invoking
-    `invokes` times."""
+    (pipeline/measure/footprint.py): `repetitions` fresh processes per model and runtime, each
+    invoking `invokes` times."""
 
     repetitions: int
     invokes: int
@@ -79,7 +81,7 @@ class CompareRules:
 @dataclass(frozen=True)
 class DuelSettings:
     """How `python -m pipeline.duel` measures (pairs, block size, seed) and judges
-    (confidence, slowdown_max): see pipeline/duel.py."""
+    (confidence, slowdown_max): see pipeline/judge/duel/."""
 
     pairs: int
     warmup_invokes: int
@@ -215,7 +217,7 @@ def _variant_sections(raw: dict[str, Any], path: Path,
     tables = raw.get("variants")
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: missing tables [variants.NAME]; every variant of "
-                          f"pipeline/variants.py has one (docs/thresholds.md).")
+                          f"pipeline/build/variants.py has one (docs/thresholds.md).")
     unknown = sorted(set(tables) - set(VARIANTS))
     if unknown:
         raise ConfigError(f"{path}: [variants.{unknown[0]}] names no variant; known variants: "

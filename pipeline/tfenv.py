@@ -15,8 +15,9 @@ import re
 import sys
 from collections.abc import Iterable
 from importlib import metadata
-from pathlib import Path
 from types import ModuleType
+
+from pipeline import REPO_ROOT
 
 LEGACY_KERAS_VARIABLE = "TF_USE_LEGACY_KERAS"
 
@@ -27,7 +28,7 @@ MIN_TENSORFLOW = (2, 15)
 TENSORFLOW_PACKAGE = "tensorflow"
 
 #: requirements/tf-X.Y.txt, one per supported line: what to reinstall from.
-REQUIREMENTS_DIR = Path(__file__).resolve().parent.parent / "requirements"
+REQUIREMENTS_DIR = REPO_ROOT / "requirements"
 
 
 class EnvironmentProblem(RuntimeError):

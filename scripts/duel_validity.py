@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import DuelSettings, load_config
-from pipeline.duel import (
+from pipeline.judge.duel import (
     DuelError,
     PairedSamples,
     Run,
@@ -46,11 +46,11 @@ from pipeline.duel import (
     load_run,
     run_duel,
 )
-from pipeline.duel_worker import WorkerError
-from pipeline.environment import cpu_model
-from pipeline.latency import LatencyKey
+from pipeline.measure.duel_worker import WorkerError
+from pipeline.measure.environment import cpu_model
+from pipeline.measure.latency import LatencyKey
+from pipeline.measure.statistics import lag1_autocorrelation
 from pipeline.results import ResultsFileError
-from pipeline.statistics import lag1_autocorrelation
 
 #: Known slowdowns applied to the candidate side of real A/A data.
 SCALES: tuple[float, ...] = (1.05, 1.10, 1.25)

@@ -7,8 +7,8 @@ threads) both ways,
 
 * the old way (schema 1): one interpreter, 20 warm-up rounds, then 200 back-to-back rounds of
   100 invokes, timed like pytest-benchmark's pedantic mode;
-* the new way (schema 2): the interleaved independent repetitions of pipeline/latency.py with
-  the [latency] settings of bench/thresholds.toml;
+* the new way (schema 2): the interleaved independent repetitions of pipeline/measure/latency.py
+  with the [latency] settings of bench/thresholds.toml;
 
 and writes one JSON file per process. `report` then compares every consecutive pair of
 processes (A/A: same code, same files, same machine) under the old rule (median ratio beyond
@@ -39,9 +39,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.compare.rules import judge_latency  # noqa: E402
 from pipeline.config import CompareRules, load_config  # noqa: E402
-from pipeline.statistics import lag1_autocorrelation, mann_whitney_p  # noqa: E402
+from pipeline.judge.compare.rules import judge_latency  # noqa: E402
+from pipeline.measure.statistics import lag1_autocorrelation, mann_whitney_p  # noqa: E402
 
 MODELS = ("pruned_tflite", "pruned_quantized_tflite")
 RUNTIMES = ("tf.lite", "ai_edge_litert")
@@ -58,8 +58,8 @@ def _session(run_dir: Path, out: Path, repetitions: int | None,
     from pipeline.tfenv import ensure_legacy_keras
 
     ensure_legacy_keras()
-    from pipeline.interpreters import ready_to_invoke
-    from pipeline.latency import SYNTHETIC_IMAGE, LatencyKey, measure_interleaved
+    from pipeline.measure.interpreters import ready_to_invoke
+    from pipeline.measure.latency import SYNTHETIC_IMAGE, LatencyKey, measure_interleaved
 
     settings = load_config().latency
     settings = replace(settings, repetitions=repetitions or settings.repetitions,
@@ -108,7 +108,7 @@ def old_verdict(reference: Sequence[float], candidate: Sequence[float]) -> str:
 
 def new_verdict(reference: Sequence[float], candidate: Sequence[float],
                 rules: CompareRules) -> str:
-    """The gate's own latency rule (pipeline.compare.rules.judge_latency), applied as if every
+    """The gate's own latency rule (pipeline.judge.compare.rules.judge_latency), applied as if every
     row were gated (the report shows 2-thread rows too, to show why they are not)."""
     return judge_latency(reference, candidate, rules)[1]
 

@@ -24,13 +24,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.compare import SelectionError, load_reference
+from pipeline.build.variants import DEFAULT_VARIANTS, definitions_sha256
 from pipeline.config import load_config
 from pipeline.data import load_npz
-from pipeline.environment import cpu_count, cpu_model, package_version, platform_label
-from pipeline.instructions import valgrind_version
+from pipeline.judge.compare import SelectionError, load_reference
+from pipeline.measure.environment import cpu_count, cpu_model, package_version, platform_label
+from pipeline.measure.instructions import valgrind_version
 from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
-from pipeline.variants import DEFAULT_VARIANTS, definitions_sha256
 from pipeline.workloads import MNIST_CNN
 from tests.test_results_reader import rewrite
 

@@ -25,9 +25,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.compare import compare_runs, select_reference
-from pipeline.compare.cli import main
 from pipeline.config import DEFAULT_CONFIG_PATH, load_config
+from pipeline.judge.compare import compare_runs, select_reference
+from pipeline.judge.compare.cli import main
 from pipeline.results import read_history, read_results, run_times
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
@@ -517,7 +517,7 @@ def test_any_candidate_bytes_give_an_exit_code_never_an_exception(
 def with_memory(rows: Rows, growth: float, metric: str = "heap_growth_bytes",
                 base: float = 360_000) -> Rows:
     """The run plus a `metric` row per TFLite model on tf.lite, `base` B x growth (about the
-    heap growth pipeline.footprint measures here)."""
+    heap growth pipeline.measure.footprint measures here)."""
     template = next(r for r in rows if r["metric"] == "latency" and r["threads"] == "1")
     return rows + [{**template, "model": model, "metric": metric,
                     "value": str(base * growth), "unit": "bytes", "samples": "",

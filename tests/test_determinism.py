@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.build.recipe import RECIPE
+from pipeline.build.training import train_baseline
+from pipeline.build.variants import DEFAULT_VARIANTS
 from pipeline.data import load_npz, scale_pixels
-from pipeline.recipe import RECIPE
-from pipeline.run import BenchRun
-from pipeline.training import train_baseline
-from pipeline.variants import DEFAULT_VARIANTS
+from pipeline.run.bench_run import BenchRun
 from pipeline.workloads import MNIST_CNN
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.duel as duel
+import pipeline.judge.duel as duel
+from pipeline import REPO_ROOT
 from pipeline.config import DuelSettings
-from pipeline.duel import (
+from pipeline.judge.duel import (
     PairedSamples,
     Run,
     duel_rows,
@@ -32,9 +33,9 @@ from pipeline.duel import (
     run_schedule,
     schedule,
 )
-from pipeline.duel_worker import Worker, WorkerError
-from pipeline.environment import REPO_ROOT, package_version
-from pipeline.latency import LatencyKey
+from pipeline.measure.duel_worker import Worker, WorkerError
+from pipeline.measure.environment import package_version
+from pipeline.measure.latency import LatencyKey
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "duel"
 RUN_CSV = FIXTURES / "run.csv"
@@ -73,7 +74,7 @@ def write_run(path: Path, *, drop: Iterable[LatencyKey] = (), **columns: str) ->
 
 def fake_python(path: Path, script: str) -> Path:
     """An executable standing in for an environment's python: it ignores its arguments
-    (`-m pipeline.duel_worker`) and runs `script` with this python instead."""
+    (`-m pipeline.measure.duel_worker`) and runs `script` with this python instead."""
     path.write_text(f"#!/bin/sh\nexec {sys.executable} -c '{script}'\n")
     path.chmod(0o755)
     return path
@@ -316,8 +317,8 @@ def test_cli_lists_keys_of_one_run_only(fake_duel: dict[str, float], tmp_path: P
 
 def test_cli_output_to_a_closed_pipe_is_quiet() -> None:
     """`python -m pipeline.duel ... | head -1`: the reader goes away; no traceback."""
-    script = ("import pipeline.duel.cli as d\n"
-              "from pipeline.duel import PairedSamples\n"
+    script = ("import pipeline.judge.duel.cli as d\n"
+              "from pipeline.judge.duel import PairedSamples\n"
               "d.run_duel = lambda r, c, keys, s: {k: PairedSamples((1.0,) * s.pairs, "
               "(1.0,) * s.pairs) for k in keys}\n"
               f"raise SystemExit(d.main([{str(RUN_CSV)!r}, {str(RUN_CSV)!r}]))\n")
@@ -368,10 +369,11 @@ def test_python_that_cannot_import_the_pipeline(tmp_path: Path) -> None:
     code, _, err = run_cli(RUN_CSV, RUN_CSV, "--reference-run-dir", FIXTURES,
                            "--candidate-run-dir", FIXTURES, "--candidate-python", python)
     assert code == 2
-    assert err == (f"pipeline.duel: error: candidate worker ({python} -m pipeline.duel_worker) "
-                   f"closed its output while starting (it must import this repository's "
-                   f"pipeline; its environment needs the packages of requirements/tf-X.Y.txt) "
-                   f"and exited with status 1: ModuleNotFoundError: No module named numpy\n")
+    assert err == (f"pipeline.duel: error: candidate worker ({python} -m "
+                   f"pipeline.measure.duel_worker) closed its output while starting (it must "
+                   f"import this repository's pipeline; its environment needs the packages of "
+                   f"requirements/tf-X.Y.txt) and exited with status 1: ModuleNotFoundError: "
+                   f"No module named numpy\n")
 
 
 def test_python_of_another_environment(tmp_path: Path) -> None:
@@ -411,7 +413,7 @@ def test_hung_worker_times_out(tmp_path: Path) -> None:
             pytest.raises(WorkerError) as info:
         worker.wait_ready()
     assert str(info.value) == (
-        f"candidate worker ({python} -m pipeline.duel_worker) sent nothing for 0.5 s while "
+        f"candidate worker ({python} -m pipeline.measure.duel_worker) sent nothing for 0.5 s while "
         f"starting (it must import this repository's pipeline; its environment needs the "
         f"packages of requirements/tf-X.Y.txt) and is still running: nothing on stderr")
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.build.variants import definitions_sha256
 from pipeline.config import load_config
-from pipeline.environment import (
+from pipeline.measure.environment import (
     architecture,
     collect_run_info,
     comparable_platform,
@@ -26,7 +27,6 @@ from pipeline.environment import (
     provider,
 )
 from pipeline.results import Measurement, read_results, to_frame, write_atomic
-from pipeline.variants import definitions_sha256
 from pipeline.workloads import MNIST_CNN
 
 #: The start of /proc/cpuinfo of this project's 2-core VM: a model name as coarse as "AMD EPYC",

@@ -1,4 +1,4 @@
-"""pipeline.footprint: init time, first invoke and peak memory growth, measured in a forked
+"""pipeline.measure.footprint: init time, first invoke and peak memory growth, measured in a forked
 process on a small real .tflite file, and their CSV rows."""
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import footprint, tfenv
-from pipeline.conversion import FLOAT, to_tflite
-from pipeline.footprint import (
+from pipeline import tfenv
+from pipeline.build.conversion import FLOAT, to_tflite
+from pipeline.measure import footprint
+from pipeline.measure.footprint import (
     FOOTPRINT_METRICS,
     Footprint,
     FootprintError,
     footprint_measurements,
     measure_footprint,
 )
-from pipeline.interpreters import NO_XNNPACK, RUNTIMES
-from pipeline.latency import LatencyKey
+from pipeline.measure.interpreters import NO_XNNPACK, RUNTIMES
+from pipeline.measure.latency import LatencyKey
 
 
 @pytest.fixture(scope="module")

@@ -21,26 +21,28 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
 
+from pipeline.build.variants import VARIANTS
 from pipeline.config import load_config
-from pipeline.history import (
+from pipeline.judge.history.cli import main
+from pipeline.judge.history.picture import (
     FIGURE_DPI,
     FIGURE_WIDTH_IN,
-    TABLE_COLUMNS,
-    Machine,
     accuracy_band,
     accuracy_by_run,
     applied_band,
-    cpu_name,
     history_figure,
-    history_table,
-    machine_labels,
-    main,
-    run_facts,
     run_labels,
 )
-from pipeline.pareto import PARETO_COLUMNS, pareto_front, png_software
+from pipeline.judge.history.table import (
+    TABLE_COLUMNS,
+    Machine,
+    cpu_name,
+    history_table,
+    machine_labels,
+    run_facts,
+)
+from pipeline.judge.pareto import PARETO_COLUMNS, pareto_front, png_software
 from pipeline.results import read_history, read_results
-from pipeline.variants import VARIANTS
 from tests.test_results_reader import BAD_REASONS, FIXTURES
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import client_requests
 from pipeline.data import scale_pixels
-from pipeline.instruction_worker import model_input
-from pipeline.instructions import (
+from pipeline.measure import client_requests
+from pipeline.measure.instruction_worker import model_input
+from pipeline.measure.instructions import (
     WORKER_NICENESS,
     InstructionCounter,
     InstructionsUnavailable,
@@ -160,7 +160,8 @@ def test_client_requests_do_nothing_outside_valgrind() -> None:
 def test_client_requests_reach_valgrind() -> None:
     done = subprocess.run(
         ["valgrind", "--tool=none", "--quiet", sys.executable, "-c",
-         "from pipeline import client_requests; print(client_requests.running_on_valgrind())"],
+         "from pipeline.measure import client_requests; "
+         "print(client_requests.running_on_valgrind())"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
     assert done.stdout.strip() == "1"
 
@@ -241,8 +242,8 @@ def test_a_little_more_work_per_invoke_fails_the_gate_and_machine_load_does_not(
     17% fewer than 12.)"""
     from dataclasses import replace
 
-    from pipeline.compare.cli import main as compare
-    from pipeline.conversion import to_tflite
+    from pipeline.build.conversion import to_tflite
+    from pipeline.judge.compare.cli import main as compare
     from pipeline.workloads import MNIST_CNN
     from tests.test_compare import edited
     from tests.test_instruction_gate import COUNTED

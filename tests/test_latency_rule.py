@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.compare import compare_runs
 from pipeline.config import load_config
-from pipeline.latency import LatencyKey, latency_measurement
+from pipeline.judge.compare import compare_runs
+from pipeline.measure.latency import LatencyKey, latency_measurement
 from pipeline.results import RunInfo, read_results, to_frame
 
 RECORDING = Path(__file__).parent / "fixtures" / "latency"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.machine_sharing import (
+from pipeline.measure.machine_sharing import (
     SessionRegistry,
     Sharing,
     combine,
@@ -75,7 +75,7 @@ def test_overlapping_sessions_see_each_other_whichever_started_first(tmp_path: P
 HOLDER = textwrap.dedent("""\
     import sys, time
     from pathlib import Path
-    from pipeline.machine_sharing import SessionRegistry
+    from pipeline.measure.machine_sharing import SessionRegistry
     registry = SessionRegistry(Path(sys.argv[1]), sys.argv[2])
     registry.start()
     print("started", flush=True)

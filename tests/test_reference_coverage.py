@@ -177,7 +177,7 @@ def test_schema4_runs_that_ran_alone_compare_latency_without_a_warning(tmp_path:
 
 
 def test_many_unjudged_measurements_are_named_by_their_models() -> None:
-    from pipeline.compare.rules import describe_keys
+    from pipeline.judge.compare.rules import describe_keys
     from pipeline.results import MeasurementKey
 
     few = [MeasurementKey("pruned", None, None, "sparsity", None),

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.build.variants import VARIANT_NAMES
 from pipeline.results import (
     COLUMNS,
     COLUMNS_V1,
@@ -33,7 +34,6 @@ from pipeline.results import (
     to_frame,
     write_atomic,
 )
-from pipeline.variants import VARIANT_NAMES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 BASE = FIXTURES / "base.csv"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.size import zipped_size
+from pipeline.measure.size import zipped_size
 
 
 def test_zipped_size_is_the_archive_size_and_compresses(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import interpreters, tfenv
+from pipeline import tfenv
+from pipeline.measure import interpreters
 from pipeline.tfenv import LEGACY_KERAS_VARIABLE, EnvironmentProblem
 
 

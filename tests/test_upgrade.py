@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from pipeline.environment import package_version
+from pipeline.measure.environment import package_version
 from pipeline.upgrade import cli, environment
 from pipeline.upgrade.candidate import CandidateError, parse_candidate, tf_keras_requirement
 from pipeline.upgrade.environment import CandidateEnvironment, Probe, check_import, prepare

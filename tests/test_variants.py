@@ -8,15 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import interpreters
-from pipeline.clustering import distinct_weights
-from pipeline.conversion import FLOAT
-from pipeline.data import load_npz, scale_pixels
-from pipeline.interpreters import as_input, as_output, tflite_accuracy
-from pipeline.pruning import kernel_sparsity, m_by_n_violations, prune_m_by_n, pruned_kernels
-from pipeline.recipe import RECIPE
-from pipeline.run import BenchRun
-from pipeline.variants import (
+from pipeline.build.clustering import distinct_weights
+from pipeline.build.conversion import FLOAT
+from pipeline.build.pruning import kernel_sparsity, m_by_n_violations, prune_m_by_n, pruned_kernels
+from pipeline.build.recipe import RECIPE
+from pipeline.build.variants import (
     DEFAULT_VARIANTS,
     VARIANT_NAMES,
     VARIANTS,
@@ -25,6 +21,10 @@ from pipeline.variants import (
     lineage,
     select,
 )
+from pipeline.data import load_npz, scale_pixels
+from pipeline.measure import interpreters
+from pipeline.measure.interpreters import as_input, as_output, tflite_accuracy
+from pipeline.run.bench_run import BenchRun
 from pipeline.workloads import MNIST_CNN
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"

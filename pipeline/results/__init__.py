@@ -1,10 +1,11 @@
-"""Results CSVs: the schema (schema.py), the atomic writer (writer.py) and the strict reader
-(reader.py). Everything a caller needs is importable from `pipeline.results`."""
+"""Results CSVs: the schema (schema.py), the atomic writer (writer.py), the strict reader of one
+file (reader.py) and of a history folder (history_folder.py). Everything a caller needs is
+importable from `pipeline.results`."""
+from pipeline.results.history_folder import read_history
 from pipeline.results.reader import (
     SUPPORTED_SCHEMA_VERSIONS,
     ResultsFileError,
     measurements_of,
-    read_history,
     read_results,
 )
 from pipeline.results.schema import (

@@ -6,9 +6,9 @@ folder of files that can be concatenated without migration.
 Schema 2 adds what decides whether two runs may be compared at all (recipe, config, latency
 settings, machine, completeness); a schema-1 file has none of it, and the reader reports those
 fields as unknown (None) rather than guessing them. Schema 3 adds the variants a session
-selected (pipeline.variants), so the comparison can tell a model a run did not select from one
+selected (pipeline.build.variants), so the comparison can tell a model a run did not select from one
 it failed to measure. Schema 4 adds whether the session shared the machine with another
-benchmark (pipeline.machine_sharing): such a run's latency is never compared. Schema 5 adds
+benchmark (pipeline.measure.machine_sharing): such a run's latency is never compared. Schema 5 adds
 what counted the instruction rows (pipeline.instructions: the valgrind version and tool, which
 must match for counts to be compared across machines) and which distributions provided
 TensorFlow and tf-keras (`tensorflow-cpu`, `tf-nightly`, ...), beside their versions. Schema 6
@@ -86,7 +86,7 @@ LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
 )
 
 #: Every metric a run can hold, in report order. Models are the variants of
-#: pipeline.variants; a file may hold any model name (a later registry may have more).
+#: pipeline.build.variants; a file may hold any model name (a later registry may have more).
 METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity",
                             "distinct_weights", "latency", "instructions_per_invoke",
                             "instructions_first_invoke", "instructions_allocate", "init_seconds",
@@ -196,7 +196,7 @@ class RunInfo:
     #: The run whose files this session re-measured (`--reuse-run`); empty when it built them.
     source_run_id: str = ""
     #: Whether another benchmark ran on this machine while the session measured, and what
-    #: (pipeline.machine_sharing); empty when it ran alone.
+    #: (pipeline.measure.machine_sharing); empty when it ran alone.
     machine_shared: bool = False
     machine_shared_by: str = ""
     #: What counted the instruction rows (pipeline.instructions): valgrind's version and tool;

@@ -12,21 +12,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.compare.cli import GateError, gate
-from pipeline.compare.report import format_markdown, markdown_header, markdown_table, outcome
-from pipeline.compare.report import summary_line as gate_summary
+from pipeline import REPO_ROOT
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from pipeline.console import print_report
-from pipeline.duel.cli import duel
-from pipeline.duel.report import exit_code as duel_exit_code
-from pipeline.duel.report import format_report as duel_report
-from pipeline.duel.report import summary_line as duel_summary
-from pipeline.duel.schedule import DuelError
-from pipeline.duel_worker import WorkerError
-from pipeline.environment import cpu_count, cpu_model
+from pipeline.judge.compare.cli import GateError, gate
+from pipeline.judge.compare.report import format_markdown, markdown_header, markdown_table, outcome
+from pipeline.judge.compare.report import summary_line as gate_summary
+from pipeline.judge.duel.cli import duel
+from pipeline.judge.duel.report import exit_code as duel_exit_code
+from pipeline.judge.duel.report import format_report as duel_report
+from pipeline.judge.duel.report import summary_line as duel_summary
+from pipeline.judge.duel.schedule import DuelError
+from pipeline.measure.duel_worker import WorkerError
+from pipeline.measure.environment import cpu_count, cpu_model
 from pipeline.results import ResultsFileError
 from pipeline.upgrade.candidate import Candidate, CandidateError, parse_candidate
-from pipeline.upgrade.environment import REPO_ROOT, CandidateEnvironment, prepare
+from pipeline.upgrade.environment import CandidateEnvironment, prepare
 from pipeline.upgrade.verdict import DONE, EXIT_CODES, Step, report, summary, verdict
 from pipeline.workloads import DEFAULT_WORKLOAD
 

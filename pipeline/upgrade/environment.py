@@ -20,9 +20,9 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from pipeline import REPO_ROOT
 from pipeline.upgrade.candidate import Candidate, CandidateError, tf_keras_requirement
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO_ROOT / "requirements"
 #: Installed with dependencies, beside the candidate.
 WITH_DEPENDENCIES = ("candidate.txt", "test.txt")

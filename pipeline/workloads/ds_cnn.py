@@ -11,19 +11,18 @@ folded into the convolutions, AVERAGE_POOL_2D), at a training cost a CI session 
 What tfmot does to it is its design, and the checks follow it: prune_low_magnitude and
 cluster_weights touch the Conv2D and Dense kernels only (tfmot's pruning registry lists
 DepthwiseConv2D with no prunable weights, its clustering registry marks it non-clusterable), so
-sparsity and distinct weights are measured over those (pipeline.pruning.pruned_kernels) and
+sparsity and distinct weights are measured over those (pipeline.build.pruning.pruned_kernels) and
 bench/test_sparsity.py keeps the depthwise kernels' density visible.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from pipeline import tfenv
+from pipeline import REPO_ROOT, tfenv
 from pipeline.data import resolve_mnist
 from pipeline.workload import Workload
 
-BOUNDS = Path(__file__).resolve().parent.parent.parent / "bench" / "workloads" / "ds_cnn.toml"
+BOUNDS = REPO_ROOT / "bench" / "workloads" / "ds_cnn.toml"
 
 
 def ds_cnn(channels: int, blocks: int, classes: int) -> Any:

@@ -1,0 +1,51 @@
+"""Quantization-aware training with tfmot, plain and preserving clusters or sparsity.
+
+The three share one fine-tune; they differ only in the quantization scheme applied: tfmot's
+default 8-bit scheme, or its collaborative-optimization schemes that keep a clustered model's
+centroids (CQAT) or a pruned model's zeros (PQAT) while the quantizers train.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from pipeline import tfenv
+from pipeline.build.models import compile_like_reference, copy_of
+from pipeline.build.training import seed_everything
+from pipeline.workload import Workload
+
+#: tfmot.experimental.combine scheme per preserved property; None = plain QAT.
+SCHEMES: dict[str, str | None] = {
+    "none": None,
+    "clusters": "Default8BitClusterPreserveQuantizeScheme",
+    "sparsity": "Default8BitPrunePreserveQuantizeScheme",
+}
+
+
+def quantize_aware(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
+                   workload: Workload, preserve: str = "none",
+                   callbacks: Sequence[Any] = ()) -> Any:
+    """A copy of `source` with fake-quantization, fine-tuned one epoch (the QAT guide's fit).
+
+    The result keeps tfmot's quantize wrappers: the converter reads the learned ranges from
+    them, so it is converted as is (no strip step exists for QAT).
+    """
+    tfmot = tfenv.tfmot()
+    seed_everything(seed)
+    quantization = tfmot.quantization.keras
+    scheme_name = SCHEMES[preserve]
+    with quantization.quantize_scope():
+        if scheme_name is None:
+            model = quantization.quantize_model(copy_of(source))
+        else:
+            scheme = getattr(tfmot.experimental.combine, scheme_name)()
+            annotated = quantization.quantize_annotate_model(copy_of(source))
+            model = quantization.quantize_apply(annotated, scheme)
+    compile_like_reference(model)
+    recipe = workload.recipe
+    model.fit(x_train, y_train, batch_size=recipe.finetune_batch_size,
+              epochs=recipe.finetune_epochs, validation_split=recipe.validation_split,
+              callbacks=list(callbacks), verbose=0)
+    return model

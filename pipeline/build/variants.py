@@ -1,0 +1,263 @@
+"""The variant registry: every model the suite can build, declared as data.
+
+A variant is a name, the variant it starts from, and the stage that makes it: a Keras step
+(train, prune, cluster, quantization-aware fine-tune) or a TFLite conversion with declared
+converter settings. `BenchRun` builds any variant from its parent, each once per session;
+fixtures, parametrized tests, threshold sections, the spread, the history and the comparison
+all take their model lists from here. Adding a variant is one entry below, its
+`[variants.NAME]` table in bench/thresholds.toml, and at most one new step function
+(docs/variants-and-workloads.md, "Adding a variant").
+
+The four `default` variants are the reference recipe (`pytest bench`); the others run with
+`pytest bench --variants all` or `--variants NAME,...`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pipeline.build.clustering import cluster
+from pipeline.build.conversion import DYNAMIC_RANGE, FLOAT, ConverterSettings
+from pipeline.build.pruning import prune, prune_m_by_n
+from pipeline.build.quantization_aware import quantize_aware
+from pipeline.build.training import train_baseline
+from pipeline.workload import Workload
+
+#: A Keras step: (parent model or None, x_train, y_train, seed, workload, **options,
+#: callbacks=...) -> model. The callbacks only watch (epoch lines); they never change weights.
+KerasStep = Callable[..., Any]
+
+#: Extra measurements a variant can declare (beyond accuracy, zipped and raw bytes, latency).
+MEASURES: tuple[str, ...] = ("sparsity", "distinct_weights")
+
+#: Full-integer conversion: int8 kernels and activations, int8 input and output, calibrated
+#: on training images (the converter needs them for a model without QAT ranges, and for int8
+#: input/output even with them).
+FULL_INTEGER = ConverterSettings(optimizations=("DEFAULT",), representative_images=200,
+                                 integer_io=True)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model the suite can build. Exactly one of `step` (Keras) or `converter` (TFLite)."""
+
+    name: str
+    parent: str | None
+    #: The stage_seconds label of the step that makes it (train, prune, cluster, qat, convert).
+    stage: str
+    description: str
+    step: KerasStep | None = None
+    #: Keyword arguments of `step`, part of the variant's definition (and of recipe_sha256).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    converter: ConverterSettings | None = None
+    #: In plain `pytest bench` (the reference recipe).
+    default: bool = False
+    #: Which of MEASURES apply: sparsity of pruned kernels, distinct values of clustered ones.
+    measures: tuple[str, ...] = ()
+    #: A variant whose file this one's raw size is held against (`raw_ratio_min`).
+    raw_size_against: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """'keras' (an .h5 file) or 'tflite' (a .tflite file)."""
+        return "tflite" if self.converter is not None else "keras"
+
+    @property
+    def suffix(self) -> str:
+        return ".tflite" if self.kind == "tflite" else ".h5"
+
+    def definition(self) -> dict[str, Any]:
+        """What makes this variant what it is, as JSON-able data (hashed into recipe_sha256)."""
+        return {
+            "name": self.name, "parent": self.parent, "stage": self.stage,
+            "step": None if self.step is None else self.step.__qualname__,
+            "options": {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in sorted(self.options.items())},
+            "converter": None if self.converter is None else asdict(self.converter),
+            "measures": list(self.measures), "raw_size_against": self.raw_size_against,
+        }
+
+
+def _root(parent: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
+          workload: Workload, callbacks: Sequence[Any] = ()) -> Any:
+    """The baseline has no parent: build the workload's model and train it from scratch."""
+    return train_baseline(x_train, y_train, seed, workload, callbacks)
+
+
+_VARIANTS: tuple[Variant, ...] = (
+    # The reference recipe.
+    Variant("baseline", None, "train", "the workload's model, trained 4 epochs", step=_root,
+            default=True),
+    Variant("pruned", "baseline", "prune", "PolynomialDecay 0.50 -> 0.80, 2 epochs, stripped",
+            step=prune, default=True, measures=("sparsity",)),
+    Variant("pruned_tflite", "pruned", "convert", "float TFLite", converter=FLOAT,
+            default=True),
+    Variant("pruned_quantized_tflite", "pruned", "convert",
+            "dynamic-range quantized TFLite (Optimize.DEFAULT)", converter=DYNAMIC_RANGE,
+            default=True),
+    # Post-training quantization of the baseline.
+    Variant("int8_tflite", "baseline", "convert",
+            "full-integer int8 TFLite, int8 input and output, 200 calibration images",
+            converter=FULL_INTEGER),
+    Variant("fp16_tflite", "baseline", "convert", "float16 TFLite (weights in float16)",
+            converter=ConverterSettings(optimizations=("DEFAULT",),
+                                        supported_types=("float16",))),
+    # Quantization-aware training.
+    Variant("qat", "baseline", "qat", "quantize_model, fine-tuned 1 epoch",
+            step=quantize_aware),
+    Variant("qat_int8_tflite", "qat", "convert", "full-integer TFLite of the QAT model",
+            converter=FULL_INTEGER),
+    # Clustering, then cluster-preserving QAT.
+    Variant("clustered", "baseline", "cluster", "16 clusters per layer, fine-tuned, stripped",
+            step=cluster, measures=("distinct_weights",)),
+    Variant("clustered_cqat", "clustered", "qat", "cluster-preserving QAT, 1 epoch",
+            step=quantize_aware, options={"preserve": "clusters"}),
+    Variant("clustered_cqat_int8_tflite", "clustered_cqat", "convert",
+            "full-integer TFLite of the CQAT model", converter=FULL_INTEGER,
+            measures=("distinct_weights",)),
+    # Pruning-preserving QAT.
+    Variant("pruned_pqat", "pruned", "qat", "pruning-preserving QAT, 1 epoch",
+            step=quantize_aware, options={"preserve": "sparsity"}),
+    Variant("pruned_pqat_int8_tflite", "pruned_pqat", "convert",
+            "full-integer TFLite of the PQAT model", converter=FULL_INTEGER,
+            measures=("sparsity",)),
+    # Structured and encoded sparsity.
+    Variant("pruned_2by4", "baseline", "prune", "2:4 structured sparsity on Dense, 2 epochs",
+            step=prune_m_by_n, options={"m_by_n": (2, 4), "layer_types": ("Dense",)},
+            measures=("sparsity",)),
+    Variant("pruned_sparse_tflite", "pruned", "convert",
+            "float TFLite with EXPERIMENTAL_SPARSITY (pruned weights stored sparse)",
+            converter=ConverterSettings(optimizations=("EXPERIMENTAL_SPARSITY",)),
+            raw_size_against="pruned_tflite"),
+    # The seed's schedule at other final sparsities.
+    Variant("pruned_sparsity50", "baseline", "prune", "the seed's schedule, final sparsity 0.50",
+            step=prune, options={"final_sparsity": 0.50}, measures=("sparsity",)),
+    Variant("pruned_sparsity90", "baseline", "prune", "the seed's schedule, final sparsity 0.90",
+            step=prune, options={"final_sparsity": 0.90}, measures=("sparsity",)),
+)
+
+#: Every variant by name, in declaration order (parents before children).
+VARIANTS: dict[str, Variant] = {v.name: v for v in _VARIANTS}
+#: Names in declaration order: the order of reports, tables and pictures.
+VARIANT_NAMES: tuple[str, ...] = tuple(VARIANTS)
+DEFAULT_VARIANTS: tuple[str, ...] = tuple(v.name for v in _VARIANTS if v.default)
+#: The model every size ratio is taken against and every accuracy chain starts from.
+ROOT = "baseline"
+
+
+def registry_rank(name: str) -> tuple[int, str]:
+    """Sort key putting models in registry order; names the registry does not know (an older
+    run's) after all known ones, alphabetically."""
+    return (VARIANT_NAMES.index(name), "") if name in VARIANT_NAMES else (len(VARIANT_NAMES),
+                                                                         name)
+
+
+class UnknownVariant(ValueError):
+    """A variant name that is not in the registry; the message lists the known ones."""
+
+
+class InapplicableVariant(UnknownVariant):
+    """A selected variant whose technique the workload declares it cannot take, and why."""
+
+
+def _check_registry(variants: Iterable[Variant]) -> None:
+    """Parents declared first, one root, exactly one of step/converter: checked at import, so a
+    bad entry fails every command at once rather than one stage deep into a session."""
+    seen: set[str] = set()
+    for variant in variants:
+        if variant.name in seen:
+            raise ValueError(f"variant {variant.name!r} is declared twice")
+        if (variant.step is None) == (variant.converter is None):
+            raise ValueError(f"variant {variant.name!r} needs exactly one of step or converter")
+        if variant.parent is None and variant.name != ROOT:
+            raise ValueError(f"variant {variant.name!r} has no parent; only {ROOT!r} is a root")
+        if variant.parent is not None and variant.parent not in seen:
+            raise ValueError(f"variant {variant.name!r}: parent {variant.parent!r} must be "
+                             f"declared before it")
+        if variant.parent is not None and VARIANTS[variant.parent].kind == "tflite":
+            raise ValueError(f"variant {variant.name!r}: parent {variant.parent!r} is a TFLite "
+                             f"file; only Keras models are fine-tuned or converted")
+        if variant.raw_size_against is not None and variant.raw_size_against not in VARIANTS:
+            raise ValueError(f"variant {variant.name!r}: raw_size_against "
+                             f"{variant.raw_size_against!r} is not a variant")
+        unknown = sorted(set(variant.measures) - set(MEASURES))
+        if unknown:
+            raise ValueError(f"variant {variant.name!r}: unknown measures {unknown}; known: "
+                             f"{', '.join(MEASURES)}")
+        seen.add(variant.name)
+
+
+_check_registry(_VARIANTS)
+
+
+def lineage(name: str) -> list[str]:
+    """`name` and every variant it is built from, root first."""
+    chain = []
+    current: str | None = name
+    while current is not None:
+        chain.append(current)
+        current = VARIANTS[current].parent
+    return chain[::-1]
+
+
+def requires(name: str) -> list[str]:
+    """Every variant that building `name` builds: its lineage and its raw-size reference."""
+    needed = lineage(name)
+    against = VARIANTS[name].raw_size_against
+    if against is not None:
+        needed += [n for n in lineage(against) if n not in needed]
+    return needed
+
+
+def select(spec: str | None, workload: Workload | None = None) -> tuple[str, ...]:
+    """The variants a `--variants` value selects, with everything they need, in registry order.
+
+    None or "default": the reference recipe's four. "all": every variant that applies to
+    `workload` (those its `inapplicable` names are left out). Otherwise a comma-separated list
+    of names, added to the default four (the reference recipe is always measured, so every run
+    can be gated against history); naming one that does not apply is an error saying why.
+    """
+    inapplicable = {} if workload is None else dict(workload.inapplicable)
+    if spec is None or spec.strip() in ("", "default"):
+        names: list[str] = list(DEFAULT_VARIANTS)
+    elif spec.strip() == "all":
+        names = [n for n in VARIANT_NAMES if not set(requires(n)) & inapplicable.keys()]
+    else:
+        asked = [n.strip() for n in spec.split(",") if n.strip()]
+        unknown = [n for n in asked if n not in VARIANTS]
+        if unknown:
+            raise UnknownVariant(
+                f"unknown variant(s) {', '.join(repr(n) for n in unknown)}; known: "
+                f"{', '.join(VARIANT_NAMES)} (or 'all', 'default')")
+        names = list(DEFAULT_VARIANTS) + asked
+    needed = {n for name in names for n in requires(name)}
+    refused = sorted(needed & inapplicable.keys(), key=VARIANT_NAMES.index)
+    if refused:
+        assert workload is not None
+        raise InapplicableVariant("; ".join(
+            f"variant {name!r} does not apply to workload {workload.name!r}: "
+            f"{inapplicable[name]}" for name in refused))
+    return tuple(n for n in VARIANT_NAMES if n in needed)
+
+
+def source_of(name: str) -> str | None:
+    """The model a variant is judged against for accuracy: its parent (None for the root)."""
+    return VARIANTS[name].parent
+
+
+def definitions_sha256(workload: Workload, variants: Iterable[Variant] = _VARIANTS) -> str:
+    """sha256 of the recipe's and the workload model's parameters and every variant's
+    definition, as canonical JSON.
+
+    Recorded as `recipe_sha256`: two runs compare only if they built every model the same way.
+    The recipe's and the model's parameters are one mapping, as they were one dataclass before
+    workloads: the committed history's recipe_sha256 stays the mnist_cnn workload's.
+    """
+    data = {"recipe": workload.parameters(), "variants": [v.definition() for v in variants]}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,86 @@
+"""The history gate of a `pytest bench` session (`--compare-to`): its reference run, chosen
+before anything is measured, by the same rules as `python -m pipeline.compare`.
+
+A session must pick its reference run at collection, when it knows what it will measure (the
+variants it selected) and where (this machine, its latency settings, whether another benchmark
+is running) but no measurement yet. So coverage is judged on that plan: a reference run lacks
+a selected variant it never measured (a `--reuse-run` run holds no Keras model), its latency
+when the two runs' latency cannot be compared, or its instruction counts when they were counted
+with another valgrind or on another architecture. What the plan cannot foresee (a runtime missing
+on one side) the session's coverage test catches once everything is measured.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.build.variants import VARIANTS
+from pipeline.judge.compare.selection import (
+    Gaps,
+    ReferenceChoice,
+    counting_obstacle,
+    latency_obstacle,
+    load_reference,
+)
+from pipeline.results import LATENCY_SETTING_COLUMNS, SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """What a session about to start will measure, and where."""
+
+    variants: tuple[str, ...]
+    #: The workload it builds (pipeline.workload): only runs of it are candidates.
+    workload: str
+    cpu: str
+    cpu_count: int
+    platform: str
+    #: The `[latency]` settings, by their CSV column names.
+    latency_settings: dict[str, int]
+    #: What this session shares the machine with, as far as known at its start ("": alone).
+    machine_shared_by: str = ""
+    skip_latency: bool = False
+    #: What will count instructions: valgrind's version and tool ("": nothing is counted).
+    valgrind: str = ""
+    instructions_tool: str = ""
+
+    def identity(self) -> pd.DataFrame:
+        """The session as a one-row run, for latency_obstacle and counting_obstacle."""
+        return pd.DataFrame([{
+            "run_id": "this session", "schema_version": SCHEMA_VERSION, "cpu": self.cpu,
+            "cpu_count": self.cpu_count, "platform": self.platform,
+            **{c: self.latency_settings[c] for c in LATENCY_SETTING_COLUMNS},
+            "machine_shared": bool(self.machine_shared_by),
+            "machine_shared_by": self.machine_shared_by, "valgrind": self.valgrind,
+            "instructions_tool": self.instructions_tool}])
+
+    def gaps(self) -> Gaps:
+        """What a reference run lacks for this plan, in words."""
+        identity = self.identity()
+        times_latency = any(VARIANTS[name].kind == "tflite" for name in self.variants)
+
+        def gaps(reference: pd.DataFrame) -> Sequence[str]:
+            measured = set(reference["model"])
+            absent = [name for name in self.variants if name not in measured]
+            words = [f"{', '.join(absent)} (not measured)"] if absent else []
+            obstacle = latency_obstacle(reference, identity)
+            if times_latency and obstacle and not self.skip_latency:
+                words.append(f"comparable latency and heap ({obstacle})")
+            counting = counting_obstacle(reference, identity)
+            if times_latency and self.valgrind and counting:
+                words.append(f"comparable instruction counts ({counting})")
+            return words
+
+        return gaps
+
+
+def session_reference(path: Path, plan: SessionPlan, *, installed_tf: str,
+                      tf: str | None = None, run_id: str | None = None) -> ReferenceChoice:
+    """The reference run for a session (ResultsFileError, SelectionError as load_reference):
+    by default the latest complete run of the newest TensorFlow below the installed one,
+    written before now, that covers the plan."""
+    return load_reference(path, candidate_tf=installed_tf, before=pd.Timestamp.now(tz="UTC"),
+                          tf=tf, run_id=run_id, gaps=plan.gaps(), workload=plan.workload)

@@ -1,0 +1,125 @@
+"""The two sides of a duel: their results CSVs, .tflite artifacts and environments, and the
+loop that times them through one worker process per side."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import REPO_ROOT
+from pipeline.config import DuelSettings
+from pipeline.judge.duel.schedule import (
+    SIDES,
+    DuelError,
+    DuelRow,
+    PairedSamples,
+    Side,
+    judge,
+    run_schedule,
+)
+from pipeline.measure.duel_worker import Worker
+from pipeline.measure.latency import LatencyKey
+from pipeline.results import is_missing, read_results
+
+#: Longest wait for any one reply of a worker. Generous, because a worker's first block
+#: imports TensorFlow (10+ s on a busy machine); a block itself takes milliseconds.
+REPLY_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """One side of a duel: a run's results, where its .tflite files are, and the python of the
+    environment it was made with."""
+
+    side: Side
+    run_id: str
+    tensorflow: str
+    litert: str
+    #: The workload whose models the run built: a duel times the same models on both sides.
+    workload: str
+    keys: frozenset[LatencyKey]
+    run_dir: Path
+    python: str
+
+    def label(self) -> str:
+        return f"{self.run_id} (tensorflow {self.tensorflow}, litert {self.litert or 'none'})"
+
+
+def load_run(side: Side, csv: Path, run_dir: Path | None, python: str) -> Run:
+    """The run of `csv` (ResultsFileError when unusable) and its latency keys; its artifacts
+    are in `run_dir`, by default the folder <run_id>/ beside the CSV (where `pytest bench`
+    writes both), else runs/<run_id>/ (a CSV that was copied into the history)."""
+    frame = read_results(csv)
+    first = frame.iloc[0]
+    latency = frame[frame["metric"] == "latency"]
+    keys = frozenset(LatencyKey(str(model), str(runtime), int(threads)) for model, runtime, threads
+                     in zip(latency["model"], latency["runtime"], latency["threads"], strict=True))
+    run_id = str(first["run_id"])
+    litert = "" if is_missing(first["litert"]) else str(first["litert"])
+    if run_dir is None:
+        beside = Path(csv).parent / run_id
+        run_dir = beside if beside.is_dir() else REPO_ROOT / "runs" / run_id
+    return Run(side, run_id, str(first["tensorflow"]), litert, str(first["workload"]), keys,
+               run_dir.absolute(), python)
+
+
+def artifact_paths(run: Run, keys: Iterable[LatencyKey]) -> dict[str, Path]:
+    """model -> its .tflite file in the run's folder; DuelError naming the first one missing."""
+    paths = {model: run.run_dir / f"{model}.tflite" for model in sorted({k.model for k in keys})}
+    for path in paths.values():
+        if not path.is_file():
+            raise DuelError(f"{run.side} run {run.run_id}: {path} not found; a duel times the "
+                            f"run's own .tflite files: pass --{run.side}-run-dir DIR holding "
+                            f"them (pytest bench writes them to runs/<run_id>/)")
+    return paths
+
+
+def check_environment(run: Run, versions: Mapping[str, str]) -> None:
+    """The worker's python must be the run's environment, or the duel would time other
+    versions than the report names."""
+    if (versions["tensorflow"], versions["litert"]) != (run.tensorflow, run.litert):
+        line = "tf" + "".join(run.tensorflow.split(".")[:2])
+        raise DuelError(
+            f"{run.side} run {run.run_id} was made with tensorflow {run.tensorflow}, litert "
+            f"{run.litert or 'none'}, but {run.python} has tensorflow "
+            f"{versions['tensorflow'] or 'none'}, litert {versions['litert'] or 'none'}; pass "
+            f"--{run.side}-python the python of that run's environment "
+            f"(e.g. .tox/{line}/bin/python)")
+
+
+def run_duel(reference: Run, candidate: Run, keys: Sequence[LatencyKey],
+             settings: DuelSettings, *,
+             timeout: float = REPLY_TIMEOUT_S) -> dict[LatencyKey, PairedSamples]:
+    """Start a worker per side, check each is its run's environment, time one discarded block
+    of every key on each side (it imports TensorFlow and proves every artifact and runtime
+    loads), then run the schedule. The workers are ended however this returns."""
+    runs = {"reference": reference, "candidate": candidate}
+    paths = {side: artifact_paths(run, keys) for side, run in runs.items()}
+    with ExitStack() as stack:
+        workers = {side: stack.enter_context(Worker(side, run.python, timeout=timeout))
+                   for side, run in runs.items()}
+        for side, worker in workers.items():  # both were started first: they import at once
+            check_environment(runs[side], worker.wait_ready())
+
+        def measure(side: Side, key: LatencyKey) -> float:
+            return workers[side].time_block(paths[side][key.model], key.runtime, key.threads,
+                                            warmup_invokes=settings.warmup_invokes,
+                                            timed_invokes=settings.timed_invokes)
+
+        for key in sorted(keys):
+            for side in SIDES:
+                measure(side, key)
+        return run_schedule(keys, settings, measure)
+
+
+def duel_rows(reference: Run, candidate: Run, samples: Mapping[LatencyKey, PairedSamples],
+              settings: DuelSettings) -> list[DuelRow]:
+    """A row per key of either run, in key order: judged when duelled, else "<side> only"."""
+    rows = {key: judge(key, pairs, settings) for key, pairs in samples.items()}
+    for run in (reference, candidate):
+        for key in run.keys - samples.keys():
+            rows[key] = DuelRow(*key, verdict=f"{run.side} only")
+    return [rows[key] for key in sorted(rows)]
+
+

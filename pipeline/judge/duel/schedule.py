@@ -1,0 +1,101 @@
+"""The duel's schedule and statistics: which block runs when, and the verdict on each key.
+
+Pure (no processes, no files), so it is tested with a fake timer.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from pipeline.config import DuelSettings
+from pipeline.measure.latency import LatencyKey
+from pipeline.measure.statistics import judge_ratio, median_ci, median_paired_ratio
+
+Side = Literal["reference", "candidate"]
+SIDES: tuple[Side, Side] = ("reference", "candidate")
+
+
+class DuelError(ValueError):
+    """The duel cannot be run as asked; `str()` is one line saying what to change."""
+
+
+#: One block of the schedule: (pair index, key, side).
+Step = tuple[int, LatencyKey, Side]
+
+
+def schedule(keys: Iterable[LatencyKey], pairs: int, seed: int) -> list[Step]:
+    """Every block of a duel in running order: per pair, the keys in a seeded shuffled order
+    (sorted first, so it depends only on the set of keys and the seed), each key's two blocks
+    adjacent, reference first on even pairs and candidate first on odd ones (ABBA)."""
+    rng = random.Random(seed)
+    steps: list[Step] = []
+    for pair in range(pairs):
+        order = sorted(set(keys))
+        rng.shuffle(order)
+        sides = SIDES if pair % 2 == 0 else SIDES[::-1]
+        steps += [(pair, key, side) for key in order for side in sides]
+    return steps
+
+
+@dataclass(frozen=True)
+class PairedSamples:
+    """Seconds per call of each pair's blocks of one key: reference[i] and candidate[i] were
+    timed back to back."""
+
+    reference: tuple[float, ...]
+    candidate: tuple[float, ...]
+
+
+def run_schedule(keys: Iterable[LatencyKey], settings: DuelSettings,
+                 measure: Callable[[Side, LatencyKey], float]) -> dict[LatencyKey, PairedSamples]:
+    """Run schedule() with `measure(side, key)` timing one block; the pairs of every key."""
+    times: dict[LatencyKey, dict[Side, list[float]]] = {}
+    for _, key, side in schedule(keys, settings.pairs, settings.seed):
+        times.setdefault(key, {"reference": [], "candidate": []})[side].append(measure(side, key))
+    return {key: PairedSamples(tuple(t["reference"]), tuple(t["candidate"]))
+            for key, t in sorted(times.items())}
+
+
+@dataclass(frozen=True)
+class DuelRow:
+    """The verdict on one key; the numbers are None for a key of one run only."""
+
+    model: str
+    runtime: str
+    threads: int
+    verdict: str
+    pairs: int = 0
+    reference_median_s: float | None = None
+    candidate_median_s: float | None = None
+    ratio: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+def judge(key: LatencyKey, samples: PairedSamples, settings: DuelSettings) -> DuelRow:
+    """The row of a duelled key: medians of each side, the median paired ratio, its interval
+    and the verdict."""
+    estimate = median_paired_ratio(samples.reference, samples.candidate,
+                                   confidence=settings.confidence)
+    return DuelRow(*key, verdict=judge_ratio(estimate, settings.slowdown_max),
+                   pairs=len(samples.reference),
+                   reference_median_s=float(np.median(samples.reference)),
+                   candidate_median_s=float(np.median(samples.candidate)),
+                   ratio=estimate.ratio, ci_low=estimate.ci_low, ci_high=estimate.ci_high)
+
+
+def check_settings(settings: DuelSettings) -> None:
+    """Refuse settings that cannot give a verdict, before any worker is started."""
+    if settings.timed_invokes < 1 or settings.warmup_invokes < 0:
+        raise DuelError(f"timed invokes {settings.timed_invokes} and warm-up invokes "
+                        f"{settings.warmup_invokes} must be at least 1 and 0")
+    try:
+        median_ci(range(settings.pairs), settings.confidence)
+    except ValueError as exc:
+        raise DuelError(f"{settings.pairs} pairs: {exc}; raise --pairs") from None
+
+

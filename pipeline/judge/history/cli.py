@@ -1,0 +1,203 @@
+"""`python -m pipeline.history`: every run of a results folder as one tidy table and one picture.
+
+    python -m pipeline.history [RESULTS_DIR] [--out DIR] [--csv OUT.csv] [--png OUT.png]
+                               [--pareto-csv OUT.csv] [--pareto-png OUT.png] [--config PATH]
+
+reads every CSV in RESULTS_DIR (default `results`) with read_history — one bad file stops it
+with exit 2 and the reason, as for the comparison: a trend drawn over a silently partial history
+misleads — and writes four files into DIR (default `build/history/`, relative to the current
+folder, which the repository's .gitignore ignores: running the command never dirties a
+checkout). `--out docs` regenerates the pictures docs/history.md shows; `--csv`, `--png`,
+`--pareto-csv` and `--pareto-png` move one file elsewhere. The same results, thresholds and
+matplotlib/Pillow versions give the same bytes (no time or path in a file), so regenerating
+docs/ when nothing changed leaves git clean, and tests/test_history.py fails when docs/ is stale.
+
+* history.csv, one row per run x (model, runtime, threads), each with the run's `complete`
+  flag (False marks a partial run, never a reference run). A model row (runtime and threads
+  empty) carries accuracy, zipped_bytes and size_ratio (baseline zipped_bytes / this model's
+  zipped_bytes; empty on the baseline row), a latency row carries latency_median_s with the
+  quartiles of its repetitions (latency_q1_s, latency_q3_s). Each number appears once, so the
+  table can be filtered or summed without double counting.
+* history.png, 1600 px wide: one row of panels per model, runs on the x axis ordered by
+  (TensorFlow version, time). A run is labelled with its TF version, UTC date and HH:MM (plus
+  its run_id's suffix when two runs would read the same), "(partial)" under a partial run and
+  "reuses XXXXXX" under a `--reuse-run` session. Left, the model's accuracy and, shaded, the
+  band its bound allowed in each run that measured it (`accuracy_min` for the root; within
+  `accuracy_drop_max` of its parent's accuracy in that run otherwise, so only where the parent
+  was measured too); middle, its size ratio and `size_ratio_min` (dashed); right (TFLite
+  models), the 1-thread latency median with the interquartile range of its repetitions as a
+  band, one line per (runtime, machine): line style tells the runtime, marker the machine (the
+  results' `cpu` and `cpu_count`), named once in the legend at the top. A change of machine
+  starts another line, never a step in one. Bounds come from the threshold config. Panels a
+  model cannot have (the baseline's ratio to itself, a Keras model's latency) are left blank.
+* pareto.csv and pareto.png: the Pareto view of the newest complete run (pipeline.judge.pareto).
+
+Runs that did not build a model: a model's line joins the runs that measured it, across runs
+that did not (a partial run, a run of other variants, a `--reuse-run` session — which re-measures
+an earlier run's `.tflite` files and builds no Keras model). A reuse session's checks read its
+source run's recorded Keras figures, so its band and size ratio use the source run's parent
+accuracy and baseline size (when the source run is in the history); nothing is drawn for the
+Keras models it did not build.
+
+Runs that shared the machine (the `machine_shared` run column, from results schema 4: True when
+another benchmark session ran at the same time) keep their accuracy and size, but their latency
+is not trusted: it is drawn as hollow markers off the lines, without a band, and the legend
+says so. Files of older schemas do not know (the column is empty or absent): their runs are
+drawn as before, on the lines.
+
+An output CSV given inside RESULTS_DIR is skipped when reading, so the table never becomes part
+of the history it summarizes.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from pipeline.judge.history.picture import model_style, plot_history
+from pipeline.judge.history.table import history_table, run_facts
+from pipeline.judge.pareto import pareto_table, plot_pareto
+from pipeline.results import (
+    ResultsFileError,
+    completeness,
+    read_history,
+    write_atomic,
+)
+from pipeline.workload import Workload, WorkloadError
+from pipeline.workloads import DEFAULT_WORKLOAD, WORKLOADS, resolve_workload
+
+PROG = "pipeline.history"
+#: Where the four files go without output options: git-ignored (/build/), relative to the
+#: current folder like RESULTS_DIR.
+DEFAULT_OUT_DIR = Path("build/history")
+#: The file names inside the output folder (`--out DIR`).
+OUTPUT_NAMES: Mapping[str, str] = {"csv": "history.csv", "png": "history.png",
+                                   "pareto_csv": "pareto.csv", "pareto_png": "pareto.png"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Tabulate and plot every run of a results folder: history.csv, "
+                    "history.png, pareto.csv and pareto.png, into build/history/ unless told "
+                    "otherwise (--out docs regenerates the pictures of docs/history.md).",
+        epilog="exit codes: 0 = written; 2 = a results file could not be used (the reason is "
+               "printed on one line to stderr) or bad arguments.",
+    )
+    parser.add_argument("results_dir", metavar="RESULTS_DIR", nargs="?", type=Path,
+                        default=Path("results"), help="folder of results CSVs (default: results)")
+    parser.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT_DIR,
+                        help="folder for the four files (default: build/history)")
+    parser.add_argument("--csv", metavar="OUT.csv", type=Path,
+                        help="where to write the table instead (default: DIR/history.csv)")
+    parser.add_argument("--png", metavar="OUT.png", type=Path,
+                        help="where to write the picture instead (default: DIR/history.png)")
+    parser.add_argument("--config", metavar="PATH", type=Path, default=DEFAULT_CONFIG_PATH,
+                        help="threshold config whose bounds the picture draws "
+                             "(default: bench/thresholds.toml)")
+    parser.add_argument("--pareto-csv", metavar="OUT.csv", type=Path,
+                        help="the Pareto table of the newest complete run of the newest "
+                             "TensorFlow line (default: DIR/pareto.csv)")
+    parser.add_argument("--pareto-png", metavar="OUT.png", type=Path,
+                        help="its picture (default: DIR/pareto.png)")
+    parser.add_argument("--workload", metavar="MODULE:ATTR", action="append", default=[],
+                        help="a workload of your own whose runs are in RESULTS_DIR, so that "
+                             "they are drawn with its bounds (repeatable); built-in workloads "
+                             "are always drawn, each but the default into files named after "
+                             "it (history-ds_cnn.png)")
+    return parser
+
+
+def output_paths(args: argparse.Namespace, workload: str = DEFAULT_WORKLOAD) -> dict[str, Path]:
+    """Each output's path: the option naming it, else its OUTPUT_NAMES name under --out; the
+    pictures and Pareto table of a workload other than the default one carry its name
+    (history-ds_cnn.png). The table (csv) is one for all workloads."""
+    paths = {key: getattr(args, key) or args.out / name for key, name in OUTPUT_NAMES.items()}
+    if workload != DEFAULT_WORKLOAD:
+        paths.update({key: path.with_name(f"{path.stem}-{workload}{path.suffix}")
+                      for key, path in paths.items() if key != "csv"})
+    return paths
+
+
+def newest_complete_run(table: pd.DataFrame) -> str | None:
+    """The run the Pareto view is drawn for: the last complete run in run order (newest
+    TensorFlow line, then newest time); None when no run is complete."""
+    complete = table[table["complete"].map(completeness).eq(True)]
+    return None if complete.empty else str(complete["run_id"].iloc[-1])
+
+
+def write_pareto(table: pd.DataFrame, csv_path: Path, png_path: Path) -> pd.DataFrame | None:
+    """The Pareto table and picture of newest_complete_run; None when there is none."""
+    run_id = newest_complete_run(table)
+    if run_id is None:
+        return None
+    pareto = pareto_table(table, run_id)
+    write_atomic(pareto, csv_path)
+    tensorflow = table.loc[table["run_id"] == run_id, "tensorflow"].iloc[0]
+    plot_pareto(pareto, f"TF {tensorflow}, run {run_id}: accuracy against size and latency",
+                png_path, {m: model_style(m) for m in pareto["model"]})
+    return pareto
+
+
+def _workloads_in(table: pd.DataFrame) -> list[str]:
+    """The workloads of the table: the default one first, then by name."""
+    return sorted(table["workload"].unique(), key=lambda w: (w != DEFAULT_WORKLOAD, w))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The CLI; returns the exit code (0 written, 2 unusable input)."""
+    args = _parser().parse_args(argv)
+    out = output_paths(args)
+    try:
+        known = {**WORKLOADS, **{w.name: w for w in map(resolve_workload, args.workload)}}
+        history = read_history(args.results_dir, exclude=[out["csv"], out["pareto_csv"]])
+        table = history_table(history)
+        write_atomic(table, out["csv"])
+        lines = []
+        for name in _workloads_in(table):
+            lines += _draw_workload(args, history, table, known.get(name), name)
+        drawn = f", {out['png']}" if DEFAULT_WORKLOAD in set(table["workload"]) else ""
+        lines.insert(0, f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> "
+                        f"{out['csv']}{drawn}")
+    except (ResultsFileError, ConfigError, WorkloadError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # an output folder that cannot be written
+        return _fail(f"{exc.filename}: {exc.strerror}")
+    for note in history.attrs.get("passed_over", ()):  # a duel's or spread's CSV, not a run
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    print("\n".join(lines))
+    return 0
+
+
+def _draw_workload(args: argparse.Namespace, history: pd.DataFrame, table: pd.DataFrame,
+                   workload: Workload | None, name: str) -> list[str]:
+    """The picture and Pareto view of one workload's runs, bounds from the threshold config
+    and that workload's bounds file; the lines to print about them."""
+    if workload is None:
+        return [f"{PROG}: runs of workload {name!r} are in the table but not drawn: pass "
+                f"--workload package.module:attribute for it (its bounds file gives the "
+                f"bounds)"]
+    out = output_paths(args, name)
+    config = load_config(args.config, bounds=workload.bounds)
+    rows = table[table["workload"] == name].reset_index(drop=True)
+    plot_history(rows, out["png"], config, run_facts(history[history["workload"] == name]))
+    pareto = write_pareto(rows, out["pareto_csv"], out["pareto_png"])
+    # The default workload's lines read as they did before workloads: its files keep their names.
+    prefix = f"{PROG}: " if name == DEFAULT_WORKLOAD else f"{PROG}: workload {name}: "
+    lines = [] if name == DEFAULT_WORKLOAD else [
+        f"{prefix}{rows['run_id'].nunique()} runs -> {out['png']}"]
+    if pareto is None:
+        return lines + [f"{prefix}no complete run, no Pareto view"]
+    return lines + [f"{prefix}Pareto view of {newest_complete_run(rows)} -> "
+                    f"{out['pareto_csv']}, {out['pareto_png']}",
+                    pareto.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+

@@ -1,0 +1,9 @@
+"""Measure: what a built model costs and how it behaves in the two TFLite runtimes.
+
+interpreters.py (runtimes, interpreter accuracy), size.py (zipped bytes), latency.py
+(interleaved repetitions of invoke()), instructions.py with instruction_worker.py and
+client_requests.py (instructions counted under valgrind), footprint.py (a fresh process's init,
+heap and peak memory), statistics.py (intervals of latency ratios, no I/O), duel_worker.py (the
+duel's timing process), environment.py (versions, machine, revision: the run columns),
+machine_sharing.py (whether another benchmark ran meanwhile).
+"""

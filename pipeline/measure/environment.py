@@ -1,0 +1,179 @@
+"""What a run was made with: versions, machine, code revision. Recorded on every CSV row.
+
+A comparison is only meaningful between runs whose differences are known; these columns are
+how `pipeline.compare` tells a TensorFlow upgrade from a machine change.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import secrets
+import subprocess
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from pipeline import REPO_ROOT
+from pipeline.config import Config
+from pipeline.results import RunInfo
+from pipeline.results.schema import WORKLOAD_BEFORE_V6
+from pipeline.tfenv import TENSORFLOW_PACKAGE, distributions_providing
+
+#: CSV column -> distribution names to try, first installed wins.
+_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "tensorflow": ("tensorflow-cpu", "tensorflow", "tensorflow-intel"),
+    "tf_keras": ("tf-keras", "tf_keras"),
+    "tfmot": ("tensorflow-model-optimization",),
+    "litert": ("ai-edge-litert",),
+    "numpy": ("numpy",),
+}
+
+
+def package_version(column: str) -> str:
+    """Installed version for a CSV column, or "" when none of its distributions is installed."""
+    for name in _DISTRIBUTIONS[column]:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return ""
+
+
+#: CSV column -> the import package whose providing distribution the run records.
+_PROVIDED_PACKAGES: dict[str, str] = {"tensorflow": TENSORFLOW_PACKAGE, "tf_keras": "tf_keras"}
+
+
+def provider(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
+    """(distribution, version) that provides the import package of a CSV column (tensorflow,
+    tf_keras), whatever the distribution is called: tensorflow, tensorflow-cpu, tf-nightly,
+    tf-keras-nightly, a locally built wheel. ("", "") when none does; several (an environment
+    `pytest bench` refuses, pipeline.tfenv) are joined with "+". `path`: the folders to search
+    (default sys.path)."""
+    found = distributions_providing(_PROVIDED_PACKAGES[column], path)
+    return "+".join(name for name, _ in found), "+".join(version for _, version in found)
+
+
+def installed(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
+    """(distribution, version) a run records for tensorflow or tf_keras: the distribution that
+    provides the package (so a nightly records its own name and version), else ("",
+    package_version) when none is found by its files."""
+    name, version = provider(column, path)
+    return (name, version) if version else ("", package_version(column))
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's full model name plus vendor, family, model and stepping when the kernel reports
+    them: latency is only comparable between runs on the same CPU, and virtual machines often
+    report a model name as coarse as "AMD EPYC", which alone cannot tell CPU generations apart.
+    `cpuinfo` is the text of /proc/cpuinfo (read when None)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() not in fields:  # the first processor's block
+            fields[name.strip()] = value.strip()
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    ids = [f"{label} {fields[key]}" for key, label in (
+        ("cpu family", "family"), ("model", "model"), ("stepping", "stepping")) if key in fields]
+    if not ids:
+        return name
+    vendor = fields.get("vendor_id", "")
+    return f"{name} ({' '.join(([vendor] if vendor else []) + ids)})"
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity), which is what a 2-thread latency can use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def platform_label() -> str:
+    """OS-kernel release-architecture, e.g. "Linux-6.18.44-fc-v669-x86_64"."""
+    return f"{platform.system()}-{platform.release()}-{platform.machine()}"
+
+
+def comparable_platform(label: str) -> str:
+    """The part of a platform label that latency depends on: OS, architecture and kernel
+    major.minor ("Linux 6.18 x86_64"). A kernel patch release (6.18.44 -> 6.18.45) does not
+    make history incomparable; another minor version, OS or architecture does. A label this
+    module did not write is returned whole, so it only matches itself."""
+    system, _, rest = label.partition("-")
+    release, _, machine = rest.rpartition("-")
+    version = re.match(r"(\d+)\.(\d+)", release)
+    # An architecture is one word (x86_64, aarch64); anything else, e.g. the "glibc2.39" that
+    # ends platform.platform(), means the label is not one of ours.
+    if not (system and version and re.fullmatch(r"\w+", machine)):
+        return label
+    return f"{system} {version.group(1)}.{version.group(2)} {machine}"
+
+
+def architecture(label: str) -> str:
+    """The architecture of a platform label ("x86_64"); a label this module did not write is
+    returned whole, so it only matches itself."""
+    machine = label.rpartition("-")[2]
+    return machine if re.fullmatch(r"\w+", machine) and "-" in label else label
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
+def git_state() -> tuple[str, bool]:
+    """(commit, dirty); ("", False) outside a git checkout."""
+    commit = _git("rev-parse", "HEAD")
+    if not commit:
+        return "", False
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return commit, bool(status)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable, readable, and unique even for two sessions started in the same second."""
+    now = now or datetime.now(UTC)
+    tensorflow_version = installed("tensorflow")[1] or "none"
+    return f"{now:%Y%m%dT%H%M%SZ}_tf{tensorflow_version}_{secrets.token_hex(3)}"
+
+
+def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha256: str,
+                     config: Config, variants: tuple[str, ...], complete: bool,
+                     incomplete_reason: str = "", source_run_id: str = "",
+                     machine_shared: bool = False, machine_shared_by: str = "",
+                     valgrind: str = "", instructions_tool: str = "",
+                     workload: str = WORKLOAD_BEFORE_V6, workload_sha256: str = "") -> RunInfo:
+    """Everything about this run except its measurements; `valgrind` and `instructions_tool`
+    say what counted its instruction rows (empty: none counted), `workload` and
+    `workload_sha256` what it built (pipeline.workload)."""
+    commit, dirty = git_state()
+    tensorflow, tf_keras = installed("tensorflow"), installed("tf_keras")
+    return RunInfo(
+        run_id=run_id,
+        timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+        git_commit=commit, git_dirty=dirty,
+        python=platform.python_version(),
+        tensorflow=tensorflow[1], tf_keras=tf_keras[1],
+        tfmot=package_version("tfmot"), litert=package_version("litert"),
+        numpy=package_version("numpy"),
+        platform=platform_label(), cpu=cpu_model(), cpu_count=cpu_count(),
+        dataset_sha256=dataset_sha256, seed=seed, recipe_sha256=recipe_sha256,
+        config_sha256=config.sha256, **config.latency.columns(), complete=complete,
+        incomplete_reason=incomplete_reason, variants=variants, source_run_id=source_run_id,
+        machine_shared=machine_shared, machine_shared_by=machine_shared_by,
+        valgrind=valgrind, instructions_tool=instructions_tool,
+        tensorflow_distribution=tensorflow[0], tf_keras_distribution=tf_keras[0],
+        workload=workload, workload_sha256=workload_sha256,
+    )
+
+

@@ -1,0 +1,174 @@
+"""TFLite interpreters from either runtime, and accuracy over the test set.
+
+Two runtimes run the same .tflite file: TensorFlow's own `tf.lite.Interpreter` (deprecated) and
+its successor `ai_edge_litert.interpreter.Interpreter`. A TensorFlow upgrade can change either,
+so latency is measured on both; accuracy uses `tf.lite`, as the reference recipe does.
+"""
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline import tfenv
+from pipeline.build.pruning import kernel_key
+
+#: The two interpreters, each with its default delegate (XNNPACK on x86).
+INTERPRETERS: tuple[str, ...] = ("tf.lite", "ai_edge_litert")
+#: Suffix of a runtime without the default delegate: the interpreter is built with
+#: experimental_op_resolver_type=BUILTIN_WITHOUT_DEFAULT_DELEGATES, TFLite's builtin kernels
+#: only (what TFLite's benchmark_model measures with --use_xnnpack=false).
+NO_XNNPACK = ":no_xnnpack"
+#: Every runtime a measurement can name: each interpreter with XNNPACK, then without.
+RUNTIMES: tuple[str, ...] = INTERPRETERS + tuple(f"{name}{NO_XNNPACK}" for name in INTERPRETERS)
+ACCURACY_RUNTIME = "tf.lite"
+
+
+class RuntimeUnavailable(RuntimeError):
+    """The requested interpreter runtime is not installed; the message says how to get it."""
+
+
+def _tf_lite_interpreter() -> Callable[..., Any]:
+    return tfenv.tensorflow().lite.Interpreter
+
+
+def _litert_interpreter() -> Callable[..., Any]:
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        raise RuntimeUnavailable("ai_edge_litert is not installed (pip install ai-edge-litert)")
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter
+
+
+_FACTORIES: dict[str, Callable[[], Callable[..., Any]]] = {
+    "tf.lite": _tf_lite_interpreter,
+    "ai_edge_litert": _litert_interpreter,
+}
+
+
+def _base(runtime: str) -> str:
+    return runtime.removesuffix(NO_XNNPACK)
+
+
+def interpreter_class(runtime: str) -> Callable[..., Any]:
+    """The Interpreter class of `runtime`; RuntimeUnavailable when it is not installed."""
+    try:
+        factory = _FACTORIES[_base(runtime)]
+    except KeyError:
+        raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}") from None
+    return factory()
+
+
+def _without_default_delegates(runtime: str) -> Any:
+    """The BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolver type of `runtime`'s own module."""
+    if _base(runtime) == "tf.lite":
+        return tfenv.tensorflow().lite.experimental.OpResolverType.\
+            BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    from ai_edge_litert.interpreter import OpResolverType
+
+    return OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+
+
+def create_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
+                       num_threads: int | None = None) -> Any:
+    """An interpreter for the model at `path`, tensors not yet allocated."""
+    options: dict[str, Any] = {}
+    if runtime.endswith(NO_XNNPACK):
+        options["experimental_op_resolver_type"] = _without_default_delegates(runtime)
+    return interpreter_class(runtime)(model_path=str(path), num_threads=num_threads, **options)
+
+
+def load_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
+                     num_threads: int | None = None) -> Any:
+    """An interpreter for the model at `path` with tensors allocated."""
+    interpreter = create_interpreter(path, runtime, num_threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def as_input(images: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """`images` (scaled floats) as the model's input tensor takes them.
+
+    A full-integer model takes int8: each value is quantized with the input's own scale and
+    zero point (q = round(x / scale) + zero_point, clipped), as the converter calibrated it.
+    Casting instead would turn every pixel in [0, 1] into 0 or 1.
+    """
+    dtype = np.dtype(detail["dtype"])
+    if not np.issubdtype(dtype, np.integer):
+        return images.astype(dtype)
+    scale, zero_point = detail["quantization"]
+    if scale == 0:
+        raise ValueError(f"integer input {detail['name']!r} has no quantization parameters")
+    info = np.iinfo(dtype)
+    quantized = np.round(images / scale) + zero_point
+    return np.clip(quantized, info.min, info.max).astype(dtype)
+
+
+def as_output(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """The output tensor as floats: an integer output is dequantized with its scale and zero
+    point, so logits compare across float and full-integer models."""
+    if not np.issubdtype(np.dtype(detail["dtype"]), np.integer):
+        return values
+    scale, zero_point = detail["quantization"]
+    return (values.astype(np.float32) - zero_point) * scale
+
+
+def ready_to_invoke(path: Path, image: np.ndarray, runtime: str, num_threads: int) -> Any:
+    """An interpreter whose input already holds `image`, so timing covers `invoke()` alone."""
+    interpreter = load_interpreter(path, runtime, num_threads)
+    detail = interpreter.get_input_details()[0]
+    interpreter.set_tensor(detail["index"], as_input(image[np.newaxis], detail))
+    return interpreter
+
+
+def output_of(interpreter: Any) -> np.ndarray:
+    """The interpreter's (first) output after invoke(), as floats."""
+    detail = interpreter.get_output_details()[0]
+    return as_output(interpreter.get_tensor(detail["index"]), detail)
+
+
+def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    """Interpreter accuracy over all of `x_test`, one image per invoke, as the reference does.
+
+    Batched invokes were tried and are slower here (0.30 s vs 0.17 s for 10,000 images with
+    TF 2.21): XNNPACK re-plans for the resized input, while a single-image invoke is ~15 us.
+    """
+    interpreter = load_interpreter(path)
+    input_detail = interpreter.get_input_details()[0]
+    output_index = interpreter.get_output_details()[0]["index"]
+    inputs = as_input(x_test.astype(np.float32), input_detail)
+    predictions = np.empty(len(x_test), dtype=np.int64)
+    for i, image in enumerate(inputs):
+        interpreter.set_tensor(input_detail["index"], image[np.newaxis])
+        interpreter.invoke()
+        # argmax is unchanged by dequantization (a positive scale), so none is needed here.
+        predictions[i] = np.argmax(interpreter.get_tensor(output_index)[0])
+    return float(np.mean(predictions == y_test))
+
+
+def tflite_kernels(path: Path) -> dict[str, np.ndarray]:
+    """The Conv2D and FullyConnected weight tensors stored in a .tflite file, keyed as
+    pipeline.build.pruning keys Keras kernels (`Conv2D:<tensor name>`).
+
+    Found by rank: a Conv2D kernel is 4-D (out x h x w x in), a FullyConnected one 2-D
+    (out x in). Activations of those ranks lead with the batch dimension of 1, as does a
+    DEPTHWISE_CONV_2D kernel (1 x h x w x channels), which pruning and clustering do not touch
+    either; no pruned kernel has a single output channel in the built-in workloads. Used to
+    check that sparsity survives conversion; zeros stay zeros under int8's symmetric weight
+    scales.
+    """
+    interpreter = load_interpreter(path)
+    found: dict[str, np.ndarray] = {}
+    for detail in interpreter.get_tensor_details():
+        shape = tuple(detail["shape"])
+        kind = {4: "Conv2D", 2: "Dense"}.get(len(shape))
+        if kind is None or shape[0] == 1:
+            continue
+        found[kernel_key(kind, detail["name"])] = np.array(
+            interpreter.get_tensor(detail["index"]))
+    if not found:
+        raise ValueError(f"{path}: holds no Conv2D or FullyConnected weight tensor")
+    return found

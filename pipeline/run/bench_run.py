@@ -1,0 +1,231 @@
+"""One benchmark run: builds any registered variant on first use and records what it measured.
+
+The pytest fixtures are one-liners over this class, so a test that needs only the baseline
+never triggers pruning, and a script (`python -m pipeline.spread`) can drive the same stages
+without pytest. A variant is built from its parent (pipeline.build.variants), each once per run, and
+records its measurements as it goes, whether or not a test later asserts on them: a failed
+threshold is history worth keeping too.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.build.clustering import distinct_weights
+from pipeline.build.conversion import save_h5, to_tflite
+from pipeline.build.pruning import (
+    PRUNED_LAYER_TYPES,
+    kernel_sparsity,
+    kernel_type,
+    overall_sparsity,
+    pruned_kernels,
+)
+from pipeline.build.training import epoch_lines, evaluate_accuracy
+from pipeline.build.variants import VARIANTS, Variant
+from pipeline.data import Dataset
+from pipeline.measure.instructions import InstructionCounter
+from pipeline.measure.interpreters import tflite_accuracy, tflite_kernels
+from pipeline.measure.size import zipped_size
+from pipeline.results import Measurement
+from pipeline.run.reuse import SourceRun
+from pipeline.workload import Workload
+from pipeline.workloads import MNIST_CNN
+
+#: Where progress lines go (pytest bench: the terminal, even with -q and output captured).
+Progress = Callable[[str], None]
+#: Output-channel axis of a kernel as a .tflite file stores it (out x ... x in).
+TFLITE_CHANNEL_AXIS = 0
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built variant: its file, its Keras model (None for TFLite), what was measured on it.
+
+    `source_accuracy` is the accuracy of the parent it was made from (None for the root);
+    `kernels` the Conv2D and Dense weights when the variant measures sparsity or clusters.
+    """
+
+    variant: Variant
+    path: Path
+    model: Any | None
+    accuracy: float
+    zipped_bytes: int
+    raw_bytes: int
+    source_accuracy: float | None
+    kernels: dict[str, np.ndarray] | None
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+    @property
+    def pruned_kernels(self) -> dict[str, np.ndarray]:
+        """The kernels the variant prunes (its `layer_types` option, else Conv2D and Dense)."""
+        if self.kernels is None:
+            raise ValueError(f"{self.name} does not measure its kernels")
+        layers = self.variant.options.get("layer_types", PRUNED_LAYER_TYPES)
+        return {key: kernel for key, kernel in self.kernels.items() if kernel_type(key) in layers}
+
+    @property
+    def kernel_sparsity(self) -> dict[str, float]:
+        return kernel_sparsity(self.pruned_kernels)
+
+    @property
+    def sparsity(self) -> float:
+        return overall_sparsity(self.pruned_kernels)
+
+    @property
+    def distinct_weights(self) -> int:
+        if self.kernels is None:
+            raise ValueError(f"{self.name} does not measure its kernels")
+        axis = TFLITE_CHANNEL_AXIS if self.variant.kind == "tflite" else None
+        return distinct_weights(self.kernels, axis)
+
+
+class BenchRun:
+    """The variants of one seed, built on demand from their parents, artifacts in `run_dir`."""
+
+    def __init__(self, dataset: Dataset, run_dir: Path, seed: int, workload: Workload = MNIST_CNN,
+                 progress: Progress | None = None, source: SourceRun | None = None):
+        self.dataset = dataset
+        #: With a source run (--reuse-run), TFLite variants are that run's files, copied and
+        #: re-measured, and Keras variants what it recorded: nothing is trained or converted.
+        self.source = source
+        self.run_dir = Path(run_dir)
+        self.seed = seed
+        self.workload = workload
+        self.measurements: list[Measurement] = []
+        self._built: dict[str, Artifact] = {}
+        self._failed: dict[str, Exception] = {}
+        self._progress = progress
+        self._started = time.perf_counter()
+        #: Counts the instructions of these TFLite variants as soon as their files exist.
+        self._counter: InstructionCounter | None = None
+        self._to_count: frozenset[str] = frozenset()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def say(self, message: str) -> None:
+        """One progress line, prefixed with the seconds since the run began (when watched)."""
+        if self._progress is not None:
+            self._progress(f"[{time.perf_counter() - self._started:6.1f} s] {message}")
+
+    @cached_property
+    def _scaled(self) -> tuple[Any, Any]:
+        return self.workload.scale(self.dataset.x_train), self.workload.scale(self.dataset.x_test)
+
+    def record(self, measurement: Measurement) -> None:
+        self.measurements.append(measurement)
+
+    def record_all(self, measurements: Iterable[Measurement]) -> None:
+        self.measurements.extend(measurements)
+
+    @contextmanager
+    def _stage(self, stage: str, model: str) -> Iterator[None]:
+        self.say(f"{stage} {model} ...")
+        start = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - start
+        self.record(Measurement(model=model, metric="stage_seconds", stage=stage,
+                                value=seconds, unit="s"))
+        self.say(f"{stage} {model}: done in {seconds:.1f} s")
+
+    def count_instructions(self, counter: InstructionCounter, models: Iterable[str]) -> None:
+        """Hand each TFLite variant of `models` to `counter` once its file exists (at once for
+        those built already), so that counting runs beside the rest of the session."""
+        self._counter, self._to_count = counter, frozenset(models)
+        for name in self._to_count & self._built.keys():
+            counter.submit(self._built[name].path, name)
+
+    def artifact(self, name: str) -> Artifact:
+        """The variant `name`, built (with its parents) on first use; KeyError if unknown.
+
+        A variant whose build raised raises the same error again for every later test that
+        needs it, without another attempt: a broken technique costs one build, not one per
+        test.
+        """
+        if name in self._failed:
+            raise self._failed[name]
+        if name not in self._built:
+            variant = VARIANTS[name]
+            try:
+                parent = None if variant.parent is None else self.artifact(variant.parent)
+                self._built[name] = self._build(variant, parent)
+            except Exception as exc:
+                self._failed[name] = exc
+                raise
+        return self._built[name]
+
+    @property
+    def built(self) -> tuple[str, ...]:
+        """Names of the variants built so far, in the order they were built."""
+        return tuple(self._built)
+
+    def _build(self, variant: Variant, parent: Artifact | None) -> Artifact:
+        x_train, x_test = self._scaled
+        y_train, y_test = self.dataset.y_train, self.dataset.y_test
+        path = self.run_dir / f"{variant.name}{variant.suffix}"
+        model: Any | None = None
+        parent_model = None if parent is None else parent.model
+        if self.source is not None and variant.kind == "keras":
+            return self._recorded(variant, parent)
+        if variant.converter is not None:
+            if self.source is not None:
+                shutil.copyfile(self.source.path(variant.name), path)
+                self.say(f"reuse {variant.name} from run {self.source.run_id}")
+            else:
+                with self._stage(variant.stage, variant.name):
+                    to_tflite(parent_model, path, variant.converter, representative=x_train)
+            if self._counter is not None and variant.name in self._to_count:
+                self._counter.submit(path, variant.name)
+            with self._stage("evaluate", variant.name):
+                accuracy = tflite_accuracy(path, x_test, y_test)
+            kernels = tflite_kernels(path) if variant.measures else None
+        else:
+            assert variant.step is not None  # the registry checks one of step/converter
+            with self._stage(variant.stage, variant.name):
+                watch = [] if self._progress is None else [epoch_lines(self.say, variant.name)]
+                model = variant.step(parent_model, x_train, y_train, self.seed, self.workload,
+                                     **variant.options, callbacks=watch)
+            with self._stage("evaluate", variant.name):
+                accuracy = evaluate_accuracy(model, x_test, y_test)
+            save_h5(model, path)
+            kernels = pruned_kernels(model) if variant.measures else None
+        artifact = Artifact(variant, path, model, accuracy, zipped_size(path),
+                            path.stat().st_size,
+                            None if parent is None else parent.accuracy, kernels)
+        self._record(artifact)
+        return artifact
+
+    def _recorded(self, variant: Variant, parent: Artifact | None) -> Artifact:
+        """A Keras variant of the source run as it recorded it: never rebuilt, never recorded
+        again, only read by the checks of the TFLite models made from it."""
+        assert self.source is not None
+        name = variant.name
+        return Artifact(variant, self.source.path(name), None,
+                        self.source.recorded(name, "accuracy"),
+                        int(self.source.recorded(name, "zipped_bytes")),
+                        self.source.path(name).stat().st_size,
+                        None if parent is None else parent.accuracy, None)
+
+    def _record(self, artifact: Artifact) -> None:
+        name = artifact.name
+        self.record(Measurement(model=name, metric="accuracy", value=artifact.accuracy,
+                                unit="fraction"))
+        self.record(Measurement(model=name, metric="zipped_bytes", value=artifact.zipped_bytes,
+                                unit="bytes"))
+        self.record(Measurement(model=name, metric="raw_bytes", value=artifact.raw_bytes,
+                                unit="bytes"))
+        if "sparsity" in artifact.variant.measures:
+            self.record(Measurement(model=name, metric="sparsity", value=artifact.sparsity,
+                                    unit="fraction"))
+        if "distinct_weights" in artifact.variant.measures:
+            self.record(Measurement(model=name, metric="distinct_weights",
+                                    value=artifact.distinct_weights, unit="count"))
