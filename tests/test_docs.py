@@ -4,6 +4,7 @@ commands are checked by tests/test_readme_commands.py."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -43,3 +44,21 @@ def test_a_broken_file_or_anchor_is_named_with_its_line(tmp_path: Path) -> None:
         "docs/a.md:3: ../README.md#run: no heading with that anchor in README.md",
     ]
     assert doc_links.unlinked_pages(tmp_path) == ["docs/c.md"]
+
+
+def _layout_tree() -> str:
+    """docs/layout.md's tree of pipeline/, one block."""
+    text = (ROOT / "docs" / "layout.md").read_text()
+    return text.split("```\npipeline/", 1)[1].split("\ndocs/", 1)[0]
+
+
+def test_the_layout_page_names_every_module_and_folder_of_the_package() -> None:
+    """docs/layout.md is the map of pipeline/: a module or folder added or renamed without
+    the map changing too fails here, and so does a name the map gives that no longer exists."""
+    package = ROOT / "pipeline"
+    on_disk = ({p.name for p in package.rglob("*.py")} - {"__init__.py", "__main__.py"}
+               | {f"{p.name}/" for p in package.rglob("*") if p.is_dir()
+                  and p.name != "__pycache__"})
+    named = set(re.findall(r"(?<![\w/.])[a-z_]+(?:\.py|/)(?![\w/])", _layout_tree()))
+    assert sorted(on_disk - named) == []
+    assert sorted(named - on_disk) == []
