@@ -105,6 +105,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _options(config: pytest.Config) -> SessionOptions:
+    """The bench options of this command line, as the plain values the session takes."""
+
     def path(name: str) -> Path | None:
         value = config.getoption(name)
         return None if value is None else Path(value)

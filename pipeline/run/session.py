@@ -329,13 +329,13 @@ class BenchSession:
         run = self.bench_run
         assert run is not None, "start() the session first"
         reason = "; ".join(self.incomplete)
+        sharing = sharing or self.sharing()
         return collect_run_info(self.run_id, dataset_sha256=run.dataset.sha256, seed=run.seed,
                                 recipe_sha256=definitions_sha256(run.workload),
                                 config=self.thresholds, variants=self.variants,
                                 complete=not reason, incomplete_reason=reason,
                                 source_run_id="" if run.source is None else run.source.run_id,
-                                machine_shared=(sharing or self.sharing()).shared,
-                                machine_shared_by=(sharing or self.sharing()).by,
+                                machine_shared=sharing.shared, machine_shared_by=sharing.by,
                                 valgrind=self.valgrind,
                                 instructions_tool=self.instructions_tool,
                                 workload=run.workload.name,
