@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 import pandas as pd
 import pytest
 
+from pipeline import RUNS_DIR
 from pipeline.build.recipe import DEFAULT_SEED
 from pipeline.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from pipeline.data import DataError, Dataset
@@ -34,7 +35,7 @@ from pipeline.measure.interpreters import RuntimeUnavailable, interpreter_class
 from pipeline.measure.latency import Block, LatencyKey
 from pipeline.results import MeasurementKey, RunInfo
 from pipeline.run.bench_run import Artifact, BenchRun
-from pipeline.run.session import RUNS_DIR, BenchSession, SessionError, SessionOptions, SessionStop
+from pipeline.run.session import BenchSession, SessionError, SessionOptions, SessionStop
 from pipeline.tfenv import EnvironmentProblem, ensure_single_tensorflow
 from pipeline.workload import Workload, WorkloadError
 from pipeline.workloads import DEFAULT_WORKLOAD, resolve_workload
@@ -288,7 +289,7 @@ def counting_valgrind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def history_skip_latency(request: pytest.FixtureRequest) -> bool:
     """--compare-skip-latency: latency and heap rows are not gated."""
-    return _session(request).history_skip_latency
+    return _session(request).options.compare_skip_latency
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,13 @@
 """The library behind `pytest bench`: data -> models -> training/pruning -> conversion ->
 measurement -> results -> comparison. See docs/layout.md for one line per module.
 
-Nothing is imported here: TensorFlow must not be imported before `pipeline.tfenv` has put
-TF_USE_LEGACY_KERAS=1 in force, and most modules (data, results, compare) never need it.
+Nothing but pathlib is imported here: TensorFlow must not be imported before `pipeline.tfenv`
+has put TF_USE_LEGACY_KERAS=1 in force, and most modules (data, results, compare) never need it.
 """
 from pathlib import Path
 
 #: The checkout: bench/, requirements/, runs/ and tests/data/ are found from here.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Where runs go unless told otherwise: one folder of artifacts per run, its CSV beside it, and
+#: the upgrade and spread outputs; git-ignored.
+RUNS_DIR = REPO_ROOT / "runs"

@@ -6,6 +6,7 @@ user meets it; these pin the decisions themselves, in milliseconds and with exac
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -169,8 +170,7 @@ def test_a_session_that_never_started_has_no_last_screen(tmp_path: Path,
 
 def test_a_reused_run_of_another_seed_stops_the_session(
         tmp_path: Path, thresholds: Config, dataset: Dataset) -> None:
-    session = BenchSession(uncounted(tmp_path), MNIST_CNN, thresholds)
-    session.seed = 1
+    session = BenchSession(replace(uncounted(tmp_path), seed=1), MNIST_CNN, thresholds)
     session.source = _source(session.run_id, dataset_sha256=dataset.sha256, seed=0)
     with pytest.raises(SessionStop) as stopped:
         session.start(dataset, print)

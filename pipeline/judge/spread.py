@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import REPO_ROOT
+from pipeline import RUNS_DIR
 from pipeline.build.recipe import DEFAULT_SEED
 from pipeline.build.variants import ROOT, UnknownVariant, select
 from pipeline.data import DataError
@@ -95,12 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_id = new_run_id()
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        run = BenchRun(dataset, REPO_ROOT / "runs" / run_id / f"seed-{seed}", seed, workload)
+        run = BenchRun(dataset, RUNS_DIR / run_id / f"seed-{seed}", seed, workload)
         rows.append(seed_figures(run, variants))
         print(f"seed {seed}: " + ", ".join(f"{k}={v:.4f}" for k, v in rows[-1].items()
                                             if k != "seed"), flush=True)
     table = summarize(pd.DataFrame(rows))
-    out = args.out or REPO_ROOT / "runs" / run_id / "spread.csv"
+    out = args.out or RUNS_DIR / run_id / "spread.csv"
     write_atomic(table, out)
     # One line per figure, one column per seed and statistic: 80+ figures do not fit across.
     print(table.set_index("seed").T.to_string(float_format=lambda v: f"{v:.4f}"))

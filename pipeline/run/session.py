@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import REPO_ROOT
+from pipeline import RUNS_DIR
 from pipeline.build.variants import VARIANTS, UnknownVariant, definitions_sha256, select
 from pipeline.config import Config, ConfigError
 from pipeline.data import Dataset
@@ -65,9 +65,6 @@ from pipeline.run.bench_run import Artifact, BenchRun
 from pipeline.run.reuse import ReuseError, SourceRun, load_source_run
 from pipeline.workload import Workload
 
-#: Where a session's artifacts and CSV go by default: runs/, git-ignored.
-RUNS_DIR = REPO_ROOT / "runs"
-
 
 class SessionError(Exception):
     """The command line asks for something this session cannot do; pytest reports it as a
@@ -105,14 +102,12 @@ class BenchSession:
         self.workload = workload
         self.thresholds = thresholds
         self.options = options
-        self.seed = options.seed
         self.run_id = new_run_id()
         self.run_dir = options.run_dir or RUNS_DIR / self.run_id
         #: Whether another benchmark runs meanwhile: tox parallel (known now) and other bench
         #: sessions (registered once this one starts measuring, read again at its end).
         self.tox_parallel = tox_parallel_ancestor()
         self.registry = SessionRegistry(default_registry(), self.run_id)
-        self.results_dir = options.results_dir
         self.bench_run: BenchRun | None = None
         self.results_path: Path | None = None
         try:
@@ -132,7 +127,7 @@ class BenchSession:
                 raise SessionError("--variants cannot be combined with --reuse-run: the "
                                    "reused run's TFLite models are re-measured")
             try:
-                self.source = load_source_run(options.reuse_run, self.results_dir,
+                self.source = load_source_run(options.reuse_run, options.results_dir,
                                               recipe_sha256=definitions_sha256(workload),
                                               workload=workload.name)
             except ReuseError as exc:
@@ -142,8 +137,7 @@ class BenchSession:
         #: TFLite variant selected), checked now: a session that cannot count says so at once.
         self.valgrind = counting_valgrind(options.skip_instructions, self.variants)
         self.counter: InstructionCounter | None = None
-        #: --compare-to: the reference run and why it was chosen; --compare-skip-latency.
-        self.history_skip_latency = options.compare_skip_latency
+        #: --compare-to: the reference run and why it was chosen.
         self.history: ReferenceChoice | None = self._history_reference()
         #: Why this session is not a complete run (empty: complete), in the order noticed.
         self.incomplete: list[str] = list(narrowed)
@@ -191,7 +185,7 @@ class BenchSession:
         reference = self.history_reference
         if reference is None:
             return []
-        gate = LatencyGate(skip=self.history_skip_latency)
+        gate = LatencyGate(skip=self.options.compare_skip_latency)
         return [key for key in gated_keys(reference, self.thresholds.compare, gate)
                 if key.model in self.variants]
 
@@ -209,7 +203,7 @@ class BenchSession:
             variants=self.variants, workload=self.workload.name, cpu=cpu_model(),
             cpu_count=cpu_count(), platform=platform_label(),
             latency_settings=self.thresholds.latency.columns(),
-            machine_shared_by=self.sharing().by, skip_latency=self.history_skip_latency,
+            machine_shared_by=self.sharing().by, skip_latency=self.options.compare_skip_latency,
             valgrind=self.valgrind, instructions_tool=self.instructions_tool)
         try:
             return session_reference(Path(path), plan, installed_tf=installed("tensorflow")[1],
@@ -233,11 +227,11 @@ class BenchSession:
                                   f"{recorded}, this session loads {dataset.sha256}; pass the "
                                   f"same MNIST (--mnist)")
             seed = source.results["seed"].iloc[0]
-            if int(seed) != self.seed:
+            if int(seed) != self.options.seed:
                 raise SessionStop(f"--reuse-run: run {source.run_id} used seed {seed}, this "
-                                  f"session {self.seed}; pass --seed {seed}")
+                                  f"session {self.options.seed}; pass --seed {seed}")
         self.registry.start()
-        self.bench_run = BenchRun(dataset, self.run_dir, self.seed, self.workload,
+        self.bench_run = BenchRun(dataset, self.run_dir, self.options.seed, self.workload,
                                   progress=progress, source=source)
         sharing = self.sharing()
         if sharing.shared:
@@ -358,7 +352,7 @@ class BenchSession:
         if self.finished_items < items:
             self.note_incomplete(f"stopped after {self.finished_items} of {items} tests")
         frame = to_frame(self.run_info(sharing), self.bench_run.measurements)
-        self.results_path = write_atomic(frame, self.results_dir / f"{self.run_id}.csv")
+        self.results_path = write_atomic(frame, self.options.results_dir / f"{self.run_id}.csv")
         return self.results_path
 
     def summary_lines(self) -> list[str]:

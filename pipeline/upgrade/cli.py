@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import REPO_ROOT
+from pipeline import REPO_ROOT, RUNS_DIR
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from pipeline.console import print_report
 from pipeline.judge.compare.cli import GateError, gate
@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_CODES["ERROR"]
     now = datetime.now(UTC)
-    output = (args.output or REPO_ROOT / "runs" / "upgrade"
+    output = (args.output or RUNS_DIR / "upgrade"
               / f"{now:%Y%m%dT%H%M%SZ}_{candidate.slug}").absolute()
     output.mkdir(parents=True, exist_ok=True)
     say = Progress()

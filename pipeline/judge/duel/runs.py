@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import REPO_ROOT
+from pipeline import RUNS_DIR
 from pipeline.config import DuelSettings
 from pipeline.judge.duel.schedule import (
     SIDES,
@@ -59,7 +59,7 @@ def load_run(side: Side, csv: Path, run_dir: Path | None, python: str) -> Run:
     litert = "" if is_missing(first["litert"]) else str(first["litert"])
     if run_dir is None:
         beside = Path(csv).parent / run_id
-        run_dir = beside if beside.is_dir() else REPO_ROOT / "runs" / run_id
+        run_dir = beside if beside.is_dir() else RUNS_DIR / run_id
     return Run(side, run_id, str(first["tensorflow"]), litert, str(first["workload"]), keys,
                run_dir.absolute(), python)
 
