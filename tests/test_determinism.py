@@ -2,8 +2,8 @@
 
 Run on the committed 1,200-image sample so it takes seconds; the full-data equivalent is the
 noise check in docs/variants-and-workloads.md ("Determinism"). Also pins the two claims the
-suite relies on to stay within the bare recipe's time: steps_per_execution and float32 inputs
-change speed only.
+suite relies on to stay within the bare recipe's time: steps_per_execution, float32 inputs and
+tf.data without autotuning change speed only.
 """
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline import tfenv
+from pipeline.build.pruning import prune
 from pipeline.build.recipe import RECIPE
-from pipeline.build.training import train_baseline
+from pipeline.build.training import tf_data_autotune_off, train_baseline
 from pipeline.build.variants import DEFAULT_VARIANTS
 from pipeline.data import load_npz, scale_pixels
 from pipeline.run.bench_run import BenchRun
@@ -63,3 +65,28 @@ def test_float32_inputs_train_the_same_weights_as_the_reference_float64(sample) 
                              MNIST_CNN).get_weights()
     for expected, actual in zip(reference, float32, strict=True):
         np.testing.assert_array_equal(actual, expected)
+
+
+def test_tf_data_without_autotuning_trains_the_same_weights(sample) -> None:
+    """The session fits inside tf_data_autotune_off (pipeline.run.bench_run); Keras' default
+    pipelines autotune. The baseline fit and the pruning fit must give the same weights."""
+    x_train = scale_pixels(sample.x_train)
+    baseline = train_baseline(x_train, sample.y_train, 5, MNIST_CNN)
+    pruned = prune(baseline, x_train, sample.y_train, 5, MNIST_CNN)
+    with tf_data_autotune_off():
+        baseline_off = train_baseline(x_train, sample.y_train, 5, MNIST_CNN)
+        pruned_off = prune(baseline_off, x_train, sample.y_train, 5, MNIST_CNN)
+    for model, model_off in ((baseline, baseline_off), (pruned, pruned_off)):
+        for expected, actual in zip(model.get_weights(), model_off.get_weights(), strict=True):
+            np.testing.assert_array_equal(actual, expected)
+
+
+def test_tf_data_autotune_off_applies_inside_the_block_only() -> None:
+    options = tfenv.tensorflow().data.Options
+    constructor = options.__init__
+    assert options().autotune.enabled is None  # TensorFlow's default: autotuning on
+    with tf_data_autotune_off():
+        assert options().autotune.enabled is False
+        assert options().experimental_optimization.apply_default_optimizations is None
+    assert options().autotune.enabled is None
+    assert options.__init__ is constructor

@@ -28,7 +28,7 @@ from pipeline.build.pruning import (
     overall_sparsity,
     pruned_kernels,
 )
-from pipeline.build.training import epoch_lines, evaluate_accuracy
+from pipeline.build.training import epoch_lines, evaluate_accuracy, tf_data_autotune_off
 from pipeline.build.variants import VARIANTS, Variant
 from pipeline.data import Dataset
 from pipeline.measure.instructions import InstructionCounter
@@ -190,12 +190,14 @@ class BenchRun:
             kernels = tflite_kernels(path) if variant.measures else None
         else:
             assert variant.step is not None  # the registry checks one of step/converter
-            with self._stage(variant.stage, variant.name):
-                watch = [] if self._progress is None else [epoch_lines(self.say, variant.name)]
-                model = variant.step(parent_model, x_train, y_train, self.seed, self.workload,
-                                     **variant.options, callbacks=watch)
-            with self._stage("evaluate", variant.name):
-                accuracy = evaluate_accuracy(model, x_test, y_test)
+            with tf_data_autotune_off():
+                with self._stage(variant.stage, variant.name):
+                    watch = [] if self._progress is None else [epoch_lines(self.say,
+                                                                           variant.name)]
+                    model = variant.step(parent_model, x_train, y_train, self.seed,
+                                         self.workload, **variant.options, callbacks=watch)
+                with self._stage("evaluate", variant.name):
+                    accuracy = evaluate_accuracy(model, x_test, y_test)
             save_h5(model, path)
             kernels = pruned_kernels(model) if variant.measures else None
         artifact = Artifact(variant, path, model, accuracy, zipped_size(path),
