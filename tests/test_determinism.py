@@ -8,6 +8,8 @@ tf.data without autotuning change speed only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from pipeline.build.recipe import RECIPE
 from pipeline.build.training import tf_data_autotune_off, train_baseline
 from pipeline.build.variants import DEFAULT_VARIANTS
 from pipeline.data import load_npz, scale_pixels
+from pipeline.run import bench_run
 from pipeline.run.bench_run import BenchRun
 from pipeline.workloads import MNIST_CNN
 
@@ -90,3 +93,19 @@ def test_tf_data_autotune_off_applies_inside_the_block_only() -> None:
         assert options().experimental_optimization.apply_default_optimizations is None
     assert options().autotune.enabled is None
     assert options.__init__ is constructor
+
+
+def test_a_run_fits_and_evaluates_its_keras_variants_without_autotuning(
+        sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    options = tfenv.tensorflow().data.Options
+    entered: list[bool | None] = []
+
+    @contextmanager
+    def watched() -> Iterator[None]:
+        with tf_data_autotune_off():
+            entered.append(options().autotune.enabled)
+            yield
+
+    monkeypatch.setattr(bench_run, "tf_data_autotune_off", watched)
+    BenchRun(sample, tmp_path, seed=3).artifact("pruned")
+    assert entered == [False, False]  # the baseline, then the pruned model
