@@ -44,6 +44,12 @@ def figures(run: BenchRun) -> dict[str, float]:
         "sparsity": run.artifact("pruned").sparsity}
 
 
+def assert_same_weights(expected: list[np.ndarray], actual: list[np.ndarray]) -> None:
+    """Two models' weights, array by array, bit for bit."""
+    for expected_array, actual_array in zip(expected, actual, strict=True):
+        np.testing.assert_array_equal(actual_array, expected_array)
+
+
 def test_two_runs_with_the_same_seed_give_the_same_figures(sample, tmp_path: Path) -> None:
     first = figures(BenchRun(sample, tmp_path / "a", seed=3))
     second = figures(BenchRun(sample, tmp_path / "b", seed=3))
@@ -56,8 +62,7 @@ def test_steps_per_execution_does_not_change_the_trained_weights(sample) -> None
         RECIPE, baseline_steps_per_execution=1))
     reference = train_baseline(x_train, sample.y_train, 5, one_step).get_weights()
     fast = train_baseline(x_train, sample.y_train, 5, MNIST_CNN).get_weights()
-    for expected, actual in zip(reference, fast, strict=True):
-        np.testing.assert_array_equal(actual, expected)
+    assert_same_weights(reference, fast)
 
 
 def test_float32_inputs_train_the_same_weights_as_the_reference_float64(sample) -> None:
@@ -66,8 +71,7 @@ def test_float32_inputs_train_the_same_weights_as_the_reference_float64(sample) 
     reference = train_baseline(sample.x_train / 255.0, sample.y_train, 5, MNIST_CNN).get_weights()
     float32 = train_baseline(scale_pixels(sample.x_train), sample.y_train, 5,
                              MNIST_CNN).get_weights()
-    for expected, actual in zip(reference, float32, strict=True):
-        np.testing.assert_array_equal(actual, expected)
+    assert_same_weights(reference, float32)
 
 
 def test_tf_data_without_autotuning_trains_the_same_weights(sample) -> None:
@@ -79,9 +83,8 @@ def test_tf_data_without_autotuning_trains_the_same_weights(sample) -> None:
     with tf_data_autotune_off():
         baseline_off = train_baseline(x_train, sample.y_train, 5, MNIST_CNN)
         pruned_off = prune(baseline_off, x_train, sample.y_train, 5, MNIST_CNN)
-    for model, model_off in ((baseline, baseline_off), (pruned, pruned_off)):
-        for expected, actual in zip(model.get_weights(), model_off.get_weights(), strict=True):
-            np.testing.assert_array_equal(actual, expected)
+    assert_same_weights(baseline.get_weights(), baseline_off.get_weights())
+    assert_same_weights(pruned.get_weights(), pruned_off.get_weights())
 
 
 def test_tf_data_autotune_off_applies_inside_the_block_only() -> None:

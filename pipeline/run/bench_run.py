@@ -190,10 +190,9 @@ class BenchRun:
             kernels = tflite_kernels(path) if variant.measures else None
         else:
             assert variant.step is not None  # the registry checks one of step/converter
+            watch = [] if self._progress is None else [epoch_lines(self.say, variant.name)]
             with tf_data_autotune_off():
                 with self._stage(variant.stage, variant.name):
-                    watch = [] if self._progress is None else [epoch_lines(self.say,
-                                                                           variant.name)]
                     model = variant.step(parent_model, x_train, y_train, self.seed,
                                          self.workload, **variant.options, callbacks=watch)
                 with self._stage("evaluate", variant.name):
