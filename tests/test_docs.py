@@ -1,14 +1,22 @@
 """The README and docs/ are one set of pages: every docs/ page is linked from the README, and
-every link between them (and to the repository's files) resolves, anchors included. Their
+every link between them (and to the repository's files) resolves, anchors included; the files
+docs/ holds that the history command makes are what the committed results/ give. Their
 commands are checked by tests/test_readme_commands.py."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
+from pipeline.judge.history.cli import main as history_main
+from pipeline.judge.pareto import png_software
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("doc_links", ROOT / "scripts" / "doc_links.py")
@@ -62,3 +70,42 @@ def test_the_layout_page_names_every_module_and_folder_of_the_package() -> None:
     named = set(re.findall(r"(?<![\w/.])[a-z_]+(?:\.py|/)(?![\w/])", _layout_tree()))
     assert sorted(on_disk - named) == []
     assert sorted(named - on_disk) == []
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The four files made from the committed results/, in a temporary folder."""
+    out_dir = tmp_path_factory.mktemp("docs")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = history_main([str(ROOT / "results"), "--out", str(out_dir)])
+    assert code == 0, err.getvalue()
+    yield out_dir
+
+
+REGENERATE = "python -m pipeline.history results --out docs"
+
+
+@pytest.mark.parametrize("name", ["history.csv", "pareto.csv", "pareto-ds_cnn.csv"])
+def test_committed_tables_are_what_the_committed_results_give(regenerated: Path,
+                                                              name: str) -> None:
+    """Fails when the code or results/ changed and docs/ was not regenerated: run REGENERATE."""
+    assert (regenerated / name).read_bytes() == (ROOT / "docs" / name).read_bytes(), (
+        f"docs/{name} is stale: {REGENERATE}")
+
+
+@pytest.mark.parametrize("name", ["history.png", "pareto.png", "history-ds_cnn.png",
+                                  "pareto-ds_cnn.png"])
+def test_committed_pictures_are_what_the_committed_results_give(regenerated: Path,
+                                                                name: str) -> None:
+    """Byte for byte, where they can be: PNG bytes are reproducible for one matplotlib (which
+    renders, with its own bundled FreeType) and one Pillow (which compresses) — two runs and two
+    checkouts gave identical files with matplotlib 3.11.2 and Pillow 13.0.0. Other versions draw
+    or compress differently, so with other versions than those the committed picture names in
+    its Software text this is skipped (the tables above are still compared)."""
+    committed = ROOT / "docs" / name
+    made_with = Image.open(committed).info.get("Software")
+    if made_with != png_software():
+        pytest.skip(f"docs/{name} was made with {made_with!r}, this is {png_software()!r}")
+    assert (regenerated / name).read_bytes() == committed.read_bytes(), (
+        f"docs/{name} is stale: {REGENERATE}")

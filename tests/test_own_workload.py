@@ -20,9 +20,15 @@ EXAMPLE = REPO_ROOT / "examples" / "own_workload"
 SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
 MNIST_CNN_RUN = REPO_ROOT / "tests" / "fixtures" / "runs" / "tf2.21.0_counted.csv"
 
+#: Every test here runs `pytest bench` in a subprocess: the slow lane (tests/conftest.py).
+pytestmark = pytest.mark.slow
+
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_PATH", "PYTHONPATH")}
+    # As a user's shell has it: no MNIST source, no path into the repository, and none of the
+    # variables this test's own pytest sets (an xdist worker's would turn pytest-benchmark off).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MNIST_PATH", "PYTHONPATH") and not k.startswith("PYTEST_")}
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
                           env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600)
 

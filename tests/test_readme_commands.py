@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
@@ -77,23 +78,30 @@ def _fail(problem: str, uses: list[str]) -> NoReturn:
     pytest.fail(problem + "\nused by\n  " + "\n  ".join(uses), pytrace=False)
 
 
-def run_check(check: tuple[str, ...], uses: list[str]) -> None:
-    """Run one check from the repository root; fail naming the README lines on any problem."""
+def problem_of(check: tuple[str, ...]) -> str | None:
+    """Run one check from the repository root: what went wrong, or None."""
     env = _environment()
     argv = list(check)
     if argv[0] in ("python", "python3"):
         argv[0] = sys.executable
     elif shutil.which(argv[0], path=env["PATH"]) is None:
-        _fail(f"program {argv[0]!r} not found after the README's install (PATH={env['PATH']})",
-              uses)
+        return f"program {argv[0]!r} not found after the README's install (PATH={env['PATH']})"
     try:
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        _fail(f"`{' '.join(check)}` took over {TIMEOUT_S} s", uses)
+        return f"`{' '.join(check)}` took over {TIMEOUT_S} s"
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        _fail(f"`{' '.join(check)}` exited {done.returncode}:\n{tail}", uses)
+        return f"`{' '.join(check)}` exited {done.returncode}:\n{tail}"
+    return None
+
+
+def run_check(check: tuple[str, ...], uses: list[str]) -> None:
+    """Run one check; fail naming the README lines on any problem."""
+    problem = problem_of(check)
+    if problem is not None:
+        _fail(problem, uses)
 
 
 README_CHECKS = checks(*DOCUMENTS)
@@ -109,9 +117,22 @@ def test_readme_commands_were_found() -> None:
     assert {"pytest", "tox", "python", "bench-compare", "bench-history"} <= in_docs, in_docs
 
 
+@pytest.fixture(scope="module")
+def problems(request: pytest.FixtureRequest) -> dict[tuple[str, ...], str | None]:
+    """Every selected check's problem (or None), the checks run side by side, one per CPU at a
+    time: each is a process start of a second or so."""
+    selected = [item.callspec.params["check"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_readme_command_is_installed"]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip(selected, pool.map(problem_of, selected), strict=True))
+
+
 @pytest.mark.parametrize("check", sorted(README_CHECKS), ids=" ".join)
-def test_readme_command_is_installed(check: tuple[str, ...]) -> None:
-    run_check(check, README_CHECKS[check])
+def test_readme_command_is_installed(check: tuple[str, ...],
+                                     problems: dict[tuple[str, ...], str | None]) -> None:
+    problem = problems[check]
+    if problem is not None:
+        _fail(problem, README_CHECKS[check])
 
 
 def test_parser_joins_splits_and_strips(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """pipeline.run.session without a pytest session: what a `pytest bench` session refuses at its
 start, when its run is incomplete, what its results CSV holds and what its last screen says.
 
-tests/test_bench_session.py runs the real suite in a subprocess for the same behaviour as a
-user meets it; these pin the decisions themselves, in milliseconds and with exact messages.
+tests/test_bench_*.py run the real suite in a subprocess for the same behaviour as a user
+meets it; these pin the decisions themselves, in milliseconds and with exact messages.
 """
 from __future__ import annotations
 

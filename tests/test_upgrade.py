@@ -109,6 +109,7 @@ def test_a_nightly_reports_its_version_with_a_hyphen_and_is_accepted() -> None:
                              "2.23.0.dev2026102609, tfmot 0.8.1")
 
 
+@pytest.mark.slow  # the probe imports TensorFlow in a process of its own
 def test_the_probe_runs_in_this_environment_and_finds_its_tensorflow() -> None:
     code, stdout, stderr = cli.capture([sys.executable, "-c", environment.PROBE, "import"])
     assert code == 0, stderr

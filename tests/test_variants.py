@@ -3,7 +3,6 @@ variants' tests rely on (m:n blocks, distinct weights, int8 input quantization).
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,13 +20,11 @@ from pipeline.build.variants import (
     lineage,
     select,
 )
-from pipeline.data import load_npz, scale_pixels
+from pipeline.data import scale_pixels
 from pipeline.measure import interpreters
 from pipeline.measure.interpreters import as_input, as_output, tflite_accuracy
 from pipeline.run.bench_run import BenchRun
 from pipeline.workloads import MNIST_CNN
-
-SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 
 
 def test_default_selection_is_the_reference_recipe() -> None:
@@ -118,38 +115,33 @@ def test_int8_input_is_quantized_with_the_models_scale_and_zero_point() -> None:
     assert as_output(np.array([10, 12], dtype=np.int8), output).tolist() == [0.0, 1.0]
 
 
-@pytest.fixture(scope="module")
-def int8_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
-    run = BenchRun(load_npz(SAMPLE), tmp_path_factory.mktemp("int8"), seed=0)
-    run.artifact("int8_tflite")
-    return run
-
-
+@pytest.mark.slow
 def test_full_integer_model_matches_its_float_source_only_with_quantized_inputs(
-        int8_run: BenchRun, monkeypatch: pytest.MonkeyPatch) -> None:
+        sample_run: BenchRun, monkeypatch: pytest.MonkeyPatch) -> None:
     """The int8 interpreter path: with inputs quantized by the model's own scale and zero point
     the full-integer model predicts like the float baseline; passed as a plain cast (what the
     interpreter did before), the [0, 1] pixels become 0 and 1 and its accuracy collapses."""
-    int8 = int8_run.artifact("int8_tflite")
+    int8 = sample_run.artifact("int8_tflite")
     bound = 0.01  # 2 of the sample's 200 test images (full MNIST: bench's accuracy_drop_max)
     assert int8.source_accuracy is not None
     assert abs(int8.accuracy - int8.source_accuracy) <= bound
     monkeypatch.setattr(interpreters, "as_input",
                         lambda images, detail: images.astype(detail["dtype"]))
-    mnist = int8_run.dataset
+    mnist = sample_run.dataset
     unquantized = tflite_accuracy(int8.path, scale_pixels(mnist.x_test), mnist.y_test)
     assert int8.source_accuracy - unquantized > 0.3
 
 
-def test_tfmot_leaves_this_conv2d_dense_under_2_by_4(int8_run: BenchRun) -> None:
+@pytest.mark.slow
+def test_tfmot_leaves_this_conv2d_dense_under_2_by_4(sample_run: BenchRun) -> None:
     """A tfmot limitation kept visible: asked for 2:4 on Conv2D as well, tfmot 0.8.1 trains
     without error but leaves the Conv2D kernel (3x3, one input channel) fully dense, while the
     Dense kernel gets its 2:4 blocks. pruned_2by4 therefore prunes Dense only. If a tfmot
     release starts pruning this Conv2D, this test fails: then add Conv2D to the variant."""
-    mnist = int8_run.dataset
+    mnist = sample_run.dataset
     x_train = scale_pixels(mnist.x_train)
-    model = prune_m_by_n(int8_run.artifact("baseline").model, x_train, mnist.y_train, 0,
-                         MNIST_CNN, layer_types=("Conv2D", "Dense"))
+    model = prune_m_by_n(sample_run.artifact("baseline").model, x_train, mnist.y_train,
+                         sample_run.seed, MNIST_CNN, layer_types=("Conv2D", "Dense"))
     kernels = pruned_kernels(model)
     assert sorted(kernels) == ["Conv2D:conv2d", "Dense:dense"]
     assert m_by_n_violations(kernels["Dense:dense"], 2, 4) == 0

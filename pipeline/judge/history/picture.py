@@ -315,8 +315,14 @@ def _label_runs(axes: np.ndarray, labels: Sequence[str]) -> None:
 def _upright_if_crowded(fig: Figure, axes: np.ndarray, labels: Sequence[str]) -> None:
     """When two neighbouring run labels would touch, measured on the laid-out figure (label
     widths depend on the font, so no count of runs or characters says it), write each label on
-    one line, turned upright: a turned label is one line high, however many runs there are."""
-    fig.draw_without_rendering()
+    one line, turned upright: a turned label is one line high, however many runs there are.
+
+    Only the layout runs here, not a draw. When no label is turned, that layout is final: the
+    figure keeps it and saving it runs no second layout (each costs about a second).
+    """
+    engine = fig.get_layout_engine()
+    assert engine is not None  # history_figure makes the figure with constrained layout
+    engine.execute(fig)
     boxes = [label.get_window_extent() for label in axes[-1][0].get_xticklabels()
              if label.get_text()]
     neighbours = zip(boxes[:-1], boxes[1:], strict=True)
@@ -325,6 +331,8 @@ def _upright_if_crowded(fig: Figure, axes: np.ndarray, labels: Sequence[str]) ->
                                                     for label in labels])
         for ax in axes.flat:
             ax.tick_params(axis="x", labelrotation=90)
+    else:
+        fig.set_layout_engine("none")
 
 
 #: Least room between two run labels side by side (px at FIGURE_DPI).
