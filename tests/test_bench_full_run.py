@@ -81,7 +81,9 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     # selected variant (and the history gate, without --compare-to) are counted deselected.
     legend = next(i for i, line in enumerate(lines) if line.startswith("Legend:"))
     assert legend < header, full_session.output
-    assert any(re.fullmatch(r"\d+ failed, \d+ passed, \d+ deselected in [\d.]+s", line)
+    # Past a minute (a loaded machine) pytest adds the time as "(0:01:15)".
+    assert any(re.fullmatch(r"\d+ failed, \d+ passed, \d+ deselected in [\d.]+s"
+                            r"( \(\d+:\d\d:\d\d\))?", line)
                for line in lines[header:]), full_session.output
     assert set(run["model"]) == set(DEFAULT_VARIANTS)
     assert first["variants"] == " ".join(DEFAULT_VARIANTS)
