@@ -2,7 +2,7 @@
 needs to know about.
 
 Thin by design: what a session decides (its variants, a reused run, the --compare-to reference,
-whether it is complete, its results CSV and summary) is pipeline/run/session.py, tested without
+whether it is complete, its results CSV and summary) is pipeline/suite/session.py, tested without
 pytest; fixtures call `pipeline`, tests assert on what it returns. Each stage is built once per
 session, on first use (see pipeline/run/bench_run.py). At the end of a session whose tests all
 ran (passed or failed), every recorded measurement goes into one new CSV under
@@ -22,20 +22,19 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, NoReturn
 
-import pandas as pd
 import pytest
 
 from pipeline import RUNS_DIR
-from pipeline.build.recipe import DEFAULT_SEED
 from pipeline.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from pipeline.data import DataError, Dataset
 from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint
 from pipeline.measure.instructions import InstructionCount, InstructionsUnavailable
 from pipeline.measure.interpreters import RuntimeUnavailable, interpreter_class
 from pipeline.measure.latency import Block, LatencyKey
-from pipeline.results import MeasurementKey, RunInfo
+from pipeline.recipe import DEFAULT_SEED
+from pipeline.results import MeasurementKey, Run, RunInfo
 from pipeline.run.bench_run import Artifact, BenchRun
-from pipeline.run.session import BenchSession, SessionError, SessionOptions, SessionStop
+from pipeline.suite.session import BenchSession, SessionError, SessionOptions, SessionStop
 from pipeline.tfenv import EnvironmentProblem, ensure_single_tensorflow
 from pipeline.workload import Workload, WorkloadError
 from pipeline.workloads import DEFAULT_WORKLOAD, resolve_workload
@@ -68,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seed", type=int, default=DEFAULT_SEED,
                     help=f"seed for training and pruning (default {DEFAULT_SEED}); recorded.")
     group.addoption("--variants", metavar="NAMES", default="default",
-                    help="which variants of pipeline/build/variants.py to build and check: "
+                    help="which variants of pipeline/variants/registry.py to build and check: "
                          "'default' (the reference recipe's four), 'all', or comma-separated names "
                          "(added to the default four, with what they are built from).")
     group.addoption("--reuse-run", metavar="RUN_DIR", default=None,
@@ -268,7 +267,7 @@ def dataset(request: pytest.FixtureRequest) -> Dataset:
 
 
 @pytest.fixture(scope="session")
-def history_reference(request: pytest.FixtureRequest) -> pd.DataFrame:
+def history_reference(request: pytest.FixtureRequest) -> Run:
     reference = _session(request).history_reference
     assert reference is not None, "history-gate tests run only with --compare-to"
     return reference

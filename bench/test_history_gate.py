@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pandas as pd
 import pytest
 
 from pipeline.config import Config
@@ -30,14 +29,14 @@ from pipeline.judge.compare import (
     format_rows,
 )
 from pipeline.judge.compare.rules import describe_keys
-from pipeline.results import MeasurementKey, RunInfo, key_of, to_frame
+from pipeline.results import MeasurementKey, Run, RunInfo, run_of
 from pipeline.run.bench_run import Artifact, BenchRun
 
 #: Metrics whose measurement is made by building the model's artifact.
 ARTIFACT_METRICS = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity", "distinct_weights")
 
 
-def _checked(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
+def _checked(reference: Run, candidate: Run) -> None:
     try:
         check_comparable(reference, candidate)
     except NotComparable as exc:
@@ -45,7 +44,7 @@ def _checked(reference: pd.DataFrame, candidate: pd.DataFrame) -> None:
 
 
 def test_no_regression_against_history(history_key: MeasurementKey,
-                                       history_reference: pd.DataFrame, bench_run: BenchRun,
+                                       history_reference: Run, bench_run: BenchRun,
                                        run_info: RunInfo, thresholds: Config,
                                        history_skip_latency: bool,
                                        build_variant: Callable[[str], Artifact]) -> None:
@@ -56,9 +55,8 @@ def test_no_regression_against_history(history_key: MeasurementKey,
         f"{history_key.describe()} is measured in the reference run but was not measured in "
         f"this session (deselected, --benchmark-disable/--benchmark-skip, or its runtime is "
         f"not installed): missing")
-    reference = history_reference[[key_of(r) == history_key
-                                   for r in history_reference.to_dict("records")]]
-    candidate = to_frame(run_info, measured)
+    reference = history_reference.subset(lambda key: key == history_key)
+    candidate = run_of(run_info, measured)
     _checked(reference, candidate)
     gate = comparison_gate(reference, candidate, skip_latency=history_skip_latency)
     (row,) = compare_runs(reference, candidate, thresholds.compare, latency=gate)
@@ -68,7 +66,7 @@ def test_no_regression_against_history(history_key: MeasurementKey,
                       header=Header(RunIdentity.of(reference), RunIdentity.of(candidate))))
 
 
-def test_every_gated_measurement_has_a_reference(history_reference: pd.DataFrame,
+def test_every_gated_measurement_has_a_reference(history_reference: Run,
                                                  bench_run: BenchRun, run_info: RunInfo,
                                                  thresholds: Config, history_skip_latency: bool,
                                                  selected_variants: tuple[str, ...],
@@ -78,12 +76,12 @@ def test_every_gated_measurement_has_a_reference(history_reference: pd.DataFrame
     was judged by no test above: the gate must not pass on it."""
     for name in selected_variants:
         build_variant(name)  # if no earlier test did
-    candidate = to_frame(run_info, bench_run.measurements)
+    candidate = run_of(run_info, bench_run.measurements)
     _checked(history_reference, candidate)
     # No obstacle: latency that cannot be compared fails its own test above, as not compared.
     unjudged = coverage_gaps(history_reference, candidate, thresholds.compare,
                              LatencyGate(skip=history_skip_latency))
-    reference_id = history_reference["run_id"].iloc[0]
+    reference_id = history_reference.run_id
     assert not unjudged, (
         f"{len(unjudged)} gated measurement(s) of this session have no reference measurement in "
         f"run {reference_id}, so nothing judged them: {describe_keys(unjudged, limit=None)}; "

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.build.pruning import kernel_sparsity, kernels_of, m_by_n_violations
 from pipeline.config import Config
 from pipeline.run.bench_run import Artifact, BenchRun
+from pipeline.variants.pruning import kernel_sparsity, kernels_of, m_by_n_violations
 
 
 @pytest.mark.variants(measure="sparsity")

@@ -11,10 +11,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline import REPO_ROOT
-from pipeline.build.variants import DEFAULT_VARIANTS, VARIANTS, Variant
+from pipeline import THRESHOLDS_PATH
+from pipeline.variants.registry import DEFAULT_VARIANTS, VARIANTS, Variant
 
-DEFAULT_CONFIG_PATH = REPO_ROOT / "bench" / "thresholds.toml"
+DEFAULT_CONFIG_PATH = THRESHOLDS_PATH
 
 
 class ConfigError(ValueError):
@@ -217,7 +217,7 @@ def _variant_sections(raw: dict[str, Any], path: Path,
     tables = raw.get("variants")
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: missing tables [variants.NAME]; every variant of "
-                          f"pipeline/build/variants.py has one (docs/thresholds.md).")
+                          f"pipeline/variants/registry.py has one (docs/thresholds.md).")
     unknown = sorted(set(tables) - set(VARIANTS))
     if unknown:
         raise ConfigError(f"{path}: [variants.{unknown[0]}] names no variant; known variants: "

@@ -1,6 +1,7 @@
 """What a workload is: the model a run builds, the data it is fitted on, and how it is fitted.
 
-The variants (pipeline.build.variants) are the techniques; a workload is what they are applied to.
+The variants (pipeline.variants.registry) are the techniques; a workload is what they are
+applied to.
 The suite's own workloads are declared in pipeline.workloads; a team's own model is one more
 `Workload` in its own module, picked with `pytest bench --workload package.module:attribute`
 (docs/variants-and-workloads.md, "Gate your own model"). Everything a workload declares is
@@ -20,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.build.recipe import RECIPE, Recipe
 from pipeline.data import Dataset, scale_pixels
+from pipeline.recipe import RECIPE, Recipe
 
 
 class WorkloadError(ValueError):

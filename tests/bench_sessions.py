@@ -16,9 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from pipeline.results import read_results
+from pipeline.results import Run, read_results
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
@@ -59,7 +57,7 @@ def results_files(tmp_path: Path) -> list[Path]:
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
-def only_run(tmp_path: Path) -> pd.DataFrame:
+def only_run(tmp_path: Path) -> Run:
     """The one results CSV a session wrote, read by the strict reader."""
     (path,) = results_files(tmp_path)
     return read_results(path)

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.build.variants import DEFAULT_VARIANTS, definitions_sha256
 from pipeline.config import load_config
 from pipeline.data import load_npz
 from pipeline.measure.environment import cpu_count, cpu_model, platform_label
 from pipeline.measure.instructions import valgrind_version
 from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
+from pipeline.variants.registry import DEFAULT_VARIANTS, definitions_sha256
 from pipeline.workloads import MNIST_CNN
 from tests.bench_sessions import (
     REPO_ROOT,
@@ -55,11 +55,11 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     # The 1,200-image sample cannot reach the real accuracy, size and sparsity bounds: failed
     # thresholds (exit 1) are history too, and do not make a run partial.
     assert full_session.returncode == pytest.ExitCode.TESTS_FAILED, full_session.output
-    run = only_run(full_session.folder)
+    read = only_run(full_session.folder)
+    run, info = read.rows, read.info
     assert list(run.columns) == list(COLUMNS)
-    first = run.iloc[0]
-    assert (first["complete"], first["incomplete_reason"]) == (True, "")
-    assert (first["machine_shared"], first["machine_shared_by"]) == (False, "")
+    assert (info.complete, info.incomplete_reason) == (True, "")
+    assert (info.machine_shared, info.machine_shared_by) == (False, "")
     assert "partial:" not in full_session.output and "shared:" not in full_session.output
     assert "was not used at all" not in full_session.output  # the latency tests record in it
     assert f"results:   {results_files(full_session.folder)[0]} ({len(run)} rows)" \
@@ -86,7 +86,8 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
                             r"( \(\d+:\d\d:\d\d\))?", line)
                for line in lines[header:]), full_session.output
     assert set(run["model"]) == set(DEFAULT_VARIANTS)
-    assert first["variants"] == " ".join(DEFAULT_VARIANTS)
+    assert info.variants == DEFAULT_VARIANTS
+    assert run["variants"].iat[0] == " ".join(DEFAULT_VARIANTS)
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "sparsity",
                                   "latency", "init_seconds", "first_invoke_seconds",
                                   "heap_growth_bytes", "peak_rss_growth_bytes", "stage_seconds",
@@ -99,7 +100,7 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
     counted = run[run["metric"].str.startswith("instructions_")]
     assert len(counted) == 2 * 4 * 3 and (counted["value"] > 0).all()
     assert set(counted["threads"]) == {1}
-    assert (first["valgrind"], first["instructions_tool"]) == (valgrind_version(), "callgrind")
+    assert (info.valgrind, info.instructions_tool) == (valgrind_version(), "callgrind")
     done = next(i for i, line in enumerate(lines) if re.fullmatch(
         r"bench \[ *[\d.]+ s\] instructions: done \(waited [\d.]+ s\)", line))
     timed = next(i for i, line in enumerate(lines) if " benchmark " in line)
@@ -108,28 +109,28 @@ def test_full_default_session_writes_a_complete_run(full_session: Session) -> No
 
 def test_full_session_records_what_decides_comparability(full_session: Session) -> None:
     """The run columns schema 2 added hold this session's recipe, config, data and machine."""
-    first = only_run(full_session.folder).iloc[0]
+    info = only_run(full_session.folder).info
     config = load_config()
-    assert first["schema_version"] == 6
-    assert first["recipe_sha256"] == definitions_sha256(MNIST_CNN)
-    assert (first["workload"], first["workload_sha256"]) == (
+    assert info.schema_version == 6
+    assert info.recipe_sha256 == definitions_sha256(MNIST_CNN)
+    assert (info.workload, info.workload_sha256) == (
         "mnist_cnn", MNIST_CNN.sha256(load_npz(SAMPLE)))
-    assert first["config_sha256"] == config.sha256
-    assert first["dataset_sha256"] == load_npz(SAMPLE).sha256
-    assert first["seed"] == 0
-    assert {c: int(first[c]) for c in LATENCY_SETTING_COLUMNS} == {
+    assert info.config_sha256 == config.sha256
+    assert info.dataset_sha256 == load_npz(SAMPLE).sha256
+    assert info.seed == 0
+    assert {c: getattr(info, c) for c in LATENCY_SETTING_COLUMNS} == {
         "latency_repetitions": config.latency.repetitions,
         "latency_warmup_invokes": config.latency.warmup_invokes,
         "latency_timed_invokes": config.latency.timed_invokes,
         "latency_order_seed": config.latency.order_seed}
-    assert (first["cpu"], first["cpu_count"], first["platform"]) == (
+    assert (info.cpu, info.cpu_count, info.platform) == (
         cpu_model(), cpu_count(), platform_label())
 
 
 def test_full_session_latency_rows_hold_one_value_per_repetition(full_session: Session) -> None:
     """Every latency row has `repetitions` samples, and pytest-benchmark recorded the same
     repetitions (per call) for its own reports."""
-    run = only_run(full_session.folder)
+    run = only_run(full_session.folder).rows
     repetitions = load_config().latency.repetitions
     latency = run[run["metric"] == "latency"]
     # 2 models x (2 runtimes x 1 and 2 threads + ai_edge_litert without XNNPACK x 1 thread)
@@ -184,10 +185,11 @@ def test_reuse_run_re_measures_the_tflite_files_without_training(
     assert f"reuse pruned_tflite from run {source_csv.stem}" in session.output
     new = [p for p in (source_run / "results").iterdir() if p != source_csv]
     assert len(new) == 1
-    run = read_results(new[0])
-    first = run.iloc[0]
-    assert first["source_run_id"] == source_csv.stem
-    assert (first["complete"], first["variants"]) == (True, "pruned_tflite pruned_quantized_tflite")
+    read = read_results(new[0])
+    run, info = read.rows, read.info
+    assert info.source_run_id == source_csv.stem
+    assert (info.complete, info.variants) == (True, ("pruned_tflite", "pruned_quantized_tflite"))
+    assert run["variants"].iat[0] == "pruned_tflite pruned_quantized_tflite"
     assert set(run["model"]) == {"pruned_tflite", "pruned_quantized_tflite"}
     assert set(run["metric"]) == {"accuracy", "zipped_bytes", "raw_bytes", "latency",
                                   "instructions_per_invoke", "instructions_first_invoke",
@@ -195,7 +197,7 @@ def test_reuse_run_re_measures_the_tflite_files_without_training(
                                   "init_seconds", "first_invoke_seconds", "heap_growth_bytes",
                                   "peak_rss_growth_bytes", "stage_seconds"}
     assert set(run.loc[run["metric"] == "stage_seconds", "stage"]) == {"evaluate"}
-    source = read_results(source_csv)
+    source = read_results(source_csv).rows
     for model in ("pruned_tflite", "pruned_quantized_tflite"):
         assert run.loc[(run["model"] == model) & (run["metric"] == "accuracy"), "value"].item() \
             == source.loc[(source["model"] == model) & (source["metric"] == "accuracy"),
@@ -213,7 +215,7 @@ def test_reuse_run_refuses_a_partial_run_or_another_recipe(
                                                          list[dict[str, str]]],
         message: str) -> None:
     (source_csv,) = [p for p in (source_run / "results").iterdir()
-                     if read_results(p)["source_run_id"].iloc[0] == ""]
+                     if read_results(p).info.source_run_id == ""]
     home = tmp_path / "home"
     (home / "results").mkdir(parents=True)
     rewrite(source_csv, home / "results" / source_csv.name, edit)
@@ -232,7 +234,7 @@ def test_reuse_run_refuses_a_missing_folder_or_file(source_run: Path, tmp_path: 
             f"folder; pass the artifact folder of an earlier session, runs/<run_id>"
             in session.output), session.output
     (source_csv,) = [p for p in (source_run / "results").iterdir()
-                     if read_results(p)["source_run_id"].iloc[0] == ""]
+                     if read_results(p).info.source_run_id == ""]
     cut = tmp_path / "runs" / source_csv.stem
     shutil.copytree(source_run / "runs" / source_csv.stem, cut)
     (cut / "pruned_quantized_tflite.tflite").unlink()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.build.variants import definitions_sha256
 from pipeline.data import load_npz
 from pipeline.judge.compare import SelectionError, load_reference
 from pipeline.measure.environment import package_version
 from pipeline.results import read_results
+from pipeline.variants.registry import definitions_sha256
 from pipeline.workloads import MNIST_CNN
 from tests.bench_sessions import (
     REPO_ROOT,
@@ -69,7 +69,7 @@ def gate_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_id_in(history: Path, name: str) -> str:
-    return str(read_results(history / name)["run_id"].iloc[0])
+    return read_results(history / name).run_id
 
 
 @pytest.mark.skipif(not package_version("tensorflow").startswith("2.21."),
@@ -103,14 +103,14 @@ def test_compare_tf_chooses_the_version_and_a_refused_comparison_keeps_the_run_w
                      "--compare-tf", "2.15.1", "-k", keyword)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
-    candidate = only_run(tmp_path).iloc[0]
-    reference = read_results(gate_history / "tf2.15.1.csv").iloc[0]
+    candidate = only_run(tmp_path).info
+    reference = read_results(gate_history / "tf2.15.1.csv").info
     assert (f"cannot compare: runs differ in dataset_sha256: reference run "
-            f"{reference['run_id']} has '{reference['dataset_sha256']}', candidate run "
-            f"{candidate['run_id']} has '{candidate['dataset_sha256']}'") in output, output
-    assert candidate["complete"] == False  # noqa: E712 (a numpy bool)
+            f"{reference.run_id} has '{reference.dataset_sha256}', candidate run "
+            f"{candidate.run_id} has '{candidate.dataset_sha256}'") in output, output
+    assert candidate.complete is False
     assert re.fullmatch(rf"-k '{keyword}'; \d+ test\(s\) deselected",
-                        candidate["incomplete_reason"]), candidate["incomplete_reason"]
+                        candidate.incomplete_reason or ""), candidate.incomplete_reason
 
 
 def test_compare_skip_latency_gates_accuracy_and_size_and_names_the_reference(
@@ -161,7 +161,7 @@ def test_compare_to_a_reuse_run_fails_the_measurements_it_never_made(
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert ("this one lacks baseline, pruned (not measured)") in output, output
-    reference = read_results(reuse)["run_id"].iloc[0]
+    reference = read_results(reuse).run_id
     assert (f"gated measurement(s) of this session have no reference measurement in run "
             f"{reference}, so nothing judged them: baseline (accuracy, zipped_bytes, "
             f"raw_bytes), pruned (accuracy, zipped_bytes, raw_bytes, sparsity), pruned_tflite "

@@ -54,7 +54,7 @@ def test_two_concurrent_sessions_write_two_intact_files(
     files = results_files(two_k_baseline_sessions[0].folder)
     assert len(files) == 2 and files[0].name != files[1].name, files
     for path in files:
-        frame = read_results(path)
+        frame = read_results(path).rows
         assert list(frame.columns) == list(COLUMNS)
         # Lazy fixtures: a test that needs only the baseline never triggers pruning.
         assert set(frame["model"]) == {"baseline"}
@@ -64,9 +64,9 @@ def test_two_concurrent_sessions_write_two_intact_files(
     # They shared the machine, and each says with which session.
     ids = [path.stem for path in files]
     for path, other in zip(files, reversed(ids), strict=True):
-        first = read_results(path).iloc[0]
-        assert (first["machine_shared"], first["machine_shared_by"]) == (
-            True, f"bench session {other}"), first["machine_shared_by"]
+        info = read_results(path).info
+        assert (info.machine_shared, info.machine_shared_by) == (
+            True, f"bench session {other}"), info.machine_shared_by
     for session in two_k_baseline_sessions:
         assert any(line.startswith("shared:    bench session ") and
                    line.endswith(" ran meanwhile (latency never compared)")
@@ -76,9 +76,9 @@ def test_two_concurrent_sessions_write_two_intact_files(
 def test_k_selection_writes_a_partial_run_and_says_so(
         two_k_baseline_sessions: list[Session]) -> None:
     for session in two_k_baseline_sessions:
-        first = read_results(written_by(session)).iloc[0]
-        reason = first["incomplete_reason"]
-        assert first["complete"] == False  # noqa: E712 (a numpy bool)
+        info = read_results(written_by(session)).info
+        reason = info.incomplete_reason or ""
+        assert info.complete is False
         assert re.fullmatch(r"-k 'baseline'; \d+ test\(s\) deselected", reason), reason
         assert partial_line(reason) in session.output.splitlines(), session.output
 
@@ -95,12 +95,12 @@ def test_pytest_benchmark_flags_keep_working_and_make_the_run_partial(tmp_path: 
     else:
         done = run_bench(tmp_path, "--mnist", str(SAMPLE), flag)
     output = done.stdout + done.stderr
-    run = only_run(tmp_path)
+    read = only_run(tmp_path)
+    run, info = read.rows, read.info
     metrics = set(run["metric"])
     assert "accuracy" in metrics and "latency" not in metrics
-    first = run.iloc[0]
-    assert first["complete"] == False  # noqa: E712 (a numpy bool)
-    reason = first["incomplete_reason"]
+    assert info.complete is False
+    reason = info.incomplete_reason or ""
     if flag == "--benchmark-disable":
         assert done.returncode == 0, output
         assert "1 passed" in output

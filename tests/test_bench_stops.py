@@ -80,11 +80,11 @@ def test_skip_instructions_writes_a_partial_run_without_counts(tmp_path: Path) -
                      "--benchmark-disable", "-k", "instruction or baseline")
     output = done.stdout + done.stderr
     run = only_run(tmp_path)
-    first = run.iloc[0]
-    assert first["complete"] == False, output  # noqa: E712 (a numpy bool)
-    assert "--skip-instructions" in first["incomplete_reason"]
-    assert (first["valgrind"], first["instructions_tool"]) == ("", "")
-    assert not run["metric"].str.startswith("instructions_").any()
+    info = run.info
+    assert info.complete is False, output
+    assert "--skip-instructions" in (info.incomplete_reason or "")
+    assert (info.valgrind, info.instructions_tool) == ("", "")
+    assert not run.rows["metric"].str.startswith("instructions_").any()
 
 
 def test_no_data_source_names_the_three_ways(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import DEFAULT_CONFIG_PATH, load_config
-from pipeline.judge.compare import compare_runs, select_reference
+from pipeline.judge.compare import compare_runs, not_selected, select_reference
 from pipeline.judge.compare.cli import main
-from pipeline.results import read_history, read_results, run_times
+from pipeline.results import measurements_of, read_history, read_results, run_of
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 A, B = RUNS / "tf2.21.0_a.csv", RUNS / "tf2.21.0_b.csv"
@@ -41,7 +42,7 @@ Rows = list[dict[str, str]]
 
 
 def run_id(path: Path) -> str:
-    return str(read_results(path)["run_id"].iloc[0])
+    return read_results(path).run_id
 
 
 def field(path: Path, name: str) -> str:
@@ -174,6 +175,18 @@ def test_a_selected_model_without_rows_is_missing(tmp_path: Path) -> None:
     assert ("int8_tflite", "accuracy", None, None, None) in with_verdict(
         verdicts(reference, candidate), "missing")
     assert "not selected" not in out
+
+
+def test_a_run_made_here_that_selected_nothing_leaves_nothing_out() -> None:
+    """An empty selection says nothing about what was selected (as an unknown one): every
+    model of the reference run is compared, and one the candidate lacks is missing."""
+    reference, read = read_results(A), read_results(B)
+    candidate = run_of(replace(read.info, variants=()), list(measurements_of(
+        read.rows[read.rows["model"] != PQT])))
+    rows = compare_runs(reference, candidate, load_config(DEFAULT_CONFIG_PATH).compare)
+    assert not not_selected(reference, candidate)
+    found = {row.verdict for row in rows if row.model == PQT}
+    assert "missing" in found and found <= {"missing", "reference only"}  # info: stage times
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -425,7 +438,7 @@ def test_markdown_is_a_github_table_with_one_line_per_row() -> None:
     table = [line for line in out.splitlines() if line.startswith("|")]
     assert table[0] == ("| model | metric | runtime | threads | stage | reference | candidate | "
                         "change | allowed | verdict | detail |")
-    assert len(table) == 2 + len(read_results(B))
+    assert len(table) == 2 + len(read_results(B).rows)
     assert out.splitlines()[0].startswith(f"reference run {run_id(A)} ")
     assert last_line(out).startswith("**PASS: ")
 
@@ -461,12 +474,11 @@ def test_candidate_is_never_its_own_reference(tmp_path: Path) -> None:
 
 def test_select_reference_orders_versions_numerically_and_skips_partial_runs() -> None:
     runs = read_history([TF215, TF220, A, B, PARTIAL])
-    choice = select_reference(runs, candidate_tf="2.21.0",
-                              before=run_times(read_results(B)).iloc[0])
-    assert choice.run["run_id"].iloc[0] == run_id(TF220)
+    choice = select_reference(runs, candidate_tf="2.21.0", before=read_results(B).info.time)
+    assert choice.run.run_id == run_id(TF220)
     # 2.100 sorts after 2.21 (not as a string); the partial run is newer but never chosen.
     choice = select_reference(runs, candidate_tf="2.100.0")
-    assert choice.run["run_id"].iloc[0] == run_id(B)
+    assert choice.run.run_id == run_id(B)
     assert choice.reason.endswith("(1 partial run never chosen)")
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.variants import VARIANTS
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from pipeline.variants.registry import VARIANTS
 
 SHIPPED = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
 

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from pipeline import tfenv
-from pipeline.build.pruning import prune
-from pipeline.build.recipe import RECIPE
-from pipeline.build.training import tf_data_autotune_off, train_baseline
-from pipeline.build.variants import DEFAULT_VARIANTS
 from pipeline.data import scale_pixels
+from pipeline.recipe import RECIPE
 from pipeline.run import bench_run
 from pipeline.run.bench_run import BenchRun
+from pipeline.variants.pruning import prune
+from pipeline.variants.registry import DEFAULT_VARIANTS
+from pipeline.variants.training import tf_data_autotune_off, train_baseline
 from pipeline.workloads import MNIST_CNN
 
 #: The reference recipe, plus a full-integer conversion and a clustering (cheap on the sample).

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.variants import definitions_sha256
 from pipeline.config import load_config
 from pipeline.measure.environment import (
     architecture,
-    collect_run_info,
     comparable_platform,
     cpu_count,
     cpu_model,
@@ -27,6 +25,8 @@ from pipeline.measure.environment import (
     provider,
 )
 from pipeline.results import Measurement, read_results, to_frame, write_atomic
+from pipeline.run.info import collect_run_info
+from pipeline.variants.registry import definitions_sha256
 from pipeline.workloads import MNIST_CNN
 
 #: The start of /proc/cpuinfo of this project's 2-core VM: a model name as coarse as "AMD EPYC",
@@ -159,8 +159,8 @@ def test_collect_run_info_records_config_recipe_and_completeness(tmp_path: Path)
     path = write_atomic(to_frame(info, [Measurement(model="baseline", metric="accuracy",
                                                     value=0.98, unit="fraction")]),
                         tmp_path / "r1.csv")
-    first = read_results(path).iloc[0]
-    assert (first["complete"], first["incomplete_reason"]) == (False, "-k 'baseline'")
+    read = read_results(path).info
+    assert (read.complete, read.incomplete_reason) == (False, "-k 'baseline'")
 
 
 def test_the_distribution_providing_a_package_is_recorded_whatever_its_name(

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from pipeline import tfenv
-from pipeline.build.conversion import FLOAT, to_tflite
 from pipeline.measure import footprint
 from pipeline.measure.footprint import (
     FOOTPRINT_METRICS,
@@ -19,6 +18,7 @@ from pipeline.measure.footprint import (
 )
 from pipeline.measure.interpreters import NO_XNNPACK, RUNTIMES
 from pipeline.measure.latency import LatencyKey
+from pipeline.variants.conversion import FLOAT, to_tflite
 
 
 @pytest.fixture(scope="module")

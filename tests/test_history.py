@@ -10,8 +10,10 @@ import csv
 import io
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
 
-from pipeline.build.variants import VARIANTS
 from pipeline.config import load_config
 from pipeline.judge.history.cli import main
 from pipeline.judge.history.picture import (
@@ -42,7 +43,8 @@ from pipeline.judge.history.table import (
     run_facts,
 )
 from pipeline.judge.pareto import PARETO_COLUMNS, pareto_front, png_software
-from pipeline.results import read_history, read_results
+from pipeline.results import History, Run, read_history, read_results
+from pipeline.variants.registry import VARIANTS
 from tests.test_results_reader import BAD_REASONS, FIXTURES
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
@@ -63,7 +65,25 @@ TABLE_ROWS = 5 * 12 + 1
 
 
 def run_id_of(name: str) -> str:
-    return str(read_results(RUNS / name)["run_id"].iloc[0])
+    return read_results(RUNS / name).run_id
+
+
+def edited_run(run: Run, **changes: Any) -> Run:
+    """`run` with some run fields changed, in its info and on every row alike, as a file that
+    recorded them would read."""
+    return replace(run, info=replace(run.info, **changes), rows=run.rows.assign(**changes))
+
+
+def edited(history: History, run_id: str, **changes: Any) -> History:
+    """`history` with some run fields of run `run_id` changed (edited_run)."""
+    assert run_id in {run.run_id for run in history}, run_id
+    return replace(history, runs=tuple(edited_run(run, **changes) if run.run_id == run_id
+                                       else run for run in history))
+
+
+def run_of_history(history: History, run_id: str) -> Run:
+    [run] = [run for run in history if run.run_id == run_id]
+    return run
 
 
 def run_cli(*args: object, isolate: bool = True) -> tuple[int, str, str]:
@@ -126,7 +146,7 @@ def test_writes_tidy_csv_and_png(drawn: Drawn) -> None:
     assert list(dict.fromkeys(table["run_id"])) == [run_id_of(n) for n in RUN_FILES]
     assert len(table) == TABLE_ROWS
     source = read_results(RUNS / "tf2.20.0.csv")
-    value = {(r["model"], r["metric"]): r["value"] for r in source.to_dict("records")}
+    value = {(r["model"], r["metric"]): r["value"] for r in source.rows.to_dict("records")}
     run = table[table["run_id"] == run_id_of("tf2.20.0.csv")]
     models = run[run["runtime"].isna()].set_index("model")
     assert list(models.index) == ["baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite"]
@@ -159,8 +179,9 @@ def test_complete_column_marks_partial_runs_and_leaves_schema_1_empty(drawn: Dra
     assert [(row["model"], row["runtime"]) for row in partial] == [("baseline", "")]
 
 
-def figure_of(history: pd.DataFrame) -> Figure:
-    return history_figure(history_table(history), load_config(), run_facts(history))
+def figure_of(history: Iterable[Run]) -> Figure:
+    runs = list(history)
+    return history_figure(history_table(runs), load_config(), run_facts(runs))
 
 
 def panels(fig: Figure) -> dict[str, list[Axes]]:
@@ -178,15 +199,15 @@ def xs_of(line: Line2D) -> list[int]:
     return [int(x) for x in np.asarray(line.get_xdata(), dtype=float)]
 
 
-def run_order(history: pd.DataFrame) -> list[str]:
+def run_order(history: Iterable[Run]) -> list[str]:
     return list(dict.fromkeys(history_table(history)["run_id"]))
 
 
 def label_of(name: str) -> str:
     """"TF version\\nMM-DD\\nHH:MM" (UTC) of a fixture run: every fixture run is of 2026."""
-    run = read_results(RUNS / name).iloc[0]
-    time = pd.Timestamp(run["timestamp_utc"]).tz_convert("UTC")
-    return f"{run['tensorflow']}\n{time:%m-%d}\n{time:%H:%M}"
+    run = read_results(RUNS / name).info
+    time = pd.Timestamp(run.timestamp_utc).tz_convert("UTC")
+    return f"{run.tensorflow}\n{time:%m-%d}\n{time:%H:%M}"
 
 
 def test_picture_labels_every_run_distinctly_and_the_partial_run(results_dir: Path) -> None:
@@ -204,8 +225,8 @@ def test_picture_labels_every_run_distinctly_and_the_partial_run(results_dir: Pa
 def test_runs_of_the_same_minute_get_their_run_id_suffix(results_dir: Path) -> None:
     history = read_history(results_dir)
     a, b = run_id_of("tf2.21.0_a.csv"), run_id_of("tf2.21.0_b.csv")
-    stamp = history.loc[history["run_id"] == a, "timestamp_utc"].iloc[0]
-    history.loc[history["run_id"] == b, "timestamp_utc"] = stamp.replace(":55:46", ":55:59")
+    stamp = run_of_history(history, a).info.timestamp_utc
+    history = edited(history, b, timestamp_utc=stamp.replace(":55:46", ":55:59"))
     table = history_table(history)
     labels = dict(zip(run_order(history), run_labels(table, run_order(history)), strict=True))
     assert labels[a] == f"{label_of('tf2.21.0_a.csv')}\n{a[-6:]}"
@@ -216,7 +237,7 @@ def test_runs_of_the_same_minute_get_their_run_id_suffix(results_dir: Path) -> N
 def test_labels_carry_the_year_when_runs_span_years(results_dir: Path) -> None:
     history = read_history(results_dir)
     old = run_id_of("tf2.15.1.csv")
-    history.loc[history["run_id"] == old, "timestamp_utc"] = "2025-12-31T23:59:00+00:00"
+    history = edited(history, old, timestamp_utc="2025-12-31T23:59:00+00:00")
     labels = run_labels(history_table(history), run_order(history))
     assert labels[0] == "2.15.1\n2025-12-31\n23:59"
     assert labels[1].split("\n")[1] == "2026-11-28"
@@ -227,10 +248,10 @@ def test_many_runs_get_one_line_labels_turned_upright(results_dir: Path) -> None
     history = read_history(results_dir)
     copies = []
     for i in range(12):
-        copy = history[history["run_id"] == run_id_of("tf2.21.0_b.csv")].copy()
-        copies.append(copy.assign(run_id=f"20261129T{i:02d}0000Z_tf2.21.0_c{i:05d}",
-                                  timestamp_utc=f"2026-11-29T{i:02d}:00:00+00:00"))
-    fig = figure_of(pd.concat([history, *copies], ignore_index=True))
+        copy = run_of_history(history, run_id_of("tf2.21.0_b.csv"))
+        copies.append(edited_run(copy, run_id=f"20261129T{i:02d}0000Z_tf2.21.0_c{i:05d}",
+                                 timestamp_utc=f"2026-11-29T{i:02d}:00:00+00:00"))
+    fig = figure_of([*history, *copies])
     labels = fig.axes[-1].get_xticklabels()
     assert len(labels) == 18 and len({label.get_text() for label in labels}) == 18
     assert all("\n" not in label.get_text() and label.get_rotation() == 90 for label in labels)
@@ -239,8 +260,9 @@ def test_many_runs_get_one_line_labels_turned_upright(results_dir: Path) -> None
 def test_latency_values_are_the_run_medians(results_dir: Path) -> None:
     history = read_history(results_dir)
     table = history_table(history)
-    source = history[history["metric"] == "latency"].set_index(["run_id", "model", "runtime",
-                                                                "threads"])["value"]
+    rows = history.rows
+    source = rows[rows["metric"] == "latency"].set_index(["run_id", "model", "runtime",
+                                                          "threads"])["value"]
     shown = table[table["runtime"].notna()].set_index(["run_id", "model", "runtime",
                                                         "threads"])["latency_median_s"]
     assert shown.sort_index().tolist() == source.sort_index().tolist()
@@ -250,7 +272,7 @@ def test_tf_versions_sort_numerically(results_dir: Path) -> None:
     """2.9 comes before 2.15 even though it sorts after it as text."""
     history = read_history(results_dir)
     relabelled = run_id_of("tf2.20.0.csv")
-    history.loc[history["run_id"] == relabelled, "tensorflow"] = "2.9.0"
+    history = edited(history, relabelled, tensorflow="2.9.0")
     assert list(dict.fromkeys(history_table(history)["run_id"]))[:2] == [
         relabelled, run_id_of("tf2.15.1.csv")]
 
@@ -326,7 +348,7 @@ def test_pareto_view_is_of_the_newest_complete_run(drawn: Drawn) -> None:
     assert list(table.columns) == list(PARETO_COLUMNS)
     assert table["model"].tolist() == ["baseline", "pruned", "pruned_tflite",
                                        "pruned_quantized_tflite"]
-    source = read_results(RUNS / "tf2.21.0_b.csv")
+    source = read_results(RUNS / "tf2.21.0_b.csv").rows
     latency = source[(source["metric"] == "latency") & (source["runtime"] == "tf.lite")
                      & (source["threads"] == 1)].set_index("model")["value"]
     assert table.set_index("model")["latency_median_us"].dropna().to_dict() == pytest.approx(
@@ -376,14 +398,15 @@ def test_one_latency_line_per_runtime_and_machine(results_dir: Path) -> None:
     little to be known as the same."""
     history = read_history(results_dir)
     moved = run_id_of("tf2.21.0_a.csv")
-    history.loc[history["run_id"] == moved, "cpu"] = INTEL
+    history = edited(history, moved, cpu=INTEL)
     facts = run_facts(history)
     order = run_order(history)
     fig = figure_of(history)
     lines = lines_of(panels(fig)["pruned_tflite"][2])
-    runtimes = set(history.loc[history["metric"] == "latency", "runtime"])
+    rows = history.rows
+    runtimes = set(rows.loc[rows["metric"] == "latency", "runtime"])
     machines_with_latency = {facts.machine[r] for r in
-                             history.loc[history["metric"] == "latency", "run_id"]}
+                             rows.loc[rows["metric"] == "latency", "run_id"]}
     assert len(machines_with_latency) == 3
     assert len(lines) == len(runtimes) * 3
     for line in lines:
@@ -395,13 +418,15 @@ def test_one_latency_line_per_runtime_and_machine(results_dir: Path) -> None:
                                                     "Intel Xeon fam 6"))
 
 
-def reuse_of(history: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str]:
+def reuse_of(history: History, source: str) -> tuple[History, str]:
     """`history` plus a `--reuse-run` session of run `source`: its .tflite rows only, later."""
-    tflite = history["model"].map(lambda m: VARIANTS[m].kind == "tflite")
+    built = run_of_history(history, source)
+    tflite = built.rows["model"].map(lambda m: VARIANTS[m].kind == "tflite")
     reuse = "20261128T010000Z_tf2.21.0_feed01"
-    rows = history[(history["run_id"] == source) & tflite].assign(
-        run_id=reuse, timestamp_utc="2026-11-28T01:00:30+00:00", source_run_id=source)
-    return pd.concat([history, rows], ignore_index=True), reuse
+    run = edited_run(replace(built, rows=built.rows[tflite].reset_index(drop=True)),
+                     run_id=reuse, timestamp_utc="2026-11-28T01:00:30+00:00",
+                     source_run_id=source)
+    return replace(history, runs=(*history.runs, run)), reuse
 
 
 def test_reuse_runs_leave_keras_lines_whole_and_use_their_source_run(results_dir: Path) -> None:
@@ -454,7 +479,8 @@ def test_shared_machine_latency_is_drawn_hollow_off_the_lines(results_dir: Path)
     only hollow markers, named in the legend; its accuracy is drawn as usual."""
     history = read_history(results_dir)
     shared = run_id_of("tf2.20.0.csv")
-    history["machine_shared"] = history["run_id"].eq(shared)
+    history = replace(history, runs=tuple(edited_run(run, machine_shared=run.run_id == shared)
+                                          for run in history))
     assert run_facts(history).shared == {shared}
     x = run_order(history).index(shared)
     fig = figure_of(history)
@@ -468,12 +494,17 @@ def test_shared_machine_latency_is_drawn_hollow_off_the_lines(results_dir: Path)
 
 
 def test_runs_without_machine_shared_count_as_not_shared(results_dir: Path) -> None:
-    """Schema 1-3 files read as None, and a frame may lack the column altogether."""
+    """Schema 1-3 files read as None (they lack the column altogether), and a run whose
+    machine_shared is None counts as not shared."""
     history = read_history(results_dir)
-    history["machine_shared"] = None
+    unknown = replace(history, runs=tuple(edited_run(run, machine_shared=None)
+                                          for run in history))
+    assert run_facts(unknown).shared == frozenset()
+    # The fixture files are of schemas before 4: as read, they lack the column altogether.
+    assert {run.info.schema_version for run in history} <= {1, 2, 3}
+    assert {run.info.machine_shared for run in history} == {None}
     assert run_facts(history).shared == frozenset()
-    assert run_facts(history.drop(columns="machine_shared")).shared == frozenset()
-    fig = figure_of(history.drop(columns="machine_shared"))
+    fig = figure_of(history)
     assert not any("shared" in text.get_text() for text in fig.legends[0].get_texts())
 
 

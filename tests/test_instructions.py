@@ -267,8 +267,8 @@ def test_a_little_more_work_per_invoke_fails_the_gate_and_machine_load_does_not(
     17% fewer than 12.)"""
     from dataclasses import replace
 
-    from pipeline.build.conversion import to_tflite
     from pipeline.judge.compare.cli import main as compare
+    from pipeline.variants.conversion import to_tflite
     from pipeline.workloads import MNIST_CNN
     from tests.test_compare import edited
     from tests.test_instruction_gate import COUNTED

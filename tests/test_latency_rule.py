@@ -7,7 +7,7 @@ each process measuring every (model, runtime, threads) with the suite's interlea
 samples keep their real correlation and their real process-to-process shifts, which i.i.d. draws
 would not. Every consecutive pair of processes is an A/A comparison; the same pairs with the
 candidate scaled are known slowdowns. The rule runs exactly as the gate runs it: `compare_runs` over
-results frames built from the samples.
+runs built from the samples.
 """
 from __future__ import annotations
 
@@ -20,13 +20,11 @@ import pytest
 from pipeline.config import load_config
 from pipeline.judge.compare import compare_runs
 from pipeline.measure.latency import LatencyKey, latency_measurement
-from pipeline.results import RunInfo, read_results, to_frame
+from pipeline.results import read_results, run_of
 
 RECORDING = Path(__file__).parent / "fixtures" / "latency"
 #: Any real run's columns will do: both sides of a pair share them, as same-machine runs do.
-RUN = RunInfo(**{name: value for name, value in read_results(
-    Path(__file__).parent / "fixtures" / "runs" / "tf2.21.0_a.csv").iloc[0].items()
-    if name in RunInfo.__dataclass_fields__})
+RUN = read_results(Path(__file__).parent / "fixtures" / "runs" / "tf2.21.0_a.csv").info
 
 
 def _processes() -> list[dict[str, list[float]]]:
@@ -49,12 +47,12 @@ def verdicts(scale: float) -> list[str]:
     rules = load_config().compare
     out = []
     for index, (reference, candidate) in enumerate(zip(PROCESSES, PROCESSES[1:], strict=False)):
-        ref_frame = to_frame(replace(RUN, run_id=f"reference{index}"),
-                             [latency_measurement(_key(k), reference[k]) for k in ONE_THREAD])
-        cand_frame = to_frame(replace(RUN, run_id=f"candidate{index}"),
-                              [latency_measurement(_key(k), [v * scale for v in candidate[k]])
-                               for k in ONE_THREAD])
-        out += [row.verdict for row in compare_runs(ref_frame, cand_frame, rules)]
+        ref_run = run_of(replace(RUN, run_id=f"reference{index}"),
+                         [latency_measurement(_key(k), reference[k]) for k in ONE_THREAD])
+        cand_run = run_of(replace(RUN, run_id=f"candidate{index}"),
+                          [latency_measurement(_key(k), [v * scale for v in candidate[k]])
+                           for k in ONE_THREAD])
+        out += [row.verdict for row in compare_runs(ref_run, cand_run, rules)]
     return out
 
 

@@ -51,9 +51,9 @@ def own_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]
 def test_a_workload_of_your_own_runs_and_records_itself(own_runs: tuple[Path, list[Path]]
                                                         ) -> None:
     folder, runs = own_runs
-    first = read_results(runs[0]).iloc[0]
-    assert (first["workload"], bool(first["complete"])) == ("tiny_cnn", True)
-    assert read_results(runs[1]).iloc[0]["workload_sha256"] == first["workload_sha256"]
+    first = read_results(runs[0]).info
+    assert (first.workload, first.complete) == ("tiny_cnn", True)
+    assert read_results(runs[1]).info.workload_sha256 == first.workload_sha256
     assert str(folder) not in str(REPO_ROOT) and not str(folder).startswith(str(REPO_ROOT))
 
 

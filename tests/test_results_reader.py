@@ -8,7 +8,7 @@ import csv
 import importlib.util
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC
 from pathlib import Path
 
@@ -16,24 +16,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.build.variants import VARIANT_NAMES
 from pipeline.results import (
     COLUMNS,
-    COLUMNS_V1,
     METRICS,
+    MIGRATIONS,
     RUN_COLUMNS,
-    RUN_COLUMNS_ADDED_V2,
+    SCHEMA_VERSION,
     STAGES,
     Measurement,
     ResultsFileError,
     RunInfo,
+    columns_of,
     measurements_of,
     read_history,
     read_results,
-    selected_variants,
     to_frame,
     write_atomic,
 )
+from pipeline.variants.registry import VARIANT_NAMES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 BASE = FIXTURES / "base.csv"
@@ -103,32 +103,34 @@ def test_fixture_set_is_complete() -> None:
 
 
 def test_base_fixture_reads_as_one_typed_run_of_the_current_schema() -> None:
-    frame = read_results(BASE)
+    run = read_results(BASE)
+    frame = run.rows
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 25 and frame["run_id"].nunique() == 1
-    assert frame.attrs["path"] == str(BASE)
+    assert run.path == str(BASE)
     assert frame["value"].dtype == "float64"
     latency = frame[frame["metric"] == "latency"]
     assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {20}
     assert frame.loc[frame["metric"] == "accuracy", "runtime"].isna().all()
-    first = frame.iloc[0]
-    assert first["schema_version"] == 6
-    assert (first["workload"], first["workload_sha256"]) == ("mnist_cnn", "")
-    assert (first["machine_shared"], first["machine_shared_by"]) == (False, "")
-    assert (first["valgrind"], first["instructions_tool"]) == ("3.19.0", "callgrind")
-    assert (first["tensorflow_distribution"], first["tf_keras_distribution"]) == (
+    info = run.info
+    assert info.schema_version == 6
+    assert (info.workload, info.workload_sha256) == ("mnist_cnn", "")
+    assert (info.machine_shared, info.machine_shared_by) == (False, "")
+    assert (info.valgrind, info.instructions_tool) == ("3.19.0", "callgrind")
+    assert (info.tensorflow_distribution, info.tf_keras_distribution) == (
         "tensorflow", "tf-keras")
-    assert first["variants"] == "baseline pruned pruned_tflite pruned_quantized_tflite"
-    assert (first["complete"], first["incomplete_reason"]) == (True, "")
+    assert info.variants == ("baseline", "pruned", "pruned_tflite", "pruned_quantized_tflite")
+    assert frame["variants"].iat[0] == "baseline pruned pruned_tflite pruned_quantized_tflite"
+    assert (info.complete, info.incomplete_reason) == (True, "")
     assert frame["complete"].dtype == bool
-    assert {c: int(first[c]) for c in ("latency_repetitions", "latency_warmup_invokes",
-                                       "latency_timed_invokes", "latency_order_seed",
-                                       "cpu_count")} == {
+    assert {c: getattr(info, c) for c in ("latency_repetitions", "latency_warmup_invokes",
+                                          "latency_timed_invokes", "latency_order_seed",
+                                          "cpu_count")} == {
         "latency_repetitions": 20, "latency_warmup_invokes": 100,
         "latency_timed_invokes": 1000, "latency_order_seed": 0, "cpu_count": 2}
     for column in ("cpu_count", "latency_repetitions"):
         assert frame[column].dtype == "int64"
-    assert len(first["recipe_sha256"]) == 64 and len(first["config_sha256"]) == 64
+    assert len(info.recipe_sha256 or "") == 64 and len(info.config_sha256 or "") == 64
 
 
 @pytest.mark.parametrize("name", sorted(BAD_REASONS))
@@ -164,17 +166,18 @@ def test_invalid_cell_is_refused_with_exact_reason(
     assert reason_of(path) == reason
 
 
-# A schema-2 run records what decides comparability; a cell that does not say it is refused,
-# since the gate would otherwise compare (or choose as reference) a run it cannot judge.
+# A run records what decides comparability; a cell that does not say it is refused, since the
+# gate would otherwise compare (or choose as reference) a run it cannot judge.
 @pytest.mark.parametrize(("column", "cell", "reason"), [
     ("complete", "yes", "complete 'yes' is not True or False"),
     ("complete", "", "complete '' is not True or False"),
-    ("recipe_sha256", "", ("column recipe_sha256 is empty; a schema 2 run records it so the "
-                           "comparison can tell whether runs may be compared")),
-    ("config_sha256", "", ("column config_sha256 is empty; a schema 2 run records it so the "
-                           "comparison can tell whether runs may be compared")),
-    ("cpu", "", ("column cpu is empty; a schema 2 run records it so the comparison can tell "
-                 "whether runs may be compared")),
+    ("recipe_sha256", "", ("column recipe_sha256 is empty; the comparison needs it to tell "
+                           "whether runs may be compared")),
+    ("config_sha256", "", ("column config_sha256 is empty; the comparison needs it to tell "
+                           "whether runs may be compared")),
+    ("cpu", "", ("column cpu is empty; the comparison needs it to tell whether runs may be "
+                 "compared")),
+    ("workload", "", "column workload is empty; runs of different workloads are never compared"),
     ("cpu_count", "two", "cpu_count 'two' is not an integer"),
     ("cpu_count", "", "cpu_count '' is not an integer"),
     ("latency_repetitions", "20.5", "latency_repetitions '20.5' is not an integer"),
@@ -191,8 +194,8 @@ def test_incomplete_run_reads_with_its_reason(tmp_path: Path) -> None:
     path = rewrite(BASE, tmp_path / "run.csv",
                    lambda rows: [{**r, "complete": "False", "incomplete_reason": reason}
                                  for r in rows])
-    first = read_results(path).iloc[0]
-    assert (first["complete"], first["incomplete_reason"]) == (False, reason)
+    info = read_results(path).info
+    assert (info.complete, info.incomplete_reason) == (False, reason)
 
 
 @pytest.mark.parametrize(("content", "reason"), [
@@ -231,7 +234,7 @@ def test_extra_columns_of_a_newer_writer_are_kept(tmp_path: Path) -> None:
     path = rewrite(BASE, tmp_path / "run.csv",
                    lambda rows: [{**r, "gpu": "none"} for r in rows],
                    fieldnames=[*COLUMNS, "gpu"])
-    frame = read_results(path)
+    frame = read_results(path).rows
     assert list(frame.columns) == [*COLUMNS, "gpu"]
     assert set(frame["gpu"]) == {"none"}
 
@@ -242,24 +245,39 @@ def test_extra_columns_of_a_newer_writer_are_kept(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def test_real_schema_1_run_reads_with_the_added_columns_unknown() -> None:
-    frame = read_results(SCHEMA1)
+    run = read_results(SCHEMA1)
+    frame, info = run.rows, run.info
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 25 and frame["run_id"].nunique() == 1
-    first = frame.iloc[0]
-    assert first["schema_version"] == 1
-    assert (first["run_id"], first["tensorflow"]) == ("20261127T205528Z_tf2.21.0_582ea4", "2.21.0")
+    assert info.schema_version == 1
+    assert (info.run_id, info.tensorflow) == ("20261127T205528Z_tf2.21.0_582ea4", "2.21.0")
     # Unknown, not guessed: no default completeness, no cpu_count of this machine, no latency
-    # settings of today's config, no empty-string reason.
-    for column in RUN_COLUMNS_ADDED_V2:
-        assert frame[column].map(lambda v: v is None).all(), column
+    # settings of today's config, no empty-string reason; the workload the only one there was.
+    for migration in MIGRATIONS:
+        for column, older in migration.added.items():
+            assert getattr(info, column) == older, column
+            assert frame[column].map(lambda v, older=older: v == older).all(), column
+    assert info.workload == "mnist_cnn" and info.recipe_sha256 is None
     # What schema 1 did record is read as written.
-    assert (first["cpu"], first["platform"]) == ("AMD EPYC", "Linux-6.18.44-fc-v669-x86_64")
+    assert (info.cpu, info.platform) == ("AMD EPYC", "Linux-6.18.44-fc-v669-x86_64")
     latency = frame[frame["metric"] == "latency"]
     assert len(latency) == 8 and set(latency["rounds"]) == {200}
 
 
+def test_a_later_schema_s_column_in_an_older_file_is_not_trusted(tmp_path: Path) -> None:
+    """A schema-1 file edited to carry later columns still reads as schema 1: each column a
+    later schema added holds what MIGRATIONS says, never the hand-written cell."""
+    extra = {"machine_shared": "True", "workload": "ds_cnn", "variants": "baseline",
+             "complete": "True"}
+    path = rewrite(SCHEMA1, tmp_path / "run.csv", lambda rows: [{**r, **extra} for r in rows],
+                   fieldnames=[*columns_of(1), *extra])
+    info = read_results(path).info
+    assert (info.machine_shared, info.workload, info.variants, info.complete) == (
+        None, "mnist_cnn", None, None)
+
+
 def test_schema_1_run_missing_a_column_names_its_own_schema(tmp_path: Path) -> None:
-    names = [c for c in COLUMNS_V1 if c != "cpu"]
+    names = [c for c in columns_of(1) if c != "cpu"]
     path = rewrite(SCHEMA1, tmp_path / "run.csv", lambda rows: rows, fieldnames=names)
     assert reason_of(path) == ("missing column(s) cpu; a schema_version 1 file has all of its "
                                "columns (docs/results-csv.md, 'Results CSV')")
@@ -268,12 +286,11 @@ def test_schema_1_run_missing_a_column_names_its_own_schema(tmp_path: Path) -> N
 def test_schema_1_and_schema_2_runs_read_as_one_history(tmp_path: Path) -> None:
     shutil.copy(SCHEMA1, tmp_path / "a_schema1.csv")
     shutil.copy(BASE, tmp_path / "b_base.csv")
-    history = read_history(tmp_path)
-    runs = history.drop_duplicates("run_id").set_index("run_id")
-    assert runs.at["20261127T205528Z_tf2.21.0_582ea4", "complete"] is None
-    assert runs.at[BASE_RUN_ID, "complete"] == True  # noqa: E712 (numpy bool)
-    assert runs.at[BASE_RUN_ID, "cpu_count"] == 2
-    assert runs.at["20261127T205528Z_tf2.21.0_582ea4", "cpu_count"] is None
+    runs = {run.run_id: run.info for run in read_history(tmp_path)}
+    assert runs["20261127T205528Z_tf2.21.0_582ea4"].complete is None
+    assert runs[BASE_RUN_ID].complete is True
+    assert runs[BASE_RUN_ID].cpu_count == 2
+    assert runs["20261127T205528Z_tf2.21.0_582ea4"].cpu_count is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,10 +312,10 @@ def test_history_folder_reads_every_csv_sorted(tmp_path: Path) -> None:
     second = second_run(tmp_path, "same.csv")
     (tmp_path / "notes.txt").write_text("not a CSV, not read")
     history = read_history(tmp_path)
-    assert list(dict.fromkeys(history["run_id"])) == [BASE_RUN_ID, SECOND_RUN_ID]
-    assert len(history) == 50
-    assert read_history(tmp_path, exclude=[second])["run_id"].nunique() == 1
-    assert read_history([second])["run_id"].nunique() == 1
+    assert [run.run_id for run in history] == [BASE_RUN_ID, SECOND_RUN_ID]
+    assert len(history.rows) == 50
+    assert [run.run_id for run in read_history(tmp_path, exclude=[second])] == [BASE_RUN_ID]
+    assert [run.run_id for run in read_history([second])] == [SECOND_RUN_ID]
 
 
 def test_one_bad_file_stops_the_history_and_is_named(tmp_path: Path) -> None:
@@ -332,10 +349,10 @@ def test_history_refuses_empty_folder_missing_path_and_copied_run(tmp_path: Path
 
 def test_a_schema_2_run_reads_with_its_selection_unknown() -> None:
     """Schema 2 did not record the selected variants: None, never guessed."""
-    frame = read_results(FIXTURES.parent / "runs" / "tf2.21.0_a.csv")
-    assert set(frame["schema_version"]) == {2}
-    assert frame["variants"].isna().all()
-    assert selected_variants(frame["variants"].iloc[0]) is None
+    run = read_results(FIXTURES.parent / "runs" / "tf2.21.0_a.csv")
+    assert set(run.rows["schema_version"]) == {2} and run.info.schema_version == 2
+    assert run.rows["variants"].isna().all()
+    assert run.info.variants is None
 
 
 def test_fixtures_are_what_the_committed_script_writes(tmp_path: Path) -> None:
@@ -408,7 +425,10 @@ RUNS = st.builds(
 def test_valid_measurements_round_trip(tmp_path_factory: pytest.TempPathFactory, run: RunInfo,
                                        rows: list[Measurement]) -> None:
     path = write_atomic(to_frame(run, rows), tmp_path_factory.mktemp("rt") / "run.csv")
-    frame = read_results(path)
-    assert list(measurements_of(frame)) == rows
-    assert {c: frame.iloc[0][c] for c in RUN_COLUMNS} == (
-        asdict(run) | {"variants": " ".join(run.variants)})
+    read = read_results(path)
+    assert list(measurements_of(read.rows)) == rows
+    assert read.info == replace(run, variants=run.variants or None,
+                                schema_version=SCHEMA_VERSION)
+    assert {c: read.rows[c].iat[0] for c in RUN_COLUMNS} == (
+        asdict(run) | {"variants": " ".join(run.variants or ()),
+                       "schema_version": SCHEMA_VERSION})

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.results import (
     COLUMNS,
-    RUN_COLUMNS_ADDED_V2,
+    MIGRATIONS,
     SCHEMA_VERSION,
     Measurement,
     RunInfo,
@@ -26,6 +26,8 @@ RUN = RunInfo(run_id="r1", timestamp_utc="2026-11-27T20:00:00+00:00", git_commit
               cpu="Test CPU", dataset_sha256="0" * 64, seed=0, recipe_sha256="1" * 64,
               config_sha256="2" * 64, latency_repetitions=20, latency_warmup_invokes=100,
               latency_timed_invokes=1000, latency_order_seed=0, cpu_count=2, complete=True)
+#: The run columns schema 2 added, in schema order.
+ADDED_IN_V2 = tuple(next(m for m in MIGRATIONS if m.version == 2).added)
 ROWS = [
     Measurement(model="baseline", metric="accuracy", value=0.9795, unit="fraction"),
     Measurement(model="baseline", metric="stage_seconds", stage="train", value=18.2, unit="s"),
@@ -58,7 +60,7 @@ def test_schema_2_run_columns_are_written_as_the_reader_expects(tmp_path: Path) 
         assert {row["complete"] for row in rows} == {complete}
         assert {row["incomplete_reason"] for row in rows} == {reason}
         first = rows[0]
-        assert [first[c] for c in RUN_COLUMNS_ADDED_V2] == [
+        assert [first[c] for c in ADDED_IN_V2] == [
             "1" * 64, "2" * 64, "20", "100", "1000", "0", "2", complete, reason]
 
 

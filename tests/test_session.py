@@ -1,4 +1,4 @@
-"""pipeline.run.session without a pytest session: what a `pytest bench` session refuses at its
+"""pipeline.suite.session without a pytest session: what a `pytest bench` session refuses at its
 start, when its run is incomplete, what its results CSV holds and what its last screen says.
 
 tests/test_bench_*.py run the real suite in a subprocess for the same behaviour as a user
@@ -9,26 +9,27 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from pipeline.build.variants import UnknownVariant, select
 from pipeline.config import DEFAULT_CONFIG_PATH, Config, load_config
 from pipeline.data import Dataset, load_npz
 from pipeline.measure.instructions import InstructionsUnavailable
 from pipeline.results import Measurement, read_results
-from pipeline.run import session as session_module
-from pipeline.run.reuse import SourceRun
-from pipeline.run.session import (
+from pipeline.run.source import SourceRun
+from pipeline.suite import session as session_module
+from pipeline.suite.session import (
     BenchSession,
     SessionError,
     SessionOptions,
     SessionStop,
     counting_valgrind,
 )
+from pipeline.variants.registry import UnknownVariant, select
 from pipeline.workloads import MNIST_CNN
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
+#: A real run's results CSV (tests/fixtures/make_results_fixtures.py).
+BASE_RUN = Path(__file__).resolve().parent / "fixtures" / "results" / "base.csv"
 
 
 @pytest.fixture(autouse=True)
@@ -131,9 +132,9 @@ def test_a_session_whose_tests_all_ran_writes_one_csv_and_says_where(
     written = session.finish(tests_ran=True, items=3)
     assert written == tmp_path / "results" / f"{session.run_id}.csv"
     run = read_results(written)
-    assert len(run) == 1
+    assert len(run.rows) == 1
     # --skip-instructions (uncounted) is the one reason this run is partial.
-    assert run["incomplete_reason"].tolist() == ["--skip-instructions"]
+    assert run.rows["incomplete_reason"].tolist() == ["--skip-instructions"]
     assert session.summary_lines()[-3:] == [
         f"artifacts: {tmp_path / 'run'}",
         f"results:   {written} (1 rows)",
@@ -148,7 +149,7 @@ def test_skipped_and_unfinished_tests_are_the_reasons_a_run_is_partial(
     session.finished_items = 2
     written = session.finish(tests_ran=True, items=5)
     assert written is not None
-    assert read_results(written)["incomplete_reason"].iloc[0] == (
+    assert read_results(written).info.incomplete_reason == (
         "--skip-instructions; 1 test(s) skipped; stopped after 2 of 5 tests")
 
 
@@ -190,10 +191,11 @@ def test_a_reused_run_of_other_data_stops_the_session(
 
 
 def _source(run_id: str, *, dataset_sha256: str, seed: int) -> SourceRun:
-    """A reused run as load_source_run returns it, holding only what start() checks."""
-    results = pd.DataFrame({"dataset_sha256": [dataset_sha256], "seed": [seed]})
-    return SourceRun(run_id=run_id, folder=Path("."), results=results,
-                     variants=("pruned_tflite",))
+    """A reused run as load_source_run returns it, differing from a real run only in what
+    start() checks."""
+    info = replace(read_results(BASE_RUN).info, run_id=run_id, dataset_sha256=dataset_sha256,
+                   seed=seed)
+    return SourceRun(folder=Path("."), info=info, variants=("pruned_tflite",), values={})
 
 
 def test_a_test_applies_to_the_selected_variants_its_marker_filters_admit(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.judge.spread import main, summarize
+from pipeline.suite.spread import main, summarize
 
 
 def test_summary_rows_follow_the_seeds() -> None:

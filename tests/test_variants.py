@@ -7,11 +7,20 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pipeline.build.clustering import distinct_weights
-from pipeline.build.conversion import FLOAT
-from pipeline.build.pruning import kernel_sparsity, m_by_n_violations, prune_m_by_n, pruned_kernels
-from pipeline.build.recipe import RECIPE
-from pipeline.build.variants import (
+from pipeline.data import scale_pixels
+from pipeline.measure import interpreters
+from pipeline.measure.interpreters import as_input, as_output, tflite_accuracy
+from pipeline.recipe import RECIPE
+from pipeline.run.bench_run import BenchRun
+from pipeline.variants.clustering import distinct_weights
+from pipeline.variants.conversion import FLOAT
+from pipeline.variants.pruning import (
+    kernel_sparsity,
+    m_by_n_violations,
+    prune_m_by_n,
+    pruned_kernels,
+)
+from pipeline.variants.registry import (
     DEFAULT_VARIANTS,
     VARIANT_NAMES,
     VARIANTS,
@@ -20,10 +29,6 @@ from pipeline.build.variants import (
     lineage,
     select,
 )
-from pipeline.data import scale_pixels
-from pipeline.measure import interpreters
-from pipeline.measure.interpreters import as_input, as_output, tflite_accuracy
-from pipeline.run.bench_run import BenchRun
 from pipeline.workloads import MNIST_CNN
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.build.conversion import to_tflite
-from pipeline.build.variants import DEFAULT_VARIANTS, VARIANT_NAMES, InapplicableVariant, select
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from pipeline.data import DataFormatError, dataset_from_arrays, load_npz
 from pipeline.measure.interpreters import load_interpreter
-from pipeline.run.reuse import ReuseError, load_source_run
+from pipeline.suite.reuse import ReuseError, load_source_run
+from pipeline.variants.conversion import to_tflite
+from pipeline.variants.registry import DEFAULT_VARIANTS, VARIANT_NAMES, InapplicableVariant, select
 from pipeline.workload import WorkloadError
 from pipeline.workloads import DS_CNN, MNIST_CNN, WORKLOADS, resolve_workload
 from tests.test_compare import ERROR, RUNS, run_cli, with_columns

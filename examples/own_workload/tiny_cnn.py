@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline import tfenv
 from pipeline.data import Dataset, dataset_from_arrays
-from pipeline.build.recipe import RECIPE
+from pipeline.recipe import RECIPE
 from pipeline.workload import Workload
 
 HERE = Path(__file__).resolve().parent

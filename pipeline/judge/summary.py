@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipeline.build.variants import ROOT, registry_rank
-from pipeline.results import Measurement
+from pipeline.measure.measurement import Measurement
+from pipeline.variants.registry import ROOT, registry_rank
 
 #: The latency the summary shows: the gated one.
 SUMMARY_THREADS = 1

@@ -16,9 +16,6 @@ from importlib import metadata
 from pathlib import Path
 
 from pipeline import REPO_ROOT
-from pipeline.config import Config
-from pipeline.results import RunInfo
-from pipeline.results.schema import WORKLOAD_BEFORE_V6
 from pipeline.tfenv import TENSORFLOW_PACKAGE, distributions_providing
 
 #: CSV column -> distribution names to try, first installed wins.
@@ -145,35 +142,3 @@ def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     tensorflow_version = installed("tensorflow")[1] or "none"
     return f"{now:%Y%m%dT%H%M%SZ}_tf{tensorflow_version}_{secrets.token_hex(3)}"
-
-
-def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha256: str,
-                     config: Config, variants: tuple[str, ...], complete: bool,
-                     incomplete_reason: str = "", source_run_id: str = "",
-                     machine_shared: bool = False, machine_shared_by: str = "",
-                     valgrind: str = "", instructions_tool: str = "",
-                     workload: str = WORKLOAD_BEFORE_V6, workload_sha256: str = "") -> RunInfo:
-    """Everything about this run except its measurements; `valgrind` and `instructions_tool`
-    say what counted its instruction rows (empty: none counted), `workload` and
-    `workload_sha256` what it built (pipeline.workload)."""
-    commit, dirty = git_state()
-    tensorflow, tf_keras = installed("tensorflow"), installed("tf_keras")
-    return RunInfo(
-        run_id=run_id,
-        timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
-        git_commit=commit, git_dirty=dirty,
-        python=platform.python_version(),
-        tensorflow=tensorflow[1], tf_keras=tf_keras[1],
-        tfmot=package_version("tfmot"), litert=package_version("litert"),
-        numpy=package_version("numpy"),
-        platform=platform_label(), cpu=cpu_model(), cpu_count=cpu_count(),
-        dataset_sha256=dataset_sha256, seed=seed, recipe_sha256=recipe_sha256,
-        config_sha256=config.sha256, **config.latency.columns(), complete=complete,
-        incomplete_reason=incomplete_reason, variants=variants, source_run_id=source_run_id,
-        machine_shared=machine_shared, machine_shared_by=machine_shared_by,
-        valgrind=valgrind, instructions_tool=instructions_tool,
-        tensorflow_distribution=tensorflow[0], tf_keras_distribution=tf_keras[0],
-        workload=workload, workload_sha256=workload_sha256,
-    )
-
-

@@ -38,7 +38,7 @@ import numpy as np
 
 from pipeline.measure.interpreters import as_input, create_interpreter
 from pipeline.measure.latency import LatencyKey, sampled_measurement
-from pipeline.results import Measurement
+from pipeline.measure.measurement import Measurement
 
 #: Footprints are measured single-threaded: start-up cost, not parallel speed.
 FOOTPRINT_THREADS = 1

@@ -46,7 +46,7 @@ from pipeline.data import scale_pixels
 from pipeline.measure.client_requests import SUPPORTED_MACHINES
 from pipeline.measure.instruction_worker import ALLOCATE_DUMP, INVOKE_DUMP
 from pipeline.measure.interpreters import INTERPRETERS, NO_XNNPACK, RUNTIMES
-from pipeline.results import Measurement
+from pipeline.measure.measurement import Measurement
 
 #: The valgrind tool that counts, recorded with each run (run column `instructions_tool`).
 TOOL = "callgrind"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.build.pruning import kernel_key
+from pipeline.variants.pruning import kernel_key
 
 #: The two interpreters, each with its default delegate (XNNPACK on x86).
 INTERPRETERS: tuple[str, ...] = ("tf.lite", "ai_edge_litert")
@@ -151,7 +151,7 @@ def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> float
 
 def tflite_kernels(path: Path) -> dict[str, np.ndarray]:
     """The Conv2D and FullyConnected weight tensors stored in a .tflite file, keyed as
-    pipeline.build.pruning keys Keras kernels (`Conv2D:<tensor name>`).
+    pipeline.variants.pruning keys Keras kernels (`Conv2D:<tensor name>`).
 
     Found by rank: a Conv2D kernel is 4-D (out x h x w x in), a FullyConnected one 2-D
     (out x in). Activations of those ranks lead with the batch dimension of 1, as does a

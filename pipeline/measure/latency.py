@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pipeline.measure.interpreters import output_of, ready_to_invoke
-from pipeline.results import Measurement
+from pipeline.measure.measurement import Measurement
 
 #: An input for timing outside the suite (the duel, the validity recording): the CNN's latency
 #: does not depend on pixel values, so a fixed synthetic image keeps them independent of MNIST

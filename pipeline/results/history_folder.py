@@ -1,4 +1,4 @@
-"""A history: every run of a results folder (or a list of CSVs), read strictly, as one table.
+"""A history: every run of a results folder (or a list of CSVs), read strictly.
 
 reader.py reads one file; this reads many, and a folder may hold more than runs: the project's
 own other CSVs (a duel's or spread's table) are recognised by their header and passed over
@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.results.reader import ResultsFileError, read_results
+from pipeline.results.schema import Run
 
 #: The project's other CSVs, which are not runs: (what it is, the folder it belongs in). A
 #: history folder may be given one by mistake (the duel's --csv "beside the runs"); it is
@@ -42,8 +45,28 @@ def _header_of(path: Path) -> list[str]:
         return []  # read_results says what is wrong with it
 
 
+@dataclass(frozen=True)
+class History:
+    """The runs of a history, in file-name order, and the files passed over as not runs."""
+
+    runs: tuple[Run, ...]
+    #: One line per CSV of the folder that is the project's other table (duel, spread).
+    passed_over: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[Run]:
+        return iter(self.runs)
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        """Every run's rows in one table (the history picture's and table's input)."""
+        return pd.concat([run.rows for run in self.runs], ignore_index=True)
+
+
 def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-                 *, exclude: Iterable[str | os.PathLike[str]] = ()) -> pd.DataFrame:
+                 *, exclude: Iterable[str | os.PathLike[str]] = ()) -> History:
     """All runs of a history: one CSV, a folder (every `*.csv` directly in it, sorted by name),
     or an explicit list of CSV files; `exclude` drops files of a folder (e.g. the candidate that
     was written into the same folder, or a report written there).
@@ -54,7 +77,7 @@ def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.Pat
     the named file and run again. The same run_id in two files is refused for the same reason
     (which copy would be the baseline?). An empty folder is an error too. The project's own
     other CSVs (a duel's or spread's table) found in a folder are not runs: they are passed over
-    and listed in `attrs["passed_over"]`, one line each, for the caller to show.
+    and listed in `passed_over`, one line each, for the caller to show.
     """
     passed_over: list[str] = []
     if isinstance(paths_or_folder, (str, os.PathLike)):
@@ -84,16 +107,14 @@ def read_history(paths_or_folder: str | os.PathLike[str] | Iterable[str | os.Pat
         paths = [Path(p) for p in paths_or_folder]
         if not paths:
             raise ValueError("read_history needs at least one path")
-    frames = []
+    runs = []
     first_file: dict[str, Path] = {}
     for path in paths:
-        frame = read_results(path)
-        run_id = frame["run_id"].iloc[0]
-        if run_id in first_file:
-            raise ResultsFileError(path, f"run_id {run_id!r} is also in {first_file[run_id]}; "
-                                         f"each run must be in one file (remove the copy)")
-        first_file[run_id] = path
-        frames.append(frame)
-    history = pd.concat(frames, ignore_index=True)
-    history.attrs["passed_over"] = passed_over
-    return history
+        run = read_results(path)
+        if run.run_id in first_file:
+            raise ResultsFileError(path, f"run_id {run.run_id!r} is also in "
+                                         f"{first_file[run.run_id]}; each run must be in one "
+                                         f"file (remove the copy)")
+        first_file[run.run_id] = path
+        runs.append(run)
+    return History(tuple(runs), tuple(passed_over))

@@ -1,8 +1,10 @@
 """The results CSV reader: strict, because the gate decides on what it returns.
 
-A malformed file must stop the gate with a reason, never be half-read. Schema-1 files (before
-the comparability columns) stay readable: the columns they lack are reported as unknown (None),
-never guessed, and a run whose completeness is unknown is never chosen as a reference run.
+A malformed file must stop the gate with a reason, never be half-read. Files of every older
+schema stay readable: the reader upgrades them once, here, from the one table of schema changes
+(schema.MIGRATIONS); the columns an older file lacks are then what the table says (unknown,
+None, never guessed), and a run whose completeness is unknown is never chosen as a reference
+run. What it returns is a Run: the run's fields as a typed RunInfo, its rows as a frame.
 """
 from __future__ import annotations
 
@@ -18,26 +20,25 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.measure.measurement import Measurement
 from pipeline.results.schema import (
     COLUMNS,
-    COLUMNS_V1,
-    COLUMNS_V2,
-    COLUMNS_V3,
-    COLUMNS_V4,
-    COLUMNS_V5,
     METRICS,
+    REQUIRED_RUN_VALUES,
+    RUN_BOOL_COLUMNS,
     RUN_COLUMNS,
-    RUN_COLUMNS_ADDED_V2,
-    RUN_COLUMNS_ADDED_V3,
-    RUN_COLUMNS_ADDED_V4,
-    RUN_COLUMNS_ADDED_V5,
+    RUN_INT_COLUMNS,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
-    WORKLOAD_BEFORE_V6,
-    Measurement,
+    SUPPORTED_SCHEMA_VERSIONS,
     MeasurementKey,
+    Run,
+    RunInfo,
+    added_after,
+    columns_of,
     key_of,
     parse_samples,
+    selected_variants,
 )
 
 
@@ -56,25 +57,10 @@ def measurements_of(frame: pd.DataFrame) -> Iterable[Measurement]:
 
 
 
-#: Schema versions this reader understands. A file from a newer writer is refused rather than
-#: guessed at, because a misread column would silently move the gate.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2, 3, 4, 5, SCHEMA_VERSION)
-#: The columns a file of each schema version must have.
-_COLUMNS_OF_VERSION: dict[int, tuple[str, ...]] = {1: COLUMNS_V1, 2: COLUMNS_V2, 3: COLUMNS_V3,
-                                                   4: COLUMNS_V4, 5: COLUMNS_V5,
-                                                   SCHEMA_VERSION: COLUMNS}
-
-#: Run columns that must hold a value: the comparison selects, orders and labels runs by them.
-_REQUIRED_RUN_VALUES: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow")
 #: Measurement columns read as floats (empty cell -> NaN); `value` must also be finite.
 _FLOAT_COLUMNS: tuple[str, ...] = ("value", "min", "median", "mean", "stddev", "iqr")
 #: Measurement columns read as whole numbers (empty cell -> None).
 _INT_COLUMNS: tuple[str, ...] = ("threads", "rounds")
-#: Schema-2 run columns holding whole numbers, and those that must not be empty.
-_RUN_INT_COLUMNS: tuple[str, ...] = (
-    "cpu_count", "latency_repetitions", "latency_warmup_invokes", "latency_timed_invokes",
-    "latency_order_seed")
-_REQUIRED_RUN_VALUES_V2: tuple[str, ...] = ("recipe_sha256", "config_sha256", "cpu")
 
 
 _EMPTY_REASON = ("empty file; a results CSV has a header row and one row per measurement "
@@ -232,110 +218,85 @@ def _is_float(token: str) -> bool:
     return True
 
 
-def _check_run_columns(path: Path, records: list[tuple[int, dict[str, str]]]) -> None:
-    """One file, one run: every run column must be the same on every row."""
+def _check_run_columns(path: Path, records: list[tuple[int, dict[str, str | None]]]) -> None:
+    """One file, one run: every run column the same on every row, and each of the right kind.
+    A column the file's schema did not have holds None (MIGRATIONS) and is not checked."""
     first_line, first = records[0]
-    run_ids = sorted({row["run_id"] for _, row in records})
+    run_ids = sorted({str(row["run_id"]) for _, row in records})
     if len(run_ids) > 1:
         shown = ", ".join(repr(r) for r in run_ids[:5]) + (", ..." if len(run_ids) > 5 else "")
         raise ResultsFileError(path, f"holds {len(run_ids)} run_ids ({shown}); a results file "
                                      f"holds one run (put several files in a folder to read a "
                                      f"history)")
-    for column in [c for c in RUN_COLUMNS if c in first]:
+    for column in RUN_COLUMNS:
         for line, row in records:
             if row[column] != first[column]:
                 raise ResultsFileError(path, f"column {column} differs between rows of one run: "
                                              f"{first[column]!r} on line {first_line}, "
                                              f"{row[column]!r} on line {line}")
-    for column in _REQUIRED_RUN_VALUES:
+    for column, why in REQUIRED_RUN_VALUES.items():
         if first[column] == "":
-            raise ResultsFileError(path, f"column {column} is empty; the comparison needs it to "
-                                         f"select and label the run")
+            raise ResultsFileError(path, f"column {column} is empty; {why}")
     try:
-        datetime.fromisoformat(first["timestamp_utc"])
+        datetime.fromisoformat(str(first["timestamp_utc"]))
     except ValueError:
         raise ResultsFileError(path, f"timestamp_utc {first['timestamp_utc']!r} is not an ISO "
                                      f"8601 time (e.g. 2025-06-01T12:00:00+00:00)") from None
-    if first["git_dirty"] not in ("True", "False"):
-        raise ResultsFileError(path, f"git_dirty {first['git_dirty']!r} is not True or False")
-    for column in ("seed",) + (_RUN_INT_COLUMNS if _version(first) >= 2 else ()):
+    for column in RUN_BOOL_COLUMNS:
+        if first[column] is not None and first[column] not in ("True", "False"):
+            raise ResultsFileError(path, f"{column} {first[column]!r} is not True or False")
+    for column in RUN_INT_COLUMNS:
+        if first[column] is None:
+            continue
         try:
-            int(first[column])
+            int(str(first[column]))
         except ValueError:
             raise ResultsFileError(path, f"{column} {first[column]!r} is not an integer") from None
-    if _version(first) >= 2:
-        for column in _REQUIRED_RUN_VALUES_V2:
-            if first[column] == "":
-                raise ResultsFileError(path, f"column {column} is empty; a schema 2 run records "
-                                             f"it so the comparison can tell whether runs may be "
-                                             f"compared")
-        if first["complete"] not in ("True", "False"):
-            raise ResultsFileError(path, f"complete {first['complete']!r} is not True or False")
-    if _version(first) >= 4 and first["machine_shared"] not in ("True", "False"):
-        raise ResultsFileError(path, f"machine_shared {first['machine_shared']!r} is not True or "
-                                     f"False")
-    if _version(first) >= 6 and first["workload"] == "":
-        raise ResultsFileError(path, "column workload is empty; a schema 6 run records the "
-                                     "workload it built, and runs of different workloads are "
-                                     "never compared")
 
 
-def _version(row: Mapping[str, str]) -> int:
-    return int(row["schema_version"])
+def _run_info(record: Mapping[str, str | None]) -> RunInfo:
+    """The typed run fields of a checked row; None stays None (unknown in an older schema)."""
+    def typed(column: str) -> object:
+        raw = record[column]
+        if raw is None:
+            return None
+        if column in RUN_BOOL_COLUMNS:
+            return raw == "True"
+        if column in RUN_INT_COLUMNS:
+            return int(raw)
+        if column == "variants":
+            return selected_variants(raw)
+        return raw
+
+    return RunInfo(**{column: typed(column) for column in RUN_COLUMNS})  # type: ignore[arg-type]
 
 
-def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str]]],
-                 parsed: list[dict[str, object]]) -> pd.DataFrame:
-    """Typed table: run strings, measurement numbers; empty optional cells become None/NaN."""
-    out: dict[str, list[object]] = {}
+def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str | None]]],
+                 parsed: list[dict[str, object]], info: RunInfo) -> pd.DataFrame:
+    """Typed table: the run's typed fields on every row, measurement numbers; empty optional
+    measurement cells become None/NaN."""
+    out: dict[str, pd.Series] = {}
+    n = len(records)
     for column in COLUMNS:
         if column in parsed[0]:
-            out[column] = [p[column] for p in parsed]
+            out[column] = pd.Series([p[column] for p in parsed], dtype=object)
+        elif column in RUN_COLUMNS:
+            value = records[0][1][column] if column == "variants" else getattr(info, column)
+            dtype = ("int64" if isinstance(value, int) and not isinstance(value, bool) else
+                     "bool" if isinstance(value, bool) else object)
+            out[column] = pd.Series([value] * n, dtype=dtype)
         else:
-            out[column] = [row.get(column) or None for _, row in records]
+            out[column] = pd.Series([row.get(column) or None for _, row in records], dtype=object)
     for column in header:  # extra columns of a newer writer: kept verbatim
         if column not in COLUMNS:
-            out[column] = [row[column] for _, row in records]
-    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in out.items()})
+            out[column] = pd.Series([row[column] for _, row in records], dtype=object)
+    frame = pd.DataFrame(out)
     for column in _FLOAT_COLUMNS:
         frame[column] = frame[column].astype("float64")
-    for column in ("schema_version", "seed"):
-        frame[column] = frame[column].astype("int64")
-    frame["git_dirty"] = frame["git_dirty"].astype(bool)
-    if _version(records[0][1]) >= 2:
-        for column in _RUN_INT_COLUMNS:
-            frame[column] = frame[column].astype("int64")
-        frame["complete"] = frame["complete"] == "True"
-        frame["incomplete_reason"] = frame["incomplete_reason"].fillna("")
-    else:  # schema 1 recorded none of these: unknown, never guessed
-        for column in RUN_COLUMNS_ADDED_V2:
-            frame[column] = pd.Series([None] * len(frame), dtype=object)
-    if _version(records[0][1]) >= 3:
-        frame["source_run_id"] = frame["source_run_id"].fillna("")
-    else:  # nor which variants were selected, nor whether the files were re-measured
-        for column in RUN_COLUMNS_ADDED_V3:
-            frame[column] = pd.Series([None] * len(frame), dtype=object)
-    if _version(records[0][1]) >= 4:
-        frame["machine_shared"] = frame["machine_shared"] == "True"
-        frame["machine_shared_by"] = frame["machine_shared_by"].fillna("")
-    else:  # nor whether another benchmark shared the machine: unknown, never guessed
-        for column in RUN_COLUMNS_ADDED_V4:
-            frame[column] = pd.Series([None] * len(frame), dtype=object)
-    if _version(records[0][1]) >= 5:
-        for column in RUN_COLUMNS_ADDED_V5:
-            frame[column] = frame[column].fillna("")
-    else:  # nor what counted instructions (it counted none), nor the distributions
-        for column in RUN_COLUMNS_ADDED_V5:
-            frame[column] = pd.Series([None] * len(frame), dtype=object)
-    if _version(records[0][1]) >= 6:
-        frame["workload_sha256"] = frame["workload_sha256"].fillna("")
-    else:  # the only model older writers built; its definition's sha256 is unknown
-        frame["workload"] = pd.Series([WORKLOAD_BEFORE_V6] * len(frame), dtype=object)
-        frame["workload_sha256"] = pd.Series([None] * len(frame), dtype=object)
     return frame
 
 
-def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_results(path: str | os.PathLike[str]) -> Run:
     """Read one results CSV (one run), checking everything the comparison relies on.
 
     Strict on purpose: the comparison gates a TensorFlow upgrade on this table, so a file that is
@@ -345,14 +306,14 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     Columns this schema does not know are kept (as strings), so a newer writer that only adds
     columns stays readable.
 
-    Files of schemas 1 to 4 are read too; the run columns later schemas added
-    (RUN_COLUMNS_ADDED_V2 to _V5) are then None on every row: unknown, never guessed.
+    A file of an older schema is upgraded here, once: each run column a later schema added
+    holds what MIGRATIONS says such a file holds (None: unknown, never guessed).
 
-    Types: run columns are strings (`schema_version`, `seed`, `cpu_count` and the latency
-    settings ints, `git_dirty`, `complete` and `machine_shared` bool);
-    `value`, `min`, `median`, `mean`, `stddev`, `iqr` are float64 (NaN where empty); `threads`
-    and `rounds` are ints or None; other empty cells are None; `samples` stays the cell text
-    (see parse_samples). `frame.attrs["path"]` is the file read.
+    The Run's `info` holds the run's fields, typed (RunInfo). Its `rows` hold every column:
+    the run's fields as in `info` (but `variants` as the cell's text) on every row; `value`,
+    `min`, `median`, `mean`, `stddev`, `iqr` as float64 (NaN where empty); `threads` and
+    `rounds` as ints or None; other empty measurement cells as None; `samples` as the cell text
+    (see parse_samples).
     """
     path = Path(path)
     header, rows = _read_rows(path)
@@ -364,7 +325,7 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     _check_schema_version(path, header, rows)
     version = int(rows[0][1][header.index("schema_version")]) if rows and (
         "schema_version" in header) else SCHEMA_VERSION
-    missing = [c for c in _COLUMNS_OF_VERSION[version] if c not in header]
+    missing = [c for c in columns_of(version) if c not in header]
     if missing:
         raise ResultsFileError(path, f"missing column(s) {', '.join(missing)}; a schema_version "
                                      f"{version} file has all of its columns "
@@ -372,12 +333,18 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     if not rows:
         raise ResultsFileError(path, "no measurement rows, only a header; the run that wrote it "
                                      "measured nothing")
-    records = [(line, dict(zip(header, cells, strict=True))) for line, cells in rows]
+    upgrade = added_after(version)
+    records: list[tuple[int, dict[str, str | None]]] = [
+        # A column the file's schema did not have holds what MIGRATIONS says, even where a
+        # hand-edited file carries one: that cell was never part of its schema.
+        (line, {**dict(zip(header, cells, strict=True)), **upgrade})  # type: ignore[dict-item]
+        for line, cells in rows]
     _check_run_columns(path, records)
 
     parsed: list[dict[str, object]] = []
     seen: dict[MeasurementKey, int] = {}
-    for line, row in records:
+    for line, record in records:
+        row = {c: v or "" for c, v in record.items()}  # measurement cells are never migrated
         if row["model"] == "":
             raise ResultsFileError(path, f"line {line} ({_describe(row)}): model is empty")
         if row["metric"] not in METRICS:
@@ -400,11 +367,7 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
                                          f"of line {seen[key]}; each (model, runtime, threads, "
                                          f"metric, stage) may appear once per run")
         seen[key] = line
-        values["schema_version"] = int(row["schema_version"])
-        values["seed"] = int(row["seed"])
-        values["git_dirty"] = row["git_dirty"] == "True"
         parsed.append(values)
 
-    frame = _typed_frame(header, records, parsed)
-    frame.attrs["path"] = str(path)
-    return frame
+    info = _run_info(records[0][1])
+    return Run(info, _typed_frame(header, records, parsed, info), str(path))

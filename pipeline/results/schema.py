@@ -1,32 +1,23 @@
-"""The results CSV schema: its columns, what a run and a measurement are, and their keys.
+"""The results CSV schema: its columns, what a run and a measurement are, their keys, and how
+files of older schemas are read.
 
 One CSV per `pytest bench` session, long format (one row per measurement), so that history is a
-folder of files that can be concatenated without migration.
-
-Schema 2 adds what decides whether two runs may be compared at all (recipe, config, latency
-settings, machine, completeness); a schema-1 file has none of it, and the reader reports those
-fields as unknown (None) rather than guessing them. Schema 3 adds the variants a session
-selected (pipeline.build.variants), so the comparison can tell a model a run did not select from one
-it failed to measure. Schema 4 adds whether the session shared the machine with another
-benchmark (pipeline.measure.machine_sharing): such a run's latency is never compared. Schema 5 adds
-what counted the instruction rows (pipeline.instructions: the valgrind version and tool, which
-must match for counts to be compared across machines) and which distributions provided
-TensorFlow and tf-keras (`tensorflow-cpu`, `tf-nightly`, ...), beside their versions. Schema 6
-adds the workload a run built (pipeline.workload): its name and the sha256 of its definition; an
-older file is of the `mnist_cnn` workload, the only model its writer could build, with its
-definition's sha256 unknown.
+folder of files. Each schema version after the first only added run columns; MIGRATIONS, one
+table, says which, and what a file written before each holds in them. The reader upgrades an
+older file once, on reading, from that table; nothing else in the code looks at the version.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 from packaging.version import InvalidVersion, Version
 
-SCHEMA_VERSION = 6
+from pipeline.measure.measurement import MeasurementKey
+from pipeline.run.info import RunInfo
 
 #: Run columns of schema 1, in order.
 RUN_COLUMNS_V1: tuple[str, ...] = (
@@ -34,50 +25,69 @@ RUN_COLUMNS_V1: tuple[str, ...] = (
     "tensorflow", "tf_keras", "tfmot", "litert", "numpy", "platform", "cpu",
     "dataset_sha256", "seed",
 )
-#: Run columns that schema 2 added: comparability (recipe, thresholds, latency method, machine)
-#: and whether the session ran its whole default selection.
-RUN_COLUMNS_ADDED_V2: tuple[str, ...] = (
-    "recipe_sha256", "config_sha256", "latency_repetitions", "latency_warmup_invokes",
-    "latency_timed_invokes", "latency_order_seed", "cpu_count", "complete", "incomplete_reason",
-)
-#: Run columns that schema 3 added: which variants the session selected (space-separated, in
-#: registry order), so a model absent from a run is "not selected" rather than "missing"; and,
-#: for a session that re-measured an earlier run's files (`--reuse-run`), that run's id.
-RUN_COLUMNS_ADDED_V3: tuple[str, ...] = ("variants", "source_run_id")
-#: Run columns that schema 4 added: whether another benchmark ran on the machine while this
-#: session measured (tox parallel, another bench session), and which; its latency is then
-#: never compared, while accuracy and size stay comparable.
-RUN_COLUMNS_ADDED_V4: tuple[str, ...] = ("machine_shared", "machine_shared_by")
-#: Run columns that schema 5 added: the valgrind version and tool that counted the run's
-#: instruction rows (both empty when it counted none), and the distribution names that provided
-#: the `tensorflow` and `tf_keras` packages.
-RUN_COLUMNS_ADDED_V5: tuple[str, ...] = ("valgrind", "instructions_tool",
-                                         "tensorflow_distribution", "tf_keras_distribution")
-#: Run columns that schema 6 added: the workload (pipeline.workload) the run built, by name and
-#: by its definition's sha256 (model layers and parameters, data, fit, input scaling).
-RUN_COLUMNS_ADDED_V6: tuple[str, ...] = ("workload", "workload_sha256")
 #: The workload of every run written before schema 6: the only model those writers built.
 WORKLOAD_BEFORE_V6 = "mnist_cnn"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The run columns schema `version` added, each with what a file of an older schema holds
+    in it: None (unknown, never guessed: the gate treats an unknown comparability field as a
+    difference), or the one value every older file has by construction."""
+
+    version: int
+    added: Mapping[str, object]
+    why: str
+
+
+#: Every schema change, in order: the only place that knows what each version holds.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, dict.fromkeys((
+        "recipe_sha256", "config_sha256", "latency_repetitions", "latency_warmup_invokes",
+        "latency_timed_invokes", "latency_order_seed", "cpu_count", "complete",
+        "incomplete_reason")),
+        "what decides whether two runs may be compared (recipe, thresholds, latency method, "
+        "machine), and whether the session ran its whole default selection"),
+    Migration(3, dict.fromkeys(("variants", "source_run_id")),
+              "the variants the session selected (space-separated, in registry order), so a "
+              "model absent from a run is 'not selected' rather than 'missing'; and, for a "
+              "session that re-measured an earlier run's files (--reuse-run), that run's id"),
+    Migration(4, dict.fromkeys(("machine_shared", "machine_shared_by")),
+              "whether another benchmark ran on the machine while the session measured (tox "
+              "parallel, another bench session), and which: its latency is never compared"),
+    Migration(5, dict.fromkeys(("valgrind", "instructions_tool", "tensorflow_distribution",
+                                "tf_keras_distribution")),
+              "the valgrind version and tool that counted the instruction rows (empty when "
+              "none were counted), and the distributions that provided tensorflow and tf_keras"),
+    Migration(6, {"workload": WORKLOAD_BEFORE_V6, "workload_sha256": None},
+              "the workload the run built, by name and by its definition's sha256; an older "
+              "file is of mnist_cnn, the only model its writer could build"),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+#: Schema versions the reader understands. A file from a newer writer is refused rather than
+#: guessed at, because a misread column would silently move the gate.
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, *(m.version for m in MIGRATIONS))
 #: Columns that describe the run; identical on every row of one file.
-RUN_COLUMNS: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
-                                + RUN_COLUMNS_ADDED_V4 + RUN_COLUMNS_ADDED_V5
-                                + RUN_COLUMNS_ADDED_V6)
+RUN_COLUMNS: tuple[str, ...] = RUN_COLUMNS_V1 + tuple(c for m in MIGRATIONS for c in m.added)
 #: Columns that describe one measurement.
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "model", "runtime", "threads", "metric", "stage", "value", "unit",
     "min", "median", "mean", "stddev", "iqr", "rounds", "samples",
 )
 COLUMNS: tuple[str, ...] = RUN_COLUMNS + MEASUREMENT_COLUMNS
-#: The columns a schema-1 to -5 file have.
-COLUMNS_V1: tuple[str, ...] = RUN_COLUMNS_V1 + MEASUREMENT_COLUMNS
-COLUMNS_V2: tuple[str, ...] = RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + MEASUREMENT_COLUMNS
-COLUMNS_V3: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
-                               + MEASUREMENT_COLUMNS)
-COLUMNS_V4: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
-                               + RUN_COLUMNS_ADDED_V4 + MEASUREMENT_COLUMNS)
-COLUMNS_V5: tuple[str, ...] = (RUN_COLUMNS_V1 + RUN_COLUMNS_ADDED_V2 + RUN_COLUMNS_ADDED_V3
-                               + RUN_COLUMNS_ADDED_V4 + RUN_COLUMNS_ADDED_V5
-                               + MEASUREMENT_COLUMNS)
+
+
+def columns_of(version: int) -> tuple[str, ...]:
+    """The columns a file of schema `version` has (all of them for the current schema)."""
+    added = tuple(c for m in MIGRATIONS if m.version <= version for c in m.added)
+    return RUN_COLUMNS_V1 + added + MEASUREMENT_COLUMNS
+
+
+def added_after(version: int) -> dict[str, object]:
+    """The run columns later schemas added to a file of schema `version`, each with what such
+    a file holds in it (Migration.added)."""
+    return {c: v for m in MIGRATIONS if m.version > version for c, v in m.added.items()}
+
 
 #: The latency settings a run records: what "latency" means in that run.
 LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
@@ -86,7 +96,7 @@ LATENCY_SETTING_COLUMNS: tuple[str, ...] = (
 )
 
 #: Every metric a run can hold, in report order. Models are the variants of
-#: pipeline.build.variants; a file may hold any model name (a later registry may have more).
+#: pipeline.variants.registry; a file may hold any model name (a later registry may have more).
 METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity",
                             "distinct_weights", "latency", "instructions_per_invoke",
                             "instructions_first_invoke", "instructions_allocate", "init_seconds",
@@ -97,6 +107,18 @@ STAGES: tuple[str, ...] = ("train", "prune", "cluster", "qat", "convert", "evalu
 #: The selection separator of the `variants` cell.
 VARIANTS_SEPARATOR = " "
 
+#: Run columns holding whole numbers, and true/false ones ("True" / "False" in the file).
+RUN_INT_COLUMNS: tuple[str, ...] = ("schema_version", "seed", "cpu_count") + LATENCY_SETTING_COLUMNS
+RUN_BOOL_COLUMNS: tuple[str, ...] = ("git_dirty", "complete", "machine_shared")
+#: Run columns that must hold a value where a file has them, and why.
+REQUIRED_RUN_VALUES: dict[str, str] = {
+    **dict.fromkeys(("run_id", "timestamp_utc", "tensorflow"),
+                    "the comparison needs it to select and label the run"),
+    **dict.fromkeys(("recipe_sha256", "config_sha256", "cpu"),
+                    "the comparison needs it to tell whether runs may be compared"),
+    "workload": "runs of different workloads are never compared",
+}
+
 #: Columns holding integers (possibly empty).
 INTEGER_COLUMNS: tuple[str, ...] = (
     "schema_version", "seed", "cpu_count", "threads", "rounds",
@@ -106,111 +128,30 @@ INTEGER_COLUMNS: tuple[str, ...] = (
 SAMPLES_SEPARATOR = " "
 
 
-class MeasurementKey(NamedTuple):
-    """What one measurement of a run is; unique within a run."""
-
-    model: str
-    runtime: str | None
-    threads: int | None
-    metric: str
-    stage: str | None
-
-    def describe(self) -> str:
-        """'pruned_tflite latency tf.lite threads=1': for messages."""
-        parts = [self.model, self.metric]
-        if self.runtime:
-            parts.append(self.runtime)
-        if self.threads is not None:
-            parts.append(f"threads={self.threads}")
-        if self.stage:
-            parts.append(self.stage)
-        return " ".join(parts)
-
-
 #: The columns of MeasurementKey, in order.
 KEY_COLUMNS: tuple[str, ...] = MeasurementKey._fields
 
 
 @dataclass(frozen=True)
-class Measurement:
-    """One row's measurement part. Optional fields stay None and are written as empty cells.
+class Run:
+    """One run as read: its run columns as a typed record, its measurements as a frame.
 
-    `stage` is set only on `stage_seconds` rows (train, prune, convert, evaluate), with `model`
-    naming the model that stage produced or evaluated; `runtime` and `threads` only on latency
-    rows, whose `samples` hold one value per independent repetition (`rounds` of them).
+    `rows` keeps every column (the run's repeated on each row), so the rows of many runs
+    concatenate into one history table; code that asks about the run reads `info`.
     """
 
-    model: str
-    metric: str
-    value: float
-    unit: str
-    stage: str | None = None
-    runtime: str | None = None
-    threads: int | None = None
-    min: float | None = None
-    median: float | None = None
-    mean: float | None = None
-    stddev: float | None = None
-    iqr: float | None = None
-    rounds: int | None = None
-    samples: tuple[float, ...] | None = None
+    info: RunInfo
+    rows: pd.DataFrame = field(repr=False)
+    path: str = ""
 
     @property
-    def key(self) -> MeasurementKey:
-        return MeasurementKey(self.model, self.runtime, self.threads, self.metric, self.stage)
+    def run_id(self) -> str:
+        return self.info.run_id
 
-
-@dataclass(frozen=True)
-class RunInfo:
-    """Who, where, with what and how completely a run was made: the run columns of every row.
-
-    The `*_sha256`, `seed`, latency settings and machine fields decide whether two runs may be
-    compared (pipeline.compare); `complete` whether a run may serve as a reference run.
-    """
-
-    run_id: str
-    timestamp_utc: str
-    git_commit: str
-    git_dirty: bool
-    python: str
-    tensorflow: str
-    tf_keras: str
-    tfmot: str
-    litert: str
-    numpy: str
-    platform: str
-    cpu: str
-    dataset_sha256: str
-    seed: int
-    recipe_sha256: str
-    config_sha256: str
-    latency_repetitions: int
-    latency_warmup_invokes: int
-    latency_timed_invokes: int
-    latency_order_seed: int
-    cpu_count: int
-    complete: bool
-    incomplete_reason: str = ""
-    #: The variants the session selected, in registry order (written space-separated).
-    variants: tuple[str, ...] = ()
-    #: The run whose files this session re-measured (`--reuse-run`); empty when it built them.
-    source_run_id: str = ""
-    #: Whether another benchmark ran on this machine while the session measured, and what
-    #: (pipeline.measure.machine_sharing); empty when it ran alone.
-    machine_shared: bool = False
-    machine_shared_by: str = ""
-    #: What counted the instruction rows (pipeline.instructions): valgrind's version and tool;
-    #: empty when the session counted none.
-    valgrind: str = ""
-    instructions_tool: str = ""
-    #: The distributions that provided `import tensorflow` and `import tf_keras` (e.g.
-    #: tensorflow, tensorflow-cpu, tf-nightly); empty when not installed.
-    tensorflow_distribution: str = ""
-    tf_keras_distribution: str = ""
-    #: The workload the run built (pipeline.workload) and its definition's sha256.
-    workload: str = WORKLOAD_BEFORE_V6
-    workload_sha256: str = ""
-    schema_version: int = field(default=SCHEMA_VERSION)
+    def subset(self, keep: Callable[[MeasurementKey], bool]) -> Run:
+        """The same run with only the rows whose key `keep` accepts."""
+        mask = [keep(key_of(row)) for row in self.rows.to_dict("records")]
+        return Run(self.info, self.rows[mask].reset_index(drop=True), self.path)
 
 
 def key_of(record: Mapping[Any, Any]) -> MeasurementKey:

@@ -13,19 +13,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.measure.measurement import Measurement
 from pipeline.results.schema import (
     COLUMNS,
     INTEGER_COLUMNS,
     SAMPLES_SEPARATOR,
+    SCHEMA_VERSION,
     VARIANTS_SEPARATOR,
-    Measurement,
+    Run,
     RunInfo,
 )
 
 
 def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
     """Build the long-format table, columns in schema order."""
-    run_part = asdict(run)
+    run_part = asdict(run) | {"schema_version": SCHEMA_VERSION}
     run_part["variants"] = VARIANTS_SEPARATOR.join(run.variants or ())
     rows = []
     for m in measurements:
@@ -39,6 +41,12 @@ def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     # Nullable integers, so `threads` is written "1", not "1.0", and stays empty where unused.
     return frame.astype({name: "Int64" for name in INTEGER_COLUMNS})
+
+
+def run_of(info: RunInfo, measurements: Sequence[Measurement]) -> Run:
+    """A run made here, before it is written: `info` and its rows as to_frame lays them out
+    (what a session's history gate compares with its reference run)."""
+    return Run(info, to_frame(info, measurements))
 
 
 def _umask() -> int:

@@ -2,8 +2,8 @@
 
 The pytest fixtures are one-liners over this class, so a test that needs only the baseline
 never triggers pruning, and a script (`python -m pipeline.spread`) can drive the same stages
-without pytest. A variant is built from its parent (pipeline.build.variants), each once per run, and
-records its measurements as it goes, whether or not a test later asserts on them: a failed
+without pytest. A variant is built from its parent (pipeline.variants.registry), each once per
+run, and records its measurements as it goes, whether or not a test later asserts on them: a failed
 threshold is history worth keeping too.
 """
 from __future__ import annotations
@@ -19,23 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.build.clustering import distinct_weights
-from pipeline.build.conversion import save_h5, to_tflite
-from pipeline.build.pruning import (
+from pipeline.data import Dataset
+from pipeline.measure.instructions import InstructionCounter
+from pipeline.measure.interpreters import tflite_accuracy, tflite_kernels
+from pipeline.measure.measurement import Measurement
+from pipeline.measure.size import zipped_size
+from pipeline.run.source import SourceRun
+from pipeline.variants.clustering import distinct_weights
+from pipeline.variants.conversion import save_h5, to_tflite
+from pipeline.variants.pruning import (
     PRUNED_LAYER_TYPES,
     kernel_sparsity,
     kernel_type,
     overall_sparsity,
     pruned_kernels,
 )
-from pipeline.build.training import epoch_lines, evaluate_accuracy, tf_data_autotune_off
-from pipeline.build.variants import VARIANTS, Variant
-from pipeline.data import Dataset
-from pipeline.measure.instructions import InstructionCounter
-from pipeline.measure.interpreters import tflite_accuracy, tflite_kernels
-from pipeline.measure.size import zipped_size
-from pipeline.results import Measurement
-from pipeline.run.reuse import SourceRun
+from pipeline.variants.registry import VARIANTS, Variant
+from pipeline.variants.training import epoch_lines, evaluate_accuracy, tf_data_autotune_off
 from pipeline.workload import Workload
 from pipeline.workloads import MNIST_CNN
 

@@ -11,7 +11,7 @@ folded into the convolutions, AVERAGE_POOL_2D), at a training cost a CI session 
 What tfmot does to it is its design, and the checks follow it: prune_low_magnitude and
 cluster_weights touch the Conv2D and Dense kernels only (tfmot's pruning registry lists
 DepthwiseConv2D with no prunable weights, its clustering registry marks it non-clusterable), so
-sparsity and distinct weights are measured over those (pipeline.build.pruning.pruned_kernels) and
+sparsity and distinct weights are measured over those (pipeline.variants.pruning.pruned_kernels) and
 bench/test_sparsity.py keeps the depthwise kernels' density visible.
 """
 from __future__ import annotations

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline import tfenv
-from pipeline.config import DEFAULT_CONFIG_PATH
+from pipeline import THRESHOLDS_PATH, tfenv
 from pipeline.data import resolve_mnist
 from pipeline.workload import Workload
 
@@ -40,5 +39,5 @@ MNIST_CNN = Workload(
     model_parameters={"conv_filters": 12, "conv_kernel": (3, 3), "pool_size": (2, 2),
                       "classes": 10},
     # The reference recipe's bounds live in the main thresholds file.
-    bounds=DEFAULT_CONFIG_PATH,
+    bounds=THRESHOLDS_PATH,
 )

@@ -45,19 +45,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
-from pipeline.build.variants import registry_rank
 from pipeline.config import CompareRules
 from pipeline.measure.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
 from pipeline.results import (
     METRICS,
     STAGES,
     MeasurementKey,
+    Run,
     key_of,
     parse_samples,
-    selected_variants,
 )
+from pipeline.variants.registry import registry_rank
 
 #: Every verdict, in the order the summary counts them.
 VERDICTS: tuple[str, ...] = ("missing", "regressed", "improved", "ok", "not compared",
@@ -131,21 +129,21 @@ def is_gated_here(key: MeasurementKey, rules: CompareRules, gate: LatencyGate) -
     return is_gated(key, rules) and not (gate.skip and key.metric in MACHINE_METRICS)
 
 
-def gated_keys(run: pd.DataFrame, rules: CompareRules,
+def gated_keys(run: Run, rules: CompareRules,
                gate: LatencyGate | None = None) -> list[MeasurementKey]:
     """The keys of `run` that a rule can fail (in a comparison under `gate`), in report
     order."""
-    keys = {key_of(r) for r in run.to_dict("records")}
+    keys = set(_by_key(run))
     return sorted((k for k in keys if is_gated_here(k, rules, gate or LatencyGate())),
                   key=report_order)
 
 
-def coverage_gaps(reference: pd.DataFrame, candidate: pd.DataFrame, rules: CompareRules,
+def coverage_gaps(reference: Run, candidate: Run, rules: CompareRules,
                   gate: LatencyGate) -> list[MeasurementKey]:
     """The candidate's gated measurements that `reference` cannot judge: it lacks them, or
     they depend on the machine and `gate.obstacle` says the runs' machines or settings
     differ. Empty when the reference covers the candidate."""
-    reference_keys = {key_of(r) for r in reference.to_dict("records")}
+    reference_keys = set(_by_key(reference))
     return [key for key in gated_keys(candidate, rules, gate)
             if key not in reference_keys or (gate.obstacle and key.metric in MACHINE_METRICS)
             or (gate.counting and key.metric in INSTRUCTION_METRICS)]
@@ -179,11 +177,9 @@ def report_order(key: MeasurementKey) -> tuple[object, ...]:
             key.threads or 0, rank(STAGES, key.stage))
 
 
-def _single_run(frame: pd.DataFrame, side: str) -> dict[MeasurementKey, Record]:
-    run_ids = frame["run_id"].unique()
-    if len(run_ids) != 1:
-        raise ValueError(f"{side} must hold exactly one run, got run_ids {list(run_ids)}")
-    return {key_of(r): r for r in frame.to_dict("records")}
+def _by_key(run: Run) -> dict[MeasurementKey, Record]:
+    """The run's rows by measurement key (unique within a run: the reader checks it)."""
+    return {key_of(r): r for r in run.rows.to_dict("records")}
 
 
 def _points(reference: float, candidate: float, limit: float) -> tuple[str, str, str]:
@@ -272,29 +268,27 @@ def _memory(reference: float, candidate: float, rules: CompareRules,
     return (*_size(reference, candidate, rules.memory_growth_max), "")
 
 
-def not_selected(reference: pd.DataFrame, candidate: pd.DataFrame) -> tuple[str, ...]:
+def not_selected(reference: Run, candidate: Run) -> tuple[str, ...]:
     """Models of the reference run outside the candidate's selection of variants, which the
     comparison leaves out; none when the candidate's selection is unknown."""
-    selection = (selected_variants(candidate["variants"].iloc[0])
-                 if "variants" in candidate and len(candidate) else None)
-    if selection is None:
+    selection = candidate.info.variants
+    if not selection:  # unknown (schema 1, 2), or a run made here that selected nothing
         return ()
-    models = dict.fromkeys(reference["model"])
+    models = dict.fromkeys(reference.rows["model"])
     return tuple(sorted((m for m in models if m not in selection),
                         key=lambda m: report_order(MeasurementKey(m, None, None, "", None))))
 
 
-def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, rules: CompareRules, *,
+def compare_runs(reference: Run, candidate: Run, rules: CompareRules, *,
                  latency: LatencyGate | None = None) -> list[ComparisonRow]:
     """One ComparisonRow per measurement key of either run, in report order.
 
-    `reference` and `candidate` each hold one run; models the candidate did not select are left
-    out (not_selected). Comparability (dataset, seed, recipe) is
-    checked by the caller (selection.check_comparable); `latency` says whether latency rows can
-    and should be gated.
+    Models the candidate did not select are left out (not_selected). Comparability (dataset,
+    seed, recipe) is checked by the caller (selection.check_comparable); `latency` says whether
+    latency rows can and should be gated.
     """
     gate = latency or LatencyGate()
-    ref_rows, cand_rows = _single_run(reference, "reference"), _single_run(candidate, "candidate")
+    ref_rows, cand_rows = _by_key(reference), _by_key(candidate)
     left_out = set(not_selected(reference, candidate))
     ref_rows = {key: row for key, row in ref_rows.items() if key.model not in left_out}
     rows = []

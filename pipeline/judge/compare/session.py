@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.build.variants import VARIANTS
 from pipeline.judge.compare.selection import (
     Gaps,
     ReferenceChoice,
@@ -25,12 +24,14 @@ from pipeline.judge.compare.selection import (
     latency_obstacle,
     load_reference,
 )
-from pipeline.results import LATENCY_SETTING_COLUMNS, SCHEMA_VERSION
+from pipeline.results import SCHEMA_VERSION, Run
+from pipeline.variants.registry import VARIANTS
 
 
 @dataclass(frozen=True)
 class SessionPlan:
-    """What a session about to start will measure, and where."""
+    """What a session about to start will measure, and where: the facts latency_obstacle and
+    counting_obstacle read of a run (selection.MachineFacts)."""
 
     variants: tuple[str, ...]
     #: The workload it builds (pipeline.workload): only runs of it are candidates.
@@ -47,29 +48,42 @@ class SessionPlan:
     valgrind: str = ""
     instructions_tool: str = ""
 
-    def identity(self) -> pd.DataFrame:
-        """The session as a one-row run, for latency_obstacle and counting_obstacle."""
-        return pd.DataFrame([{
-            "run_id": "this session", "schema_version": SCHEMA_VERSION, "cpu": self.cpu,
-            "cpu_count": self.cpu_count, "platform": self.platform,
-            **{c: self.latency_settings[c] for c in LATENCY_SETTING_COLUMNS},
-            "machine_shared": bool(self.machine_shared_by),
-            "machine_shared_by": self.machine_shared_by, "valgrind": self.valgrind,
-            "instructions_tool": self.instructions_tool}])
+    #: The run id latency_obstacle and counting_obstacle name it by, and its schema.
+    run_id = "this session"
+    schema_version = SCHEMA_VERSION
+
+    @property
+    def machine_shared(self) -> bool:
+        return bool(self.machine_shared_by)
+
+    @property
+    def latency_repetitions(self) -> int:
+        return self.latency_settings["latency_repetitions"]
+
+    @property
+    def latency_warmup_invokes(self) -> int:
+        return self.latency_settings["latency_warmup_invokes"]
+
+    @property
+    def latency_timed_invokes(self) -> int:
+        return self.latency_settings["latency_timed_invokes"]
+
+    @property
+    def latency_order_seed(self) -> int:
+        return self.latency_settings["latency_order_seed"]
 
     def gaps(self) -> Gaps:
         """What a reference run lacks for this plan, in words."""
-        identity = self.identity()
         times_latency = any(VARIANTS[name].kind == "tflite" for name in self.variants)
 
-        def gaps(reference: pd.DataFrame) -> Sequence[str]:
-            measured = set(reference["model"])
+        def gaps(reference: Run) -> Sequence[str]:
+            measured = set(reference.rows["model"])
             absent = [name for name in self.variants if name not in measured]
             words = [f"{', '.join(absent)} (not measured)"] if absent else []
-            obstacle = latency_obstacle(reference, identity)
+            obstacle = latency_obstacle(reference.info, self)
             if times_latency and obstacle and not self.skip_latency:
                 words.append(f"comparable latency and heap ({obstacle})")
-            counting = counting_obstacle(reference, identity)
+            counting = counting_obstacle(reference.info, self)
             if times_latency and self.valgrind and counting:
                 words.append(f"comparable instruction counts ({counting})")
             return words

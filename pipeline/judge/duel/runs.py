@@ -20,7 +20,7 @@ from pipeline.judge.duel.schedule import (
 )
 from pipeline.measure.duel_worker import Worker
 from pipeline.measure.latency import LatencyKey
-from pipeline.results import is_missing, read_results
+from pipeline.results import read_results
 
 #: Longest wait for any one reply of a worker. Generous, because a worker's first block
 #: imports TensorFlow (10+ s on a busy machine); a block itself takes milliseconds.
@@ -50,17 +50,15 @@ def load_run(side: Side, csv: Path, run_dir: Path | None, python: str) -> Run:
     """The run of `csv` (ResultsFileError when unusable) and its latency keys; its artifacts
     are in `run_dir`, by default the folder <run_id>/ beside the CSV (where `pytest bench`
     writes both), else runs/<run_id>/ (a CSV that was copied into the history)."""
-    frame = read_results(csv)
-    first = frame.iloc[0]
-    latency = frame[frame["metric"] == "latency"]
+    results = read_results(csv)
+    info = results.info
+    latency = results.rows[results.rows["metric"] == "latency"]
     keys = frozenset(LatencyKey(str(model), str(runtime), int(threads)) for model, runtime, threads
                      in zip(latency["model"], latency["runtime"], latency["threads"], strict=True))
-    run_id = str(first["run_id"])
-    litert = "" if is_missing(first["litert"]) else str(first["litert"])
     if run_dir is None:
-        beside = Path(csv).parent / run_id
-        run_dir = beside if beside.is_dir() else RUNS_DIR / run_id
-    return Run(side, run_id, str(first["tensorflow"]), litert, str(first["workload"]), keys,
+        beside = Path(csv).parent / info.run_id
+        run_dir = beside if beside.is_dir() else RUNS_DIR / info.run_id
+    return Run(side, info.run_id, info.tensorflow, info.litert, info.workload, keys,
                run_dir.absolute(), python)
 
 

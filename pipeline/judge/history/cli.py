@@ -62,6 +62,7 @@ from pipeline.judge.history.picture import model_style, plot_history
 from pipeline.judge.history.table import history_table, run_facts
 from pipeline.judge.pareto import pareto_table, plot_pareto
 from pipeline.results import (
+    History,
     ResultsFileError,
     completeness,
     read_history,
@@ -137,7 +138,7 @@ def write_pareto(table: pd.DataFrame, csv_path: Path, png_path: Path) -> pd.Data
         return None
     pareto = pareto_table(table, run_id)
     write_atomic(pareto, csv_path)
-    tensorflow = table.loc[table["run_id"] == run_id, "tensorflow"].iloc[0]
+    tensorflow = table.loc[table["run_id"] == run_id, "tensorflow"].iat[0]  # a table cell
     plot_pareto(pareto, f"TF {tensorflow}, run {run_id}: accuracy against size and latency",
                 png_path, {m: model_style(m) for m in pareto["model"]})
     return pareto
@@ -167,13 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except OSError as exc:  # an output folder that cannot be written
         return _fail(f"{exc.filename}: {exc.strerror}")
-    for note in history.attrs.get("passed_over", ()):  # a duel's or spread's CSV, not a run
+    for note in history.passed_over:  # a duel's or spread's CSV, not a run
         print(f"{PROG}: note: {note}", file=sys.stderr)
     print("\n".join(lines))
     return 0
 
 
-def _draw_workload(args: argparse.Namespace, history: pd.DataFrame, table: pd.DataFrame,
+def _draw_workload(args: argparse.Namespace, history: History, table: pd.DataFrame,
                    workload: Workload | None, name: str) -> list[str]:
     """The picture and Pareto view of one workload's runs, bounds from the threshold config
     and that workload's bounds file; the lines to print about them."""
@@ -184,7 +185,8 @@ def _draw_workload(args: argparse.Namespace, history: pd.DataFrame, table: pd.Da
     out = output_paths(args, name)
     config = load_config(args.config, bounds=workload.bounds)
     rows = table[table["workload"] == name].reset_index(drop=True)
-    plot_history(rows, out["png"], config, run_facts(history[history["workload"] == name]))
+    plot_history(rows, out["png"], config,
+                 run_facts(run for run in history if run.info.workload == name))
     pareto = write_pareto(rows, out["pareto_csv"], out["pareto_png"])
     # The default workload's lines read as they did before workloads: its files keep their names.
     prefix = f"{PROG}: " if name == DEFAULT_WORKLOAD else f"{PROG}: workload {name}: "

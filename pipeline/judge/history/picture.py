@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from pipeline.build.variants import VARIANT_NAMES, VARIANTS, registry_rank
 from pipeline.config import Config, VariantBounds
 from pipeline.judge.history.table import Machine, RunFacts, facts_from_table, machine_labels
 from pipeline.judge.pareto import figure_style, save_png
@@ -23,6 +22,7 @@ from pipeline.results import (
     completeness,
     run_times,
 )
+from pipeline.variants.registry import VARIANT_NAMES, VARIANTS, registry_rank
 
 _MARKERS = "osD^vP*Xhp<>d"
 
@@ -280,8 +280,9 @@ def _draw_latency(ax: Axes, data: pd.DataFrame, x: Mapping[str, int], color: Any
     data = data.assign(_machine=data["run_id"].map(facts.machine),
                        _shared=data["run_id"].isin(facts.shared))
     lines: set[tuple[str, Machine]] = set()
-    for (runtime, _), group in data.groupby(["runtime", "_machine"], sort=False):
-        machine = facts.machine[str(group["run_id"].iloc[0])]
+    pairs = list(zip(data["runtime"], data["_machine"], strict=True))
+    for runtime, machine in dict.fromkeys(pairs):  # first-seen order, machines as they are
+        group = data[[pair == (runtime, machine) for pair in pairs]]
         style = _RUNTIME_LINESTYLE.get(str(runtime), _OTHER_RUNTIME_LINESTYLE)
         trusted, shared = group[~group["_shared"]], group[group["_shared"]]
         points = [x[r] for r in trusted["run_id"]]

@@ -13,14 +13,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from pipeline.build.variants import registry_rank
-from pipeline.results import (
-    is_missing,
-    machine_sharing,
-    parse_samples,
-    run_times,
-    tf_version_key,
-)
+from pipeline.results import Run, is_missing, parse_samples, tf_version_key
+from pipeline.variants.registry import registry_rank
 
 TABLE_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp_utc", "tensorflow", "workload", "cpu", "complete", "model", "runtime",
@@ -30,49 +24,45 @@ TABLE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _run_order(runs: pd.DataFrame) -> list[str]:
-    """run_ids ordered by (TensorFlow version, timestamp); unparseable versions go last."""
-    runs = runs.assign(_time=run_times(runs))
-    return [row["run_id"] for _, row in sorted(
-        runs.iterrows(),
-        key=lambda item: (tf_version_key(item[1]["tensorflow"]), item[1]["_time"],
-                          item[1]["run_id"]))]
+def _run_order(runs: Iterable[Run]) -> list[Run]:
+    """Runs ordered by (TensorFlow version, timestamp); unparseable versions go last."""
+    return sorted(runs, key=lambda run: (tf_version_key(run.info.tensorflow), run.info.time,
+                                         run.run_id))
 
 
-#: The run columns the table repeats on each of a run's rows. `complete` marks partial runs
+#: The run fields the table repeats on each of a run's rows. `complete` marks partial runs
 #: (False: never a reference run) and is empty for schema-1 runs, whose completeness is unknown.
 _RUN_FIELDS: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow", "workload", "cpu",
                                 "complete")
 
 
-def source_runs(history: pd.DataFrame) -> dict[str, str]:
+def source_runs(runs: Iterable[Run]) -> dict[str, str]:
     """run_id -> the run whose files it re-measured (`--reuse-run`), for reuse runs only."""
-    if "source_run_id" not in history:
-        return {}
-    runs = history.drop_duplicates("run_id").set_index("run_id")["source_run_id"]
-    return {str(run): str(source) for run, source in runs.items()
-            if not is_missing(source) and str(source) != ""}
+    return {run.run_id: run.info.source_run_id for run in runs if run.info.source_run_id}
 
 
-def history_table(history: pd.DataFrame) -> pd.DataFrame:
-    """The tidy table (TABLE_COLUMNS) of a history as read by read_history, in run order.
+def history_table(runs: Iterable[Run]) -> pd.DataFrame:
+    """The tidy table (TABLE_COLUMNS) of a history (read_history), in run order.
 
     A reuse run's size ratios use its source run's baseline (the run that built the files and
     whose baseline the session's size checks read): it built no baseline of its own."""
-    runs = history.drop_duplicates("run_id")[list(_RUN_FIELDS)]
-    order = {run_id: i for i, run_id in enumerate(_run_order(runs))}
-    baseline = history[(history["model"] == "baseline") & (history["metric"] == "zipped_bytes")]
-    baseline_bytes = dict(zip(baseline["run_id"], baseline["value"], strict=True))
-    for run_id, source in source_runs(history).items():
+    ordered = _run_order(runs)
+    baseline_bytes: dict[str, float] = {}
+    for run in ordered:
+        sizes = run.rows[(run.rows["model"] == "baseline")
+                         & (run.rows["metric"] == "zipped_bytes")]["value"]
+        if not sizes.empty:
+            baseline_bytes[run.run_id] = float(sizes.to_numpy()[0])
+    for run_id, source in source_runs(ordered).items():
         if run_id not in baseline_bytes and source in baseline_bytes:
             baseline_bytes[run_id] = baseline_bytes[source]
-    rows = []
-    for run_key, run in history.groupby("run_id", sort=False):
-        rows += _run_rows(run, baseline_bytes.get(str(run_key)))
-    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    rows: list[dict[str, Any]] = []
+    for order, run in enumerate(ordered):
+        rows += [{**row, "_run": order} for row in _run_rows(run, baseline_bytes.get(run.run_id))]
+    table = pd.DataFrame(rows, columns=[*TABLE_COLUMNS, "_run"])
 
     table = table.assign(
-        _run=table["run_id"].map(order), _model=table["model"].map(lambda m: registry_rank(m)[0]),
+        _model=table["model"].map(lambda m: registry_rank(m)[0]),
         _latency=table["runtime"].notna(), _runtime=table["runtime"].fillna(""),
         _threads=pd.to_numeric(table["threads"]).fillna(0),
     ).sort_values(["_run", "_model", "model", "_latency", "_runtime", "_threads"])
@@ -85,14 +75,13 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _run_rows(run: pd.DataFrame, baseline_bytes: float | None) -> list[dict[str, Any]]:
+def _run_rows(run: Run, baseline_bytes: float | None) -> list[dict[str, Any]]:
     """The table rows of one run (unsorted): one per model, one per latency measurement."""
-    first = run.iloc[0]
-    ident = {c: first[c] for c in _RUN_FIELDS}
-    model_level = run[run["metric"].isin(["accuracy", "zipped_bytes"])]
+    ident = {c: getattr(run.info, c) for c in _RUN_FIELDS}
+    model_level = run.rows[run.rows["metric"].isin(["accuracy", "zipped_bytes"])]
     value = {(r["model"], r["metric"]): r["value"] for r in model_level.to_dict("records")}
     rows = []
-    for model in run["model"].unique():
+    for model in run.rows["model"].unique():
         size = value.get((model, "zipped_bytes"))
         ratio = (baseline_bytes / size if model != "baseline" and baseline_bytes and size
                  else None)
@@ -100,7 +89,7 @@ def _run_rows(run: pd.DataFrame, baseline_bytes: float | None) -> list[dict[str,
                      "accuracy": value.get((model, "accuracy")), "zipped_bytes": size,
                      "size_ratio": ratio, "latency_median_s": None,
                      "latency_q1_s": None, "latency_q3_s": None})
-    for record in run[run["metric"] == "latency"].to_dict("records"):
+    for record in run.rows[run.rows["metric"] == "latency"].to_dict("records"):
         q1, q3 = np.percentile(parse_samples(record["samples"]), [25, 75])
         rows.append({**ident, "model": record["model"], "runtime": record["runtime"],
                      "threads": record["threads"], "accuracy": None, "zipped_bytes": None,
@@ -126,17 +115,14 @@ class RunFacts(NamedTuple):
     shared: frozenset[str]
 
 
-def run_facts(history: pd.DataFrame) -> RunFacts:
-    """RunFacts of a history as read by read_history. `machine_shared` is read only when the
-    frame has it (results schema 4); without it no run counts as shared."""
-    runs = history.drop_duplicates("run_id").set_index("run_id")
-    counts = runs["cpu_count"] if "cpu_count" in runs else pd.Series(None, index=runs.index)
-    shared = runs.get("machine_shared")
+def run_facts(runs: Iterable[Run]) -> RunFacts:
+    """RunFacts of a history (read_history). A run that does not record whether it shared the
+    machine (schema 1-3) counts as not shared."""
+    runs = list(runs)
     return RunFacts(
-        machine={str(r): _machine(runs.at[r, "cpu"], counts.at[r]) for r in runs.index},
-        source=source_runs(history),
-        shared=frozenset() if shared is None else frozenset(
-            str(r) for r, flag in shared.items() if machine_sharing(flag)))
+        machine={run.run_id: _machine(run.info.cpu, run.info.cpu_count) for run in runs},
+        source=source_runs(runs),
+        shared=frozenset(run.run_id for run in runs if run.info.machine_shared))
 
 
 def _machine(cpu: object, cpu_count: object) -> Machine:

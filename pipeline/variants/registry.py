@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.build.clustering import cluster
-from pipeline.build.conversion import DYNAMIC_RANGE, FLOAT, ConverterSettings
-from pipeline.build.pruning import prune, prune_m_by_n
-from pipeline.build.quantization_aware import quantize_aware
-from pipeline.build.training import train_baseline
+from pipeline.variants.clustering import cluster
+from pipeline.variants.conversion import DYNAMIC_RANGE, FLOAT, ConverterSettings
+from pipeline.variants.pruning import prune, prune_m_by_n
+from pipeline.variants.quantization_aware import quantize_aware
+from pipeline.variants.training import train_baseline
 from pipeline.workload import Workload
 
 #: A Keras step: (parent model or None, x_train, y_train, seed, workload, **options,

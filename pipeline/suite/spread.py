@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import RUNS_DIR
-from pipeline.build.recipe import DEFAULT_SEED
-from pipeline.build.variants import ROOT, UnknownVariant, select
 from pipeline.data import DataError
 from pipeline.measure.environment import new_run_id
+from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import write_atomic
 from pipeline.run.bench_run import BenchRun
+from pipeline.variants.registry import ROOT, UnknownVariant, select
 from pipeline.workload import WorkloadError
 from pipeline.workloads import DEFAULT_WORKLOAD, resolve_workload
 

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.build.models import compile_like_reference, copy_of
-from pipeline.build.training import seed_everything
+from pipeline.variants.models import compile_like_reference, copy_of
+from pipeline.variants.training import seed_everything
 from pipeline.workload import Workload
 
 

@@ -20,10 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from pipeline import RUNS_DIR
-from pipeline.build.variants import VARIANTS, UnknownVariant, definitions_sha256, select
 from pipeline.config import Config, ConfigError
 from pipeline.data import Dataset
 from pipeline.judge.compare import (
@@ -36,7 +33,6 @@ from pipeline.judge.compare import (
 from pipeline.judge.compare.session import SessionPlan, session_reference
 from pipeline.judge.summary import SUMMARY_THREADS, format_summary, summary_table
 from pipeline.measure.environment import (
-    collect_run_info,
     cpu_count,
     cpu_model,
     installed,
@@ -60,9 +56,12 @@ from pipeline.measure.machine_sharing import (
     default_registry,
     tox_parallel_ancestor,
 )
-from pipeline.results import MeasurementKey, ResultsFileError, RunInfo, to_frame, write_atomic
+from pipeline.results import MeasurementKey, ResultsFileError, Run, RunInfo, to_frame, write_atomic
 from pipeline.run.bench_run import Artifact, BenchRun
-from pipeline.run.reuse import ReuseError, SourceRun, load_source_run
+from pipeline.run.info import collect_run_info
+from pipeline.run.source import ReuseError, SourceRun
+from pipeline.suite.reuse import load_source_run
+from pipeline.variants.registry import VARIANTS, UnknownVariant, definitions_sha256, select
 from pipeline.workload import Workload
 
 
@@ -156,7 +155,7 @@ class BenchSession:
         return TOOL if self.valgrind else ""
 
     @property
-    def history_reference(self) -> pd.DataFrame | None:
+    def history_reference(self) -> Run | None:
         """The --compare-to reference run's rows (None without --compare-to)."""
         return None if self.history is None else self.history.run
 
@@ -221,13 +220,13 @@ class BenchSession:
         registered as a measuring session, and announced."""
         source = self.source
         if source is not None:
-            recorded = str(source.results["dataset_sha256"].iloc[0])
+            recorded = source.info.dataset_sha256
             if recorded != dataset.sha256:
                 raise SessionStop(f"--reuse-run: run {source.run_id} was measured on dataset "
                                   f"{recorded}, this session loads {dataset.sha256}; pass the "
                                   f"same MNIST (--mnist)")
-            seed = source.results["seed"].iloc[0]
-            if int(seed) != self.options.seed:
+            seed = source.info.seed
+            if seed != self.options.seed:
                 raise SessionStop(f"--reuse-run: run {source.run_id} used seed {seed}, this "
                                   f"session {self.options.seed}; pass --seed {seed}")
         self.registry.start()

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.build.models import compile_like_reference, copy_of
-from pipeline.build.recipe import Recipe
-from pipeline.build.training import seed_everything
+from pipeline.recipe import Recipe
+from pipeline.variants.models import compile_like_reference, copy_of
+from pipeline.variants.training import seed_everything
 from pipeline.workload import Workload
 
 #: Layer types whose kernels tfmot's prune_low_magnitude (and cluster_weights) change. Its

@@ -10,47 +10,10 @@ comparable with the history.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from pipeline.build.variants import VARIANTS
-from pipeline.results import ResultsFileError, completeness, read_results, selected_variants
-
-
-class ReuseError(ValueError):
-    """The run folder cannot be reused; the message says what is wrong and what to do."""
-
-
-@dataclass(frozen=True)
-class SourceRun:
-    """An earlier complete run whose files a session re-measures."""
-
-    run_id: str
-    folder: Path
-    results: pd.DataFrame
-    #: The variants it selected (registry order); unknown for a schema-1/2 run: every model
-    #: with an accuracy row.
-    variants: tuple[str, ...]
-
-    @property
-    def tflite_variants(self) -> tuple[str, ...]:
-        """Its TFLite variants: what a reuse session re-measures."""
-        return tuple(name for name in self.variants
-                     if name in VARIANTS and VARIANTS[name].kind == "tflite")
-
-    def recorded(self, model: str, metric: str) -> float:
-        """What the run recorded for `model` (a Keras parent's accuracy and size, which the
-        checks of the TFLite models made from it read)."""
-        rows = self.results[(self.results["model"] == model)
-                            & (self.results["metric"] == metric)]
-        if rows.empty:
-            raise ReuseError(f"run {self.run_id} recorded no {metric} of {model}")
-        return float(rows["value"].iloc[0])
-
-    def path(self, model: str) -> Path:
-        return self.folder / f"{model}{VARIANTS[model].suffix}"
+from pipeline.results import ResultsFileError, read_results
+from pipeline.run.source import RECORDED_METRICS, ReuseError, SourceRun
 
 
 def load_source_run(folder: Path, results_dir: Path, *, recipe_sha256: str,
@@ -71,27 +34,29 @@ def load_source_run(folder: Path, results_dir: Path, *, recipe_sha256: str,
                          f"exists; the folder's name must be the run_id of a CSV beside it (where "
                          f"pytest bench writes it) or in --results-dir")
     try:
-        results = read_results(csv)
+        run = read_results(csv)
     except ResultsFileError as exc:
         raise ReuseError(f"its results CSV cannot be used: {exc}") from None
-    first = results.iloc[0]
-    complete = completeness(first["complete"])
-    if complete is not True:
-        state = ("of a schema that did not record completeness" if complete is None
-                 else f"partial ({first['incomplete_reason']})")
+    info = run.info
+    if info.complete is not True:
+        state = ("of a schema that did not record completeness" if info.complete is None
+                 else f"partial ({info.incomplete_reason})")
         raise ReuseError(f"run {folder.name} is {state}; reuse a complete run")
-    if first["workload"] != workload:
-        raise ReuseError(f"run {folder.name} built workload {first['workload']!r}, this session "
+    if info.workload != workload:
+        raise ReuseError(f"run {folder.name} built workload {info.workload!r}, this session "
                          f"builds {workload!r}: reuse a run of the same workload, or pass "
-                         f"--workload {first['workload']}")
-    if first["recipe_sha256"] != recipe_sha256:
+                         f"--workload {info.workload}")
+    if info.recipe_sha256 != recipe_sha256:
         raise ReuseError(f"run {folder.name} was made with recipe_sha256 "
-                         f"{first['recipe_sha256']!r}, this code builds {recipe_sha256!r}: its "
+                         f"{info.recipe_sha256!r}, this code builds {recipe_sha256!r}: its "
                          f"files are not what this recipe makes; run pytest bench without "
                          f"--reuse-run")
-    variants = selected_variants(first["variants"]) or tuple(
-        dict.fromkeys(results.loc[results["metric"] == "accuracy", "model"]))
-    source = SourceRun(str(first["run_id"]), folder, results, variants)
+    variants = info.variants or tuple(
+        dict.fromkeys(run.rows.loc[run.rows["metric"] == "accuracy", "model"]))
+    recorded = run.rows[run.rows["metric"].isin(RECORDED_METRICS)]
+    source = SourceRun(folder, info, variants, {
+        (str(model), str(metric)): float(value) for model, metric, value
+        in zip(recorded["model"], recorded["metric"], recorded["value"], strict=True)})
     missing = [str(source.path(name)) for name in source.tflite_variants
                if not source.path(name).is_file()]
     if missing:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.build.models import compile_like_reference
+from pipeline.variants.models import compile_like_reference
 from pipeline.workload import Workload
 
 

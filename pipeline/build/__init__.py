@@ -1,7 +1,0 @@
-"""Build: every model a run compares, from the workload's fitted baseline to its .tflite files.
-
-recipe.py (the reference recipe's parameters), models.py (compile, copy), training.py (seed,
-baseline fit), pruning.py, clustering.py, quantization_aware.py (the tfmot techniques),
-conversion.py (.h5 and .tflite export), variants.py (the registry: each variant's parent and
-stage, as data).
-"""
