@@ -31,6 +31,7 @@ from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint
 from pipeline.measure.instructions import InstructionCount, InstructionsUnavailable
 from pipeline.measure.interpreters import RuntimeUnavailable, interpreter_class
 from pipeline.measure.latency import Block, LatencyKey
+from pipeline.options import DATA, THRESHOLDS, WORKLOAD
 from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import MeasurementKey, Run, RunInfo
 from pipeline.run.bench_run import Artifact, BenchRun
@@ -55,15 +56,8 @@ _SESSION = pytest.StashKey[BenchSession]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("bench", "TensorFlow model compression benchmark")
-    group.addoption("--workload", metavar="NAME", default=DEFAULT_WORKLOAD,
-                    help=f"the model to build and check: a built-in workload (default "
-                         f"{DEFAULT_WORKLOAD}; ds_cnn) or package.module:attribute naming a "
-                         f"pipeline.workload.Workload of your own "
-                         f"(docs/variants-and-workloads.md, 'Gate your own model').")
-    group.addoption("--mnist", metavar="PATH", default=None,
-                    help="MNIST as a Keras-layout .npz or a folder of the four IDX files "
-                         "(default: $MNIST_PATH, then the Keras cache, then Keras' download); "
-                         "a workload of your own receives it as its data path.")
+    WORKLOAD.add_to(group.addoption, default=DEFAULT_WORKLOAD)
+    DATA.add_to(group.addoption, default=None)
     group.addoption("--seed", type=int, default=DEFAULT_SEED,
                     help=f"seed for training and pruning (default {DEFAULT_SEED}); recorded.")
     group.addoption("--variants", metavar="NAMES", default="default",
@@ -81,8 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "make it history).")
     group.addoption("--run-dir", metavar="DIR", default=None,
                     help="folder for this session's artifacts (default runs/<run_id>/).")
-    group.addoption("--thresholds", metavar="PATH", default=None,
-                    help="threshold config (default bench/thresholds.toml).")
+    THRESHOLDS.add_to(group.addoption, default=None)
     group.addoption("--compare-to", metavar="PATH", default=None,
                     help="results CSV or history folder: fail a test for each measurement "
                          "that regressed against its reference run ([compare] rules): the "
@@ -113,7 +106,7 @@ def _options(config: pytest.Config) -> SessionOptions:
 
     return SessionOptions(
         seed=config.getoption("seed"), variants=config.getoption("variants"),
-        mnist=config.getoption("mnist"), results_dir=Path(config.getoption("results_dir")),
+        data=config.getoption("data"), results_dir=Path(config.getoption("results_dir")),
         run_dir=path("run_dir"), reuse_run=path("reuse_run"),
         compare_to=config.getoption("compare_to"), compare_tf=config.getoption("compare_tf"),
         compare_run_id=config.getoption("compare_run_id"),
@@ -257,11 +250,11 @@ def thresholds(request: pytest.FixtureRequest) -> Config:
 
 @pytest.fixture(scope="session")
 def dataset(request: pytest.FixtureRequest) -> Dataset:
-    """The workload's data: for the built-in ones MNIST from --mnist, $MNIST_PATH, the Keras
+    """The workload's data: for the built-in ones MNIST from --data, $MNIST_PATH, the Keras
     cache or Keras' download; else stop the run with what to do."""
     session = _session(request)
     try:
-        return session.workload.load(session.options.mnist)
+        return session.workload.load(session.options.data)
     except (DataError, WorkloadError) as exc:
         _stop(exc)
 

@@ -1,7 +1,7 @@
 """MNIST: found, loaded, checked, and identified by a content hash.
 
 The machines this suite runs on are often offline, so Keras' own download cannot be the only
-source. The data can come from a path the user names (`--mnist PATH` or `MNIST_PATH`), from the
+source. The data can come from a path the user names (`--data PATH` or `MNIST_PATH`), from the
 file Keras cached on an earlier online run, or from Keras' download, in that order. A path the user
 named is never silently skipped: if it is unusable, they get an error about it rather than results
 computed on other data.
@@ -376,14 +376,14 @@ def _keras_download(keras_dir: Path) -> tuple:
 def resolve_mnist(explicit: str | Path | None = None,
                   environ: Mapping[str, str] = os.environ,
                   download: Callable[[], tuple] | None = None) -> Dataset:
-    """Find MNIST: `explicit` (--mnist), else $MNIST_PATH, else the Keras cache, else download.
+    """Find MNIST: `explicit` (--data), else $MNIST_PATH, else the Keras cache, else download.
 
     A path given by `explicit` or MNIST_PATH must work: if it does not, this raises
     DataFormatError instead of falling back, because the user asked for that data. An empty
     string counts as not given (as in `MNIST_PATH= pytest`). `download` returns
     ((x_train, y_train), (x_test, y_test)); the default is tf_keras' download into the cache.
     """
-    for given, origin in ((explicit, "the --mnist option"),
+    for given, origin in ((explicit, "the --data option"),
                           (environ.get("MNIST_PATH"), "the MNIST_PATH variable")):
         if given is not None and str(given) != "":
             try:
@@ -394,19 +394,19 @@ def resolve_mnist(explicit: str | Path | None = None,
     cache = keras_cache_path(environ)
     if cache.exists():
         return _load_npz(cache, f"This is Keras' MNIST cache (perhaps a partial download): delete "
-                                f"{cache} so Keras downloads it again, or pass --mnist PATH or "
+                                f"{cache} so Keras downloads it again, or pass --data PATH or "
                                 f"set MNIST_PATH to use other data.")
     fetch = download or partial(_keras_download, cache.parent.parent)
     try:
         downloaded = fetch()
     except Exception as exc:
         raise DataUnavailableError(
-            f"MNIST could not be loaded: no --mnist option or MNIST_PATH variable was given, no "
+            f"MNIST could not be loaded: no --data option or MNIST_PATH variable was given, no "
             f"Keras cache at {cache}, and Keras' download failed ({type(exc).__name__}: {exc}). "
-            f"Provide the data one of three ways: pass --mnist PATH (a Keras-layout .npz or a "
+            f"Provide the data one of three ways: pass --data PATH (a Keras-layout .npz or a "
             f"folder of the four MNIST IDX files), set MNIST_PATH=PATH, or run once with internet "
             f"so Keras caches it at {cache}.") from exc
     (x_train, y_train), (x_test, y_test) = downloaded
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     return _validate(arrays, "Keras download",
-                     f"Delete {cache} and retry, or pass --mnist PATH or set MNIST_PATH.")
+                     f"Delete {cache} and retry, or pass --data PATH or set MNIST_PATH.")

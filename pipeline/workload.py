@@ -37,7 +37,7 @@ class Workload:
     logit per class: every stage compiles it the reference's way (Adam,
     SparseCategoricalCrossentropy(from_logits=True)), and tfmot's wrappers need tf_keras
     layers. `data(path)` returns the checked Dataset; `path` is what the user named with
-    `--mnist` or MNIST_PATH (None when neither), which a workload with data of its own may
+    `--data` or MNIST_PATH (None when neither), which a workload with data of its own may
     ignore. `scale` turns stored pixels into the float32 the model takes (also the latency and
     calibration input: the first test image, the first training images). `bounds` is the TOML
     file holding the workload's `[variants.NAME]` tables (pipeline.config). `inapplicable`
@@ -67,7 +67,7 @@ class Workload:
             raise WorkloadError(
                 f"workload {self.name!r} takes images of shape {expected}, but its data "
                 f"({dataset.source}) holds images of shape {tuple(dataset.x_train.shape[1:])}; "
-                f"pass data of that shape (--mnist PATH) or pick another workload (--workload)")
+                f"pass data of that shape (--data PATH) or pick another workload (--workload)")
         return dataset
 
     def parameters(self) -> dict[str, Any]:

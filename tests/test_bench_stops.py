@@ -54,7 +54,7 @@ def test_bad_data_stops_the_session_with_a_reason(tmp_path: Path, make: Callable
     output = done.stdout + done.stderr
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert "bench: Cannot use " in output and str(path) in output and message in output
-    assert "The path was given by the --mnist option, so no other source was tried." in output
+    assert "The path was given by the --data option, so no other source was tried." in output
     assert results_files(tmp_path) == []
 
 
@@ -92,7 +92,7 @@ def test_no_data_source_names_the_three_ways(tmp_path: Path) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 4, output
     assert "bench: MNIST could not be loaded" in output
-    for way in ("pass --mnist PATH", "set MNIST_PATH=PATH",
+    for way in ("pass --data PATH", "set MNIST_PATH=PATH",
                 f"caches it at {tmp_path / 'keras_home' / 'datasets' / 'mnist.npz'}"):
         assert way in output
     assert results_files(tmp_path) == []

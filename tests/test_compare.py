@@ -36,7 +36,7 @@ A, B = RUNS / "tf2.21.0_a.csv", RUNS / "tf2.21.0_b.csv"
 PARTIAL, SCHEMA1 = RUNS / "tf2.21.0_partial.csv", RUNS / "tf2.21.0_schema1.csv"
 TF220, TF215 = RUNS / "tf2.20.0.csv", RUNS / "tf2.15.1.csv"
 PQT = "pruned_quantized_tflite"
-ERROR = "pipeline.compare: error: "
+ERROR = "bench compare: error: "
 
 Rows = list[dict[str, str]]
 

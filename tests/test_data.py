@@ -210,13 +210,13 @@ def test_resolve_mnist_treats_empty_strings_as_not_given(sources: dict[str, Any]
     assert resolve_mnist("", environ=environ).source == f"npz file {sources['cache']}"
 
 
-@pytest.mark.parametrize("origin", ["--mnist", "MNIST_PATH"])
+@pytest.mark.parametrize("origin", ["--data", "MNIST_PATH"])
 def test_a_bad_named_path_is_an_error_not_a_fallback(sources: dict[str, Any], tmp_path: Path,
                                                      origin: str) -> None:
     bad = tmp_path / "typo.npz"
     environ = {"KERAS_HOME": str(sources["keras_home"]), "MNIST_PATH": str(sources["env"])}
     explicit = None
-    if origin == "--mnist":
+    if origin == "--data":
         explicit = bad
     else:
         environ["MNIST_PATH"] = str(bad)
@@ -226,7 +226,7 @@ def test_a_bad_named_path_is_an_error_not_a_fallback(sources: dict[str, Any], tm
     message = str(caught.value)
     assert message.startswith(f"Cannot use {bad} as MNIST: nothing exists at this path. Pass a ")
     assert message.endswith(f"The path was given by the {origin} "
-                            f"{'option' if origin == '--mnist' else 'variable'}, "
+                            f"{'option' if origin == '--data' else 'variable'}, "
                             f"so no other source was tried.")
     assert calls == []
 
@@ -241,7 +241,7 @@ def test_a_corrupt_keras_cache_says_to_delete_it(sources: dict[str, Any]) -> Non
     assert message.startswith(f"Cannot use npz file {cache} as MNIST: it is a damaged npz "
                               f"archive (BadZipFile: ")
     assert (f"This is Keras' MNIST cache (perhaps a partial download): delete {cache} so Keras "
-            f"downloads it again, or pass --mnist PATH or set MNIST_PATH") in message
+            f"downloads it again, or pass --data PATH or set MNIST_PATH") in message
 
 
 def test_a_failed_download_names_all_three_ways_to_provide_the_data(tmp_path: Path) -> None:
@@ -252,9 +252,9 @@ def test_a_failed_download_names_all_three_ways_to_provide_the_data(tmp_path: Pa
     with pytest.raises(DataUnavailableError) as caught:
         resolve_mnist(environ=environ, download=offline)
     assert str(caught.value) == (
-        f"MNIST could not be loaded: no --mnist option or MNIST_PATH variable was given, no Keras "
+        f"MNIST could not be loaded: no --data option or MNIST_PATH variable was given, no Keras "
         f"cache at {cache}, and Keras' download failed (OSError: Temporary failure in name "
-        f"resolution). Provide the data one of three ways: pass --mnist PATH (a Keras-layout .npz "
+        f"resolution). Provide the data one of three ways: pass --data PATH (a Keras-layout .npz "
         f"or a folder of the four MNIST IDX files), set MNIST_PATH=PATH, or run once with "
         f"internet so Keras caches it at {cache}.")
     assert isinstance(caught.value.__cause__, OSError)

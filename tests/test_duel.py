@@ -338,7 +338,7 @@ def test_missing_artifact(tmp_path: Path) -> None:
     code, out, err = run_cli(RUN_CSV, RUN_CSV, "--reference-run-dir", FIXTURES,
                              "--candidate-run-dir", tmp_path)
     assert (code, out) == (2, "")
-    assert err == (f"pipeline.duel: error: candidate run {RUN_ID}: "
+    assert err == (f"bench duel: error: candidate run {RUN_ID}: "
                    f"{tmp_path}/pruned_quantized_tflite.tflite not found; a duel times the run's "
                    f"own .tflite files: pass --candidate-run-dir DIR holding them (pytest bench "
                    f"writes them to runs/<run_id>/)\n")
@@ -348,7 +348,7 @@ def test_default_artifact_folder_is_runs_run_id(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run.csv", run_id="no_such_run_here")
     code, _, err = run_cli(run, RUN_CSV, "--candidate-run-dir", FIXTURES)
     assert code == 2
-    assert err.startswith(f"pipeline.duel: error: reference run no_such_run_here: "
+    assert err.startswith(f"bench duel: error: reference run no_such_run_here: "
                           f"{REPO_ROOT}/runs/no_such_run_here/pruned_quantized_tflite.tflite "
                           f"not found;")
 
@@ -358,7 +358,7 @@ def test_bad_python_path() -> None:
                            "--candidate-run-dir", FIXTURES,
                            "--reference-python", "/no/such/python")
     assert code == 2
-    assert err == ("pipeline.duel: error: reference python '/no/such/python' was not found or "
+    assert err == ("bench duel: error: reference python '/no/such/python' was not found or "
                    "is not executable; pass --reference-python the python of the environment "
                    "that made the reference run (e.g. .tox/tf221/bin/python)\n")
 
@@ -369,7 +369,7 @@ def test_python_that_cannot_import_the_pipeline(tmp_path: Path) -> None:
     code, _, err = run_cli(RUN_CSV, RUN_CSV, "--reference-run-dir", FIXTURES,
                            "--candidate-run-dir", FIXTURES, "--candidate-python", python)
     assert code == 2
-    assert err == (f"pipeline.duel: error: candidate worker ({python} -m "
+    assert err == (f"bench duel: error: candidate worker ({python} -m "
                    f"pipeline.measure.duel_worker) closed its output while starting (it must "
                    f"import this repository's pipeline; its environment needs the packages of "
                    f"requirements/tf-X.Y.txt) and exited with status 1: ModuleNotFoundError: "
@@ -382,7 +382,7 @@ def test_python_of_another_environment(tmp_path: Path) -> None:
     code, _, err = run_cli(reference, RUN_CSV, "--reference-run-dir", FIXTURES,
                            "--candidate-run-dir", FIXTURES)
     assert code == 2
-    assert err == (f"pipeline.duel: error: reference run ref220 was made with tensorflow 2.20.0, "
+    assert err == (f"bench duel: error: reference run ref220 was made with tensorflow 2.20.0, "
                    f"litert 2.3.0, but {os.path.abspath(sys.executable)} has tensorflow "
                    f"{package_version('tensorflow')}, litert {package_version('litert')}; pass "
                    f"--reference-python the python of that run's environment "
@@ -401,7 +401,7 @@ def test_runtime_unavailable_in_an_environment(tmp_path: Path) -> None:
     code, _, err = run_cli(only_litert, only_litert, "--reference-run-dir", FIXTURES,
                            "--candidate-run-dir", FIXTURES, "--reference-python", python)
     assert code == 2
-    assert err == (f"pipeline.duel: error: the reference environment ({python}) cannot run "
+    assert err == (f"bench duel: error: the reference environment ({python}) cannot run "
                    f"ai_edge_litert: ai_edge_litert is not installed (pip install "
                    f"ai-edge-litert); install it there, or pass --reference-python the python of "
                    f"the environment that made the reference run\n")
@@ -428,14 +428,14 @@ def test_hung_worker_times_out(tmp_path: Path) -> None:
 ])
 def test_unusable_settings(args: list[str], message: str) -> None:
     code, _, err = run_cli(RUN_CSV, RUN_CSV, *args)
-    assert (code, err) == (2, f"pipeline.duel: error: {message}\n")
+    assert (code, err) == (2, f"bench duel: error: {message}\n")
 
 
 def test_unreadable_results_csv(tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_text("")
     code, _, err = run_cli(tmp_path / "empty.csv", RUN_CSV)
     assert code == 2
-    assert err.startswith(f"pipeline.duel: error: {tmp_path}/empty.csv: empty file;")
+    assert err.startswith(f"bench duel: error: {tmp_path}/empty.csv: empty file;")
     assert err.count("\n") == 1
 
 
@@ -443,7 +443,7 @@ def test_no_shared_latency_key(tmp_path: Path) -> None:
     reference = write_run(tmp_path / "ref.csv", drop=KEYS[:4])
     candidate = write_run(tmp_path / "cand.csv", drop=KEYS[4:], run_id="cand")
     code, _, err = run_cli(reference, candidate)
-    assert (code, err) == (2, f"pipeline.duel: error: no latency key is in both runs (reference "
+    assert (code, err) == (2, f"bench duel: error: no latency key is in both runs (reference "
                               f"{RUN_ID} has 4, candidate cand has 4); duel two runs that both "
                               f"timed latency\n")
 
@@ -492,6 +492,6 @@ def test_runs_of_two_workloads_are_not_duelled(tmp_path: Path) -> None:
     code, _, err = run_cli(RUN_CSV, ds_cnn, "--reference-run-dir", FIXTURES,
                            "--candidate-run-dir", FIXTURES)
     assert code == 2
-    assert err == (f"pipeline.duel: error: the runs built different workloads: reference "
+    assert err == (f"bench duel: error: the runs built different workloads: reference "
                    f"{RUN_ID} 'mnist_cnn', candidate ds_run 'ds_cnn'; duel two runs of one "
                    f"workload\n")

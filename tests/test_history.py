@@ -137,7 +137,7 @@ def test_writes_tidy_csv_and_png(drawn: Drawn) -> None:
     out_csv, out_png = drawn.folder / "history.csv", drawn.folder / "history.png"
     assert (drawn.code, drawn.err) == (0, "")
     assert drawn.out.splitlines()[0] == (
-        f"pipeline.history: 6 runs, {TABLE_ROWS} rows -> {out_csv}, {out_png}")
+        f"bench history: 6 runs, {TABLE_ROWS} rows -> {out_csv}, {out_png}")
     assert out_png.read_bytes().startswith(PNG_MAGIC) and out_png.stat().st_size > 20_000
     assert Image.open(out_png).width == FIGURE_WIDTH_IN * FIGURE_DPI == 1600
 
@@ -293,7 +293,7 @@ def test_defaults_write_under_build_history_and_skip_their_own_csv(
         shutil.copy(tmp_path / "build" / "history" / table, results_dir / table)
     code, out, err = run_cli(results_dir, "--out", results_dir)
     assert (code, err) == (0, "")
-    assert out.startswith(f"pipeline.history: 6 runs, {TABLE_ROWS} rows")
+    assert out.startswith(f"bench history: 6 runs, {TABLE_ROWS} rows")
 
 
 def test_out_writes_all_four_files_and_single_options_move_one(results_dir: Path,
@@ -323,7 +323,7 @@ def test_bad_file_stops_the_history_with_exit_2(results_dir: Path, tmp_path: Pat
     out_csv = tmp_path / "out.csv"
     code, out, err = run_cli(results_dir, "--csv", out_csv, "--png", tmp_path / "out.png")
     assert (code, out) == (2, "")
-    assert err == (f"pipeline.history: error: {results_dir / 'bad_two_runs.csv'}: "
+    assert err == (f"bench history: error: {results_dir / 'bad_two_runs.csv'}: "
                    f"{BAD_REASONS['bad_two_runs.csv']}\n")
     assert not out_csv.exists()
 
@@ -342,7 +342,7 @@ def test_pareto_view_is_of_the_newest_complete_run(drawn: Drawn) -> None:
     assert drawn.code == 0
     newest = run_id_of("tf2.21.0_b.csv")
     assert drawn.out.splitlines()[1] == (
-        f"pipeline.history: Pareto view of {newest} -> {pareto_csv}, {pareto_png}")
+        f"bench history: Pareto view of {newest} -> {pareto_csv}, {pareto_png}")
     assert pareto_png.read_bytes().startswith(PNG_MAGIC)
     table = pd.read_csv(pareto_csv)
     assert list(table.columns) == list(PARETO_COLUMNS)
@@ -530,8 +530,8 @@ def test_each_workload_gets_its_own_picture_and_pareto_view(tmp_path: Path) -> N
         "pareto-ds_cnn.png", "pareto.csv", "pareto.png"]
     assert pd.read_csv(out / "pareto-ds_cnn.csv")["model"].nunique() == len(
         pd.read_csv(out / "pareto.csv"))
-    assert (f"pipeline.history: workload ds_cnn: Pareto view of ds_run -> "
+    assert (f"bench history: workload ds_cnn: Pareto view of ds_run -> "
             f"{out / 'pareto-ds_cnn.csv'}, {out / 'pareto-ds_cnn.png'}") in stdout.splitlines()
-    assert ("pipeline.history: runs of workload 'tiny_cnn' are in the table but not drawn: pass "
+    assert ("bench history: runs of workload 'tiny_cnn' are in the table but not drawn: pass "
             "--workload package.module:attribute for it (its bounds file gives the bounds)"
             ) in stdout.splitlines()

@@ -23,14 +23,15 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data", ("data.py",)),
     ("workloads", ("recipe.py", "workload.py", "workloads")),
     ("variants", ("variants",)),
-    ("config", ("config.py",)),
+    ("config", ("config.py", "options.py")),
     ("measure", ("measure",)),
     ("run", ("run",)),
     ("results", ("results",)),
     ("judge", ("judge",)),
     ("suite", ("suite",)),
     ("upgrade", ("upgrade",)),
-    ("commands", ("compare.py", "duel.py", "history.py", "spread.py", "instructions.py")),
+    ("commands", ("cli.py", "compare.py", "duel.py", "history.py", "spread.py",
+                  "instructions.py")),
 )
 
 

@@ -111,7 +111,7 @@ def test_readme_commands_were_found() -> None:
     """The parser sees the README's core commands and the docs' own: an empty list would prove
     nothing."""
     programs = {command.program for command in readme_commands.readme_commands()}
-    assert {"pip", "pytest", "tox", "python", "bench-upgrade"} <= programs, programs
+    assert {"pip", "pytest", "tox", "python", "bench", "bench-upgrade"} <= programs, programs
     in_docs = {command.program for document in DOCUMENTS[1:]
                for command in readme_commands.readme_commands(document)}
     assert {"pytest", "tox", "python", "bench-compare", "bench-history"} <= in_docs, in_docs

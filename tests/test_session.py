@@ -187,7 +187,7 @@ def test_a_reused_run_of_other_data_stops_the_session(
         session.start(dataset, print)
     assert str(stopped.value) == (f"--reuse-run: run {session.run_id} was measured on dataset "
                                   f"{'0' * 64}, this session loads {dataset.sha256}; pass the "
-                                  f"same MNIST (--mnist)")
+                                  f"same data (--data)")
 
 
 def _source(run_id: str, *, dataset_sha256: str, seed: int) -> SourceRun:

@@ -294,7 +294,7 @@ def test_the_command_gates_the_candidates_run_and_writes_the_report(
                            "PASS: ")
     assert last.endswith("latency not gated, by request (--skip-latency)")
     text = (tmp_path / "out" / "report.md").read_text()
-    assert text.startswith("# bench-upgrade tensorflow==2.21.0: PASS\n")
+    assert text.startswith("# bench upgrade tensorflow==2.21.0: PASS\n")
     assert ("| environment | done | reused: tensorflow 2.21.0, tf-keras 2.21.0, tfmot 0.8.1 |"
             in text)
     assert "tfmot 0.8.1, in " + str(tmp_path / "env") + " (made 2026-12-01, reused)\n" in text
@@ -324,5 +324,5 @@ def test_a_candidate_that_is_not_one_is_refused_before_anything_runs(
     with contextlib.redirect_stderr(err):
         assert cli.main(["tensorflow===", "--output", str(tmp_path / "out")]) == 2
     assert err.getvalue().startswith(
-        "bench-upgrade: error: 'tensorflow===' is neither a requirement nor a .whl file (")
+        "bench upgrade: error: 'tensorflow===' is neither a requirement nor a .whl file (")
     assert bench.calls == [] and not (tmp_path / "out").exists()

@@ -99,7 +99,7 @@ def test_data_of_another_shape_is_refused_with_both_shapes() -> None:
         wrong.load(None)
     assert str(excinfo.value) == (
         "workload 'mnist_cnn' takes images of shape (28, 28), but its data (cifar.npz) holds "
-        "images of shape (32, 32, 3); pass data of that shape (--mnist PATH) or pick another "
+        "images of shape (32, 32, 3); pass data of that shape (--data PATH) or pick another "
         "workload (--workload)")
 
 

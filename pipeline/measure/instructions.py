@@ -42,6 +42,7 @@ from typing import IO, Any
 import numpy as np
 
 from pipeline import REPO_ROOT
+from pipeline.console import fail
 from pipeline.data import scale_pixels
 from pipeline.measure.client_requests import SUPPORTED_MACHINES
 from pipeline.measure.instruction_worker import ALLOCATE_DUMP, INVOKE_DUMP
@@ -366,11 +367,15 @@ def count_instructions(model: Path, runtime: str, image: np.ndarray, *,
     return found
 
 
+#: Its name in messages and --help: `python -m pipeline.instructions` runs it too.
+PROG = "bench instructions"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m pipeline.instructions MODEL.tflite ...`: each model's counts on every
-    installed runtime, 1 thread, with MNIST test image 0 of the shipped sample as input."""
+    """`bench instructions MODEL.tflite ...`: each model's counts on every installed runtime,
+    1 thread, with MNIST test image 0 of the shipped sample as input."""
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.instructions",
+        prog=PROG,
         description="Count the instructions of allocate_tensors(), the first invoke() and each "
                     "steady invoke() of TFLite models under valgrind's callgrind (1 thread).")
     parser.add_argument("models", metavar="MODEL", type=Path, nargs="+")
@@ -391,13 +396,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 counter.submit(model)
             found = counter.results()
     except (InstructionsUnavailable, ValueError) as exc:
-        print(f"pipeline.instructions: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(PROG, str(exc))
     status = 0
     for (name, runtime), count in found.items():
         if isinstance(count, InstructionsUnavailable):
-            print(f"pipeline.instructions: error: {count}", file=sys.stderr)
-            status = 2
+            status = fail(PROG, str(count))
             continue
         print(f"{name:<28} {runtime:<26} {count.allocate:>12,} {count.first_invoke:>13,} "
               f"{count.per_invoke:>11,}", flush=True)

@@ -80,7 +80,7 @@ class SessionOptions:
 
     seed: int
     variants: str = "default"
-    mnist: str | None = None
+    data: str | None = None
     results_dir: Path = RUNS_DIR
     run_dir: Path | None = None
     reuse_run: Path | None = None
@@ -224,7 +224,7 @@ class BenchSession:
             if recorded != dataset.sha256:
                 raise SessionStop(f"--reuse-run: run {source.run_id} was measured on dataset "
                                   f"{recorded}, this session loads {dataset.sha256}; pass the "
-                                  f"same MNIST (--mnist)")
+                                  f"same data (--data)")
             seed = source.info.seed
             if seed != self.options.seed:
                 raise SessionStop(f"--reuse-run: run {source.run_id} used seed {seed}, this "

@@ -7,15 +7,16 @@ seed's figures (`variant.figure`) plus their mean, standard deviation, min and m
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import RUNS_DIR
+from pipeline.console import fail
 from pipeline.data import DataError
 from pipeline.measure.environment import new_run_id
+from pipeline.options import DATA, WORKLOAD
 from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import write_atomic
 from pipeline.run.bench_run import BenchRun
@@ -62,16 +63,16 @@ def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([per_seed, summary.reset_index(drop=True)], ignore_index=True)
 
 
+#: Its name in messages and --help: `python -m pipeline.spread` runs it too.
+PROG = "bench spread"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.spread", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("--seeds", type=int, default=5, help="how many seeds (default 5)")
     parser.add_argument("--first-seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--workload", metavar="NAME", default=DEFAULT_WORKLOAD,
-                        help=f"a built-in workload (default {DEFAULT_WORKLOAD}) or "
-                             f"package.module:attribute, as pytest bench --workload")
-    parser.add_argument("--mnist", metavar="PATH", default=None,
-                        help="MNIST .npz or IDX folder (default: $MNIST_PATH, Keras cache, "
-                             "Keras download)")
+    WORKLOAD.add_to(parser.add_argument, default=DEFAULT_WORKLOAD)
+    DATA.add_to(parser.add_argument, default=None)
     parser.add_argument("--variants", metavar="NAMES", default="all",
                         help="'all' (default), 'default' (the reference recipe's four) or "
                              "comma-separated variant names")
@@ -88,10 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UnknownVariant, WorkloadError) as exc:
         parser.error(str(exc))
     try:
-        dataset = workload.load(args.mnist)
+        dataset = workload.load(args.data)
     except (DataError, WorkloadError) as exc:
-        print(f"pipeline.spread: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(PROG, str(exc))
     run_id = new_run_id()
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline import REPO_ROOT, RUNS_DIR
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from pipeline.console import print_report
+from pipeline.console import fail, print_report
 from pipeline.judge.compare.cli import GateError, gate
 from pipeline.judge.compare.report import format_markdown, markdown_header, markdown_table, outcome
 from pipeline.judge.compare.report import summary_line as gate_summary
@@ -25,13 +25,15 @@ from pipeline.judge.duel.report import summary_line as duel_summary
 from pipeline.judge.duel.schedule import DuelError
 from pipeline.measure.duel_worker import WorkerError
 from pipeline.measure.environment import cpu_count, cpu_model
+from pipeline.options import WORKLOAD
 from pipeline.results import ResultsFileError
 from pipeline.upgrade.candidate import Candidate, CandidateError, parse_candidate
 from pipeline.upgrade.environment import CandidateEnvironment, prepare
 from pipeline.upgrade.verdict import DONE, EXIT_CODES, Step, report, summary, verdict
 from pipeline.workloads import DEFAULT_WORKLOAD
 
-PROG = "bench-upgrade"
+#: Its name in messages and --help: `python -m pipeline.upgrade` and bench-upgrade run it too.
+PROG = "bench upgrade"
 #: Gate rows shown above the fold of the report: what moved or could not be judged.
 NOTABLE = frozenset({"missing", "regressed", "improved", "not compared", "no reference"})
 
@@ -67,8 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("candidate", metavar="CANDIDATE",
                         help="what pip installs: tf-nightly, tensorflow==2.22.0rc1, "
                              "tensorflow-cpu==2.21.0, or path/to/tensorflow-*.whl")
-    parser.add_argument("--workload", metavar="NAME", action="append",
-                        help=f"workload to gate, repeatable (default {DEFAULT_WORKLOAD})")
+    WORKLOAD.add_to(parser.add_argument, action="append")
     parser.add_argument("--variants", metavar="NAMES", default="all",
                         help="pytest bench --variants for both runs (default all)")
     parser.add_argument("--history", metavar="DIR", type=Path, default=REPO_ROOT / "results",
@@ -220,8 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         candidate = parse_candidate(args.candidate)
     except CandidateError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_CODES["ERROR"]
+        return fail(PROG, str(exc))
     now = datetime.now(UTC)
     output = (args.output or RUNS_DIR / "upgrade"
               / f"{now:%Y%m%dT%H%M%SZ}_{candidate.slug}").absolute()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: Verdicts and their exit codes, the gate's (pipeline.compare) plus ERROR for "could not run".
-EXIT_CODES = {"PASS": 0, "FAIL": 1, "ERROR": 2, "INCONCLUSIVE": 3}
+from pipeline.console import EXIT_CODES
+
 #: A step that judged nothing and went as it should (the environment, the reference's run).
 DONE = "done"
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from pipeline.console import print_report
+from pipeline.console import fail, print_report
 from pipeline.judge.compare.report import (
-    EXIT_UNUSABLE,
     FORMATS,
     Header,
     format_rows,
@@ -27,9 +26,11 @@ from pipeline.judge.compare.selection import (
     load_reference,
     warnings_of,
 )
+from pipeline.options import THRESHOLDS
 from pipeline.results import ResultsFileError, read_results
 
-PROG = "pipeline.compare"
+#: Its name in messages and --help: `python -m pipeline.compare` and bench-compare run it too.
+PROG = "bench compare"
 
 EPILOG = """\
 exit codes:
@@ -81,9 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=tuple(FORMATS), default="text",
                         help="text (default), markdown (GitHub table for a CI job summary) or "
                              "json (runs, warnings, rows and a summary)")
-    parser.add_argument("--config", metavar="PATH", type=Path, default=DEFAULT_CONFIG_PATH,
-                        help="threshold config with the [compare] rules "
-                             "(default: bench/thresholds.toml)")
+    THRESHOLDS.add_to(parser.add_argument, type=Path, default=DEFAULT_CONFIG_PATH)
     return parser
 
 
@@ -140,15 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result = gate(args.reference, args.candidate, tf=args.tf, run_id=args.run_id,
-                      skip_latency=args.skip_latency, config=args.config)
+                      skip_latency=args.skip_latency, config=args.thresholds)
     except GateError as exc:
-        return _fail(str(exc))
+        return fail(PROG, str(exc))
     for note in result.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     print_report(format_rows(result.rows, args.format, header=result.header))
     return result.exit_code
 
-
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return EXIT_UNUSABLE

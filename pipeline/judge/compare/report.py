@@ -13,11 +13,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from pipeline.console import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS
 from pipeline.judge.compare.rules import FAILING, VERDICTS, ComparisonRow, describe_keys
 from pipeline.judge.compare.selection import RunIdentity
 from pipeline.results import MeasurementKey
-
-EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)

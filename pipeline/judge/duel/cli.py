@@ -10,14 +10,16 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, DuelSettings, load_config
-from pipeline.console import print_report
+from pipeline.console import fail, print_report
 from pipeline.judge.duel.report import exit_code, format_report, records
 from pipeline.judge.duel.runs import Run, duel_rows, load_run, run_duel
 from pipeline.judge.duel.schedule import SIDES, DuelError, DuelRow, check_settings
 from pipeline.measure.duel_worker import WorkerError
+from pipeline.options import THRESHOLDS
 from pipeline.results import ResultsFileError
 
-PROG = "pipeline.duel"
+#: Its name in messages and --help: `python -m pipeline.duel` runs it too.
+PROG = "bench duel"
 
 
 def _count(text: str) -> int:
@@ -68,9 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="timed invokes per block (default: [duel] timed_invokes)")
     parser.add_argument("--seed", metavar="N", type=_count,
                         help="seed of the key order (default: [duel] seed)")
-    parser.add_argument("--config", metavar="PATH", type=Path, default=DEFAULT_CONFIG_PATH,
-                        help="threshold config with the [duel] settings "
-                             "(default: bench/thresholds.toml)")
+    THRESHOLDS.add_to(parser.add_argument, type=Path, default=DEFAULT_CONFIG_PATH)
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="text (default), markdown (GitHub table for a CI job summary) or "
                              "json (a list of rows)")
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> DuelSettings:
     """The [duel] settings of the threshold config, with the measurement options given."""
-    settings = load_config(args.config).duel
+    settings = load_config(args.thresholds).duel
     given = {name: getattr(args, name) for name in ("pairs", "warmup_invokes", "timed_invokes",
                                                     "seed") if getattr(args, name) is not None}
     return replace(settings, **given)
@@ -123,17 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             reference_python=args.reference_python, candidate_python=args.candidate_python,
             reference_run_dir=args.reference_run_dir, candidate_run_dir=args.candidate_run_dir)
     except (DuelError, WorkerError, ResultsFileError, ConfigError) as exc:
-        return _fail(str(exc))
+        return fail(PROG, str(exc))
     print_report(format_report(rows, reference, candidate, settings, args.format))
     if args.csv is not None:
         try:
             pd.DataFrame(records(rows, reference, candidate)).to_csv(args.csv, index=False)
         except OSError as exc:
-            return _fail(f"--csv {args.csv}: cannot write it ({exc.strerror})")
+            return fail(PROG, f"--csv {args.csv}: cannot write it ({exc.strerror})")
     return exit_code(rows)
 
-
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
 

@@ -58,9 +58,11 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from pipeline.console import fail
 from pipeline.judge.history.picture import model_style, plot_history
 from pipeline.judge.history.table import history_table, run_facts
 from pipeline.judge.pareto import pareto_table, plot_pareto
+from pipeline.options import THRESHOLDS, WORKLOAD
 from pipeline.results import (
     History,
     ResultsFileError,
@@ -71,7 +73,8 @@ from pipeline.results import (
 from pipeline.workload import Workload, WorkloadError
 from pipeline.workloads import DEFAULT_WORKLOAD, WORKLOADS, resolve_workload
 
-PROG = "pipeline.history"
+#: Its name in messages and --help: `python -m pipeline.history` and bench-history run it too.
+PROG = "bench history"
 #: Where the four files go without output options: git-ignored (/build/), relative to the
 #: current folder like RESULTS_DIR.
 DEFAULT_OUT_DIR = Path("build/history")
@@ -97,19 +100,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write the table instead (default: DIR/history.csv)")
     parser.add_argument("--png", metavar="OUT.png", type=Path,
                         help="where to write the picture instead (default: DIR/history.png)")
-    parser.add_argument("--config", metavar="PATH", type=Path, default=DEFAULT_CONFIG_PATH,
-                        help="threshold config whose bounds the picture draws "
-                             "(default: bench/thresholds.toml)")
+    THRESHOLDS.add_to(parser.add_argument, type=Path, default=DEFAULT_CONFIG_PATH)
     parser.add_argument("--pareto-csv", metavar="OUT.csv", type=Path,
                         help="the Pareto table of the newest complete run of the newest "
                              "TensorFlow line (default: DIR/pareto.csv)")
     parser.add_argument("--pareto-png", metavar="OUT.png", type=Path,
                         help="its picture (default: DIR/pareto.png)")
-    parser.add_argument("--workload", metavar="MODULE:ATTR", action="append", default=[],
-                        help="a workload of your own whose runs are in RESULTS_DIR, so that "
-                             "they are drawn with its bounds (repeatable); built-in workloads "
-                             "are always drawn, each but the default into files named after "
-                             "it (history-ds_cnn.png)")
+    # Built-in workloads are always drawn (each but the default into files named after it,
+    # history-ds_cnn.png); one of your own is drawn when named, with its bounds.
+    WORKLOAD.add_to(parser.add_argument, action="append", default=[])
     return parser
 
 
@@ -165,9 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines.insert(0, f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> "
                         f"{out['csv']}{drawn}")
     except (ResultsFileError, ConfigError, WorkloadError) as exc:
-        return _fail(str(exc))
+        return fail(PROG, str(exc))
     except OSError as exc:  # an output folder that cannot be written
-        return _fail(f"{exc.filename}: {exc.strerror}")
+        return fail(PROG, f"{exc.filename}: {exc.strerror}")
     for note in history.passed_over:  # a duel's or spread's CSV, not a run
         print(f"{PROG}: note: {note}", file=sys.stderr)
     print("\n".join(lines))
@@ -183,7 +182,7 @@ def _draw_workload(args: argparse.Namespace, history: History, table: pd.DataFra
                 f"--workload package.module:attribute for it (its bounds file gives the "
                 f"bounds)"]
     out = output_paths(args, name)
-    config = load_config(args.config, bounds=workload.bounds)
+    config = load_config(args.thresholds, bounds=workload.bounds)
     rows = table[table["workload"] == name].reset_index(drop=True)
     plot_history(rows, out["png"], config,
                  run_facts(run for run in history if run.info.workload == name))
@@ -198,8 +197,4 @@ def _draw_workload(args: argparse.Namespace, history: History, table: pd.DataFra
                     f"{out['pareto_csv']}, {out['pareto_png']}",
                     pareto.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
 
-
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
 

@@ -1,0 +1,120 @@
+"""`bench COMMAND`: one console script for every command, one error path, and the options the
+commands share with `pytest bench` declared once (pipeline/options.py)."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import cli
+from pipeline.console import EXIT_CODES, EXIT_ERROR, fail
+from pipeline.options import DATA, THRESHOLDS, WORKLOAD, Option
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_help_lists_every_command_and_no_command_is_an_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    for name, command in cli.COMMANDS.items():
+        assert f"  {name}" in listed and command.summary in listed
+    assert cli.main([]) == EXIT_ERROR
+
+
+def test_an_unknown_command_says_which_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["comapre", "results/"]) == EXIT_ERROR
+    assert capsys.readouterr().err == (
+        "bench: error: unknown command 'comapre'; the commands are compare, duel, history, "
+        "upgrade, spread, instructions (`bench --help`)\n")
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_each_command_runs_under_its_bench_name(name: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`bench NAME --help` is that command's own help, under the name `bench NAME`, the name
+    its errors carry too."""
+    with pytest.raises(SystemExit) as done:
+        cli.main([name, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: bench {name} ")
+    module = sys.modules[cli.COMMANDS[name].module]
+    assert module.PROG == f"bench {name}"
+
+
+def test_an_error_is_one_line_with_the_command_s_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fail("bench compare", "results/x.csv: bad\nvalue") == EXIT_CODES["ERROR"] == 2
+    assert capsys.readouterr().err == "bench compare: error: results/x.csv: bad value\n"
+
+
+def _declared(add_options: Any) -> dict[str, dict[str, Any]]:
+    """flag -> keyword arguments, of every option `add_options(add)` declares."""
+    calls: dict[str, dict[str, Any]] = {}
+
+    def add(*flags: str, **kwargs: Any) -> None:
+        for flag in flags:
+            calls[flag] = {"flags": flags, **kwargs}
+
+    add_options(add)
+    return calls
+
+
+def _parser_options(parser: argparse.ArgumentParser) -> dict[str, dict[str, Any]]:
+    return {flag: {"flags": tuple(action.option_strings), "dest": action.dest,
+                   "metavar": action.metavar, "help": action.help}
+            for action in parser._actions for flag in action.option_strings}  # noqa: SLF001
+
+
+def _pytest_options() -> dict[str, dict[str, Any]]:
+    """What bench/conftest.py declares with pytest's group.addoption."""
+    spec = importlib.util.spec_from_file_location("bench_conftest", ROOT / "bench" / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+
+    class Group:
+        def __init__(self, add: Any) -> None:
+            self.addoption = add
+
+    return _declared(lambda add: conftest.pytest_addoption(
+        type("Parser", (), {"getgroup": lambda self, *a, **k: Group(add)})()))
+
+
+def _command_parser(name: str) -> argparse.ArgumentParser:
+    """The argparse parser a command builds (each builds it in its main)."""
+    captured: list[argparse.ArgumentParser] = []
+    original = argparse.ArgumentParser.parse_args
+
+    def capture(self: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> Any:
+        captured.append(self)
+        raise SystemExit(0)
+
+    argparse.ArgumentParser.parse_args = capture  # type: ignore[method-assign]
+    try:
+        with pytest.raises(SystemExit):
+            cli.command_main(name)([])
+    finally:
+        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    return captured[0]
+
+
+@pytest.mark.parametrize(("option", "where"), [
+    (WORKLOAD, ("pytest", "history", "upgrade", "spread")),
+    (DATA, ("pytest", "spread")),
+    (THRESHOLDS, ("pytest", "compare", "duel", "history")),
+])
+def test_a_shared_option_is_the_same_wherever_it_is_taken(option: Option,
+                                                          where: tuple[str, ...]) -> None:
+    """One declaration: the same flags (the older names as aliases), destination, metavar and
+    help under pytest and in each command."""
+    for place in where:
+        found = (_pytest_options() if place == "pytest"
+                 else _parser_options(_command_parser(place)))
+        declared = found[option.flags[0]]
+        assert tuple(declared["flags"]) == option.flags, place
+        assert (declared["dest"], declared["metavar"]) == (option.dest, option.metavar), place
+        assert declared["help"].startswith(option.help), place
