@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint, footprint_measurements
+from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint
 from pipeline.measure.interpreters import RUNTIMES, RuntimeUnavailable, interpreter_class
 from pipeline.measure.latency import LatencyKey
 from pipeline.run.bench_run import Artifact, BenchRun
@@ -31,7 +31,6 @@ def test_interpreter_footprint(variant: str, runtime: str,
     artifact = build_variant(variant)
     key = LatencyKey(variant, runtime, FOOTPRINT_THREADS)
     footprints: list[Footprint] = request.getfixturevalue("footprints")[key]
-    bench_run.record_all(footprint_measurements(key, footprints))
     slow = [f for f in footprints if not (f.init_seconds > 0 and f.first_invoke_seconds > 0)]
     assert not slow, f"{variant} on {runtime}: a process timed nothing: {slow}"
     smallest = min(f.heap_growth_bytes for f in footprints)

@@ -16,7 +16,6 @@ import pytest
 from pipeline.config import Config
 from pipeline.measure.instructions import (
     InstructionsUnavailable,
-    instruction_measurements,
     wrapper_path,
 )
 from pipeline.measure.interpreters import RUNTIMES
@@ -38,7 +37,6 @@ def test_instruction_count(variant: str, runtime: str, build_variant: Callable[[
     count = request.getfixturevalue("instruction_counts")[(variant, runtime)]
     if isinstance(count, InstructionsUnavailable):
         raise count
-    bench_run.record_all(instruction_measurements(variant, runtime, count))
     limit = thresholds.compare.instructions_growth_max
     spread = max(count.steady) / min(count.steady) - 1
     assert spread <= limit, (

@@ -2,10 +2,10 @@
 
 Recorded, not gated: an absolute time depends on the machine, so regressions are judged by
 `pipeline.compare` against a run on the same machine, or by `pipeline.duel`. The repetitions of
-all selected combinations are measured once, interleaved (the `latency_blocks` fixture); each
-test hands its combination's values to pytest-benchmark, which stays the recorder
-(`--benchmark-json`, `--benchmark-compare`), and checks every timed block computed the right
-answer.
+all selected combinations are measured once, interleaved (the `latency_blocks` fixture), and
+the session records their rows as it measures them; each test hands its combination's values
+to pytest-benchmark, which stays the recorder of its own files (`--benchmark-json`,
+`--benchmark-compare`), and checks every timed block computed the right answer.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pipeline.measure.interpreters import (
     RuntimeUnavailable,
     interpreter_class,
 )
-from pipeline.measure.latency import Block, LatencyKey, latency_measurement
+from pipeline.measure.latency import Block, LatencyKey
 from pipeline.run.bench_run import Artifact, BenchRun
 
 THREADS = (1, 2)
@@ -73,9 +73,9 @@ def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int
     benchmark.group = f"{model} invoke"
     benchmark.extra_info.update(model=model, runtime=runtime, threads=threads)
     if not benchmark.disabled:  # --benchmark-disable: one untimed call, nothing recorded
+        # The session recorded the CSV's row when it measured; this is pytest-benchmark's.
         values = [block.seconds_per_call for block in blocks]
         record_in_pytest_benchmark(benchmark, values, thresholds.latency.timed_invokes)
-        bench_run.record(latency_measurement(LatencyKey(model, runtime, threads), values))
     wrong = [i for i, block in enumerate(blocks)
              if int(np.argmax(block.output[0])) != int(dataset.y_test[0])]
     assert not wrong, (

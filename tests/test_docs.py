@@ -83,7 +83,7 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield out_dir
 
 
-REGENERATE = "python -m pipeline.history results --out docs"
+REGENERATE = "bench history results --out docs"
 
 
 @pytest.mark.parametrize("name", ["history.csv", "pareto.csv", "pareto-ds_cnn.csv"])

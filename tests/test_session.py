@@ -14,7 +14,8 @@ import pytest
 from pipeline.config import DEFAULT_CONFIG_PATH, Config, load_config
 from pipeline.data import Dataset, load_npz
 from pipeline.measure.instructions import InstructionsUnavailable
-from pipeline.results import Measurement, read_results
+from pipeline.measure.latency import LatencyKey
+from pipeline.results import Measurement, MeasurementKey, read_results
 from pipeline.run.source import SourceRun
 from pipeline.suite import session as session_module
 from pipeline.suite.session import (
@@ -30,6 +31,8 @@ from pipeline.workloads import MNIST_CNN
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 #: A real run's results CSV (tests/fixtures/make_results_fixtures.py).
 BASE_RUN = Path(__file__).resolve().parent / "fixtures" / "results" / "base.csv"
+#: Two real .tflite files of the seed's recipe (tests/fixtures/duel).
+DUEL_MODELS = Path(__file__).resolve().parent / "fixtures" / "duel"
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +126,32 @@ def measured(tmp_path: Path, thresholds: Config, dataset: Dataset) -> BenchSessi
     assert session.bench_run is not None
     session.bench_run.record(Measurement("baseline", "zipped_bytes", 78185.0, "bytes"))
     return session
+
+
+def test_the_session_records_latency_and_footprint_rows_as_it_measures_them(
+        tmp_path: Path, thresholds: Config, dataset: Dataset) -> None:
+    """No test body decides which rows reach the CSV: the session records each measurement
+    when it takes it (tests only assert on them), and nothing for --benchmark-disable's single
+    untimed call."""
+    quick = replace(thresholds, latency=replace(thresholds.latency, repetitions=3,
+                                                warmup_invokes=1, timed_invokes=5),
+                    footprint=replace(thresholds.footprint, repetitions=2))
+    session = BenchSession(uncounted(tmp_path), MNIST_CNN, quick)
+    session.start(dataset, [].append)
+    assert session.bench_run is not None
+    key = LatencyKey("pruned_tflite", "ai_edge_litert", 1)
+    paths = {"pruned_tflite": DUEL_MODELS / "pruned_tflite.tflite"}
+    image = MNIST_CNN.scale(dataset.x_test[0])
+    session.latency_blocks([key], paths, image, single_call=True)
+    assert not [m for m in session.bench_run.measurements if m.metric == "latency"]
+    blocks = session.latency_blocks([key], paths, image)[key]
+    footprints = session.footprints([key], paths, image)[key]
+    recorded = {m.metric: m for m in session.bench_run.measurements}
+    assert recorded["latency"].key == MeasurementKey("pruned_tflite", "ai_edge_litert", 1,
+                                                      "latency", None)
+    assert recorded["latency"].samples == tuple(b.seconds_per_call for b in blocks)
+    assert recorded["heap_growth_bytes"].samples == tuple(
+        float(f.heap_growth_bytes) for f in footprints)
 
 
 def test_a_session_whose_tests_all_ran_writes_one_csv_and_says_where(

@@ -39,16 +39,23 @@ from pipeline.measure.environment import (
     new_run_id,
     platform_label,
 )
-from pipeline.measure.footprint import Footprint, measure_footprint
+from pipeline.measure.footprint import Footprint, footprint_measurements, measure_footprint
 from pipeline.measure.instructions import (
     TOOL,
     InstructionCount,
     InstructionCounter,
     InstructionsUnavailable,
     ensure_countable,
+    instruction_measurements,
     wrapper_path,
 )
-from pipeline.measure.latency import Block, LatencyKey, interleaved_order, measure_interleaved
+from pipeline.measure.latency import (
+    Block,
+    LatencyKey,
+    interleaved_order,
+    latency_measurement,
+    measure_interleaved,
+)
 from pipeline.measure.machine_sharing import (
     SessionRegistry,
     Sharing,
@@ -136,6 +143,8 @@ class BenchSession:
         #: TFLite variant selected), checked now: a session that cannot count says so at once.
         self.valgrind = counting_valgrind(options.skip_instructions, self.variants)
         self.counter: InstructionCounter | None = None
+        #: The (variant, runtime) pairs whose tests are selected: the rows the counts give.
+        self.counted_keys: frozenset[tuple[str, str]] = frozenset()
         #: --compare-to: the reference run and why it was chosen.
         self.history: ReferenceChoice | None = self._history_reference()
         #: Why this session is not a complete run (empty: complete), in the order noticed.
@@ -249,6 +258,7 @@ class BenchSession:
         if not runtimes:
             return
         self.counter = InstructionCounter(runtimes, image).start()
+        self.counted_keys = frozenset(keys)
         self.bench_run.count_instructions(self.counter, {model for model, _ in keys})
         self.bench_run.say(f"instructions: valgrind {self.valgrind} counting "
                            f"{len(keys)} combinations beside the session ...")
@@ -256,19 +266,23 @@ class BenchSession:
     def instruction_counts(self) -> dict[tuple[str, str],
                                          InstructionCount | InstructionsUnavailable]:
         """Every counted (variant, runtime)'s count or why it could not be taken, once every
-        counting process has finished; empty when nothing is counted."""
+        counting process has finished; empty when nothing is counted. Each count is recorded
+        as it arrives: the tests only check them."""
         if self.counter is None or self.bench_run is None:
             return {}
         start = time.perf_counter()
         counts = self.counter.results()
         self.bench_run.say(f"instructions: done (waited {time.perf_counter() - start:.1f} s)")
+        for (variant, runtime), count in counts.items():  # the selected ones: models x runtimes
+            if isinstance(count, InstructionCount) and (variant, runtime) in self.counted_keys:
+                self.bench_run.record_all(instruction_measurements(variant, runtime, count))
         return counts
 
     def latency_blocks(self, keys: list[LatencyKey], paths: dict[str, Path], image: Any,
                        *, single_call: bool = False) -> dict[LatencyKey, list[Block]]:
-        """Every key's repetitions, measured once, interleaved ([latency] settings); with
-        `single_call` (--benchmark-disable) one untimed call each, enough for a correctness
-        check."""
+        """Every key's repetitions, measured once, interleaved ([latency] settings), and
+        recorded; with `single_call` (--benchmark-disable) one untimed call each, enough for a
+        correctness check, and nothing recorded."""
         assert self.bench_run is not None, "start() the session first"
         settings = self.thresholds.latency
         if single_call:
@@ -281,12 +295,16 @@ class BenchSession:
                                      timed_invokes=settings.timed_invokes,
                                      seed=settings.order_seed)
         say(f"benchmark: done in {time.perf_counter() - start:.1f} s")
+        if not single_call:
+            for key, measured in blocks.items():
+                self.bench_run.record(latency_measurement(
+                    key, [block.seconds_per_call for block in measured]))
         return blocks
 
     def footprints(self, keys: list[LatencyKey], paths: dict[str, Path],
                    image: Any) -> dict[LatencyKey, list[Footprint]]:
         """Every key, `repetitions` fresh processes each, in one seeded shuffled order (as
-        latency: drift in machine load is spread over all keys)."""
+        latency: drift in machine load is spread over all keys), and recorded."""
         assert self.bench_run is not None, "start() the session first"
         settings = self.thresholds.footprint
         say = self.bench_run.say
@@ -299,6 +317,8 @@ class BenchSession:
                                                    key.threads, image,
                                                    invokes=settings.invokes))
         say(f"footprint: done in {time.perf_counter() - start:.1f} s")
+        for key, footprints in measured.items():
+            self.bench_run.record_all(footprint_measurements(key, footprints))
         return measured
 
     def built_paths(self, models: Iterable[str],
