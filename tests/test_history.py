@@ -26,6 +26,7 @@ from PIL import Image
 from pipeline.config import load_config
 from pipeline.judge.history.cli import main
 from pipeline.judge.history.picture import (
+    COLUMN_TITLES,
     FIGURE_DPI,
     FIGURE_WIDTH_IN,
     accuracy_band,
@@ -185,9 +186,10 @@ def figure_of(history: Iterable[Run]) -> Figure:
 
 
 def panels(fig: Figure) -> dict[str, list[Axes]]:
-    """model -> its (accuracy, size ratio, latency) panels; the row label names the model."""
-    axes = fig.axes
-    return {axes[i].get_ylabel().split("\n")[0]: axes[i:i + 3] for i in range(0, len(axes), 3)}
+    """model -> its (accuracy, size ratio, latency, instructions) panels; the row label names
+    the model."""
+    axes, n = fig.axes, len(COLUMN_TITLES)
+    return {axes[i].get_ylabel().split("\n")[0]: axes[i:i + n] for i in range(0, len(axes), n)}
 
 
 def lines_of(ax: Axes) -> list[Line2D]:
@@ -215,9 +217,11 @@ def test_picture_labels_every_run_distinctly_and_the_partial_run(results_dir: Pa
     that says it is partial gets "(partial)"; a schema-1 run, whose completeness is unknown, is
     not marked either way. The year, the same for all, is in the title."""
     fig = figure_of(read_history(results_dir))
-    labels = [label.get_text() for label in fig.axes[-1].get_xticklabels()]
-    assert labels == [label_of(name) for name in RUN_FILES[:-1]] + [
-        label_of(RUN_FILES[-1]) + "\n(partial)"]
+    # Stacked, or on one line when turned upright (a crowded row): the same words either way.
+    labels = [label.get_text().replace("\n", " ")
+              for label in fig.axes[-1].get_xticklabels()]
+    assert labels == [label_of(name).replace("\n", " ") for name in RUN_FILES[:-1]] + [
+        label_of(RUN_FILES[-1]).replace("\n", " ") + " (partial)"]
     assert len(set(labels)) == len(labels)
     assert fig.get_suptitle().startswith("6 runs of 2026, ")
 
@@ -418,6 +422,36 @@ def test_one_latency_line_per_runtime_and_machine(results_dir: Path) -> None:
                                                     "Intel Xeon fam 6"))
 
 
+def test_the_instruction_panel_draws_the_gated_counts_and_the_band_the_gate_allows() -> None:
+    """The committed history's counts, one line per runtime (machines do not split them), in
+    thousands, and after each run the band instructions_growth_max allows around the run
+    before: the 2.15 -> 2.17 drop of tf.lite (434,330 -> 189,331 per invoke, pruned_tflite)
+    lies far outside it."""
+    history = [run for run in read_history(ROOT / "results") if run.info.workload == "mnist_cnn"]
+    table = history_table(history)
+    fig = figure_of(history)
+    ax = panels(fig)["pruned_tflite"][3]
+    counted = table[(table["model"] == "pruned_tflite") & table["threads"].eq(1).fillna(False)
+                    & table["instructions_per_invoke"].notna()]
+    runtimes = set(counted["runtime"])
+    assert {"tf.lite", "ai_edge_litert", "tf.lite:no_xnnpack"} <= runtimes
+    lines = lines_of(ax)
+    assert len(lines) == len(runtimes)
+    tf_lite = counted[counted["runtime"] == "tf.lite"]["instructions_per_invoke"].tolist()
+    assert any(list(np.asarray(line.get_ydata(), float)) == [v / 1e3 for v in tf_lite]
+               for line in lines)
+    growth = load_config().compare.instructions_growth_max
+    bands = [collection.get_paths()[0].get_extents() for collection in ax.collections]
+    assert len(bands) == sum(len(counted[counted["runtime"] == r]) - 1 for r in runtimes)
+    for band in bands:  # each +-growth around the run before's count
+        middle = (band.y0 + band.y1) / 2
+        assert band.y1 - band.y0 == pytest.approx(2 * growth * middle)
+    assert any(after / before < 1 - growth  # the improvement is outside the band
+               for before, after in zip(tf_lite, tf_lite[1:], strict=False))
+    blank = panels(fig)["baseline"][3]  # a Keras model is never counted
+    assert not blank.get_lines() and not any(s.get_visible() for s in blank.spines.values())
+
+
 def reuse_of(history: History, source: str) -> tuple[History, str]:
     """`history` plus a `--reuse-run` session of run `source`: its .tflite rows only, later."""
     built = run_of_history(history, source)
@@ -484,7 +518,7 @@ def test_shared_machine_latency_is_drawn_hollow_off_the_lines(results_dir: Path)
     assert run_facts(history).shared == {shared}
     x = run_order(history).index(shared)
     fig = figure_of(history)
-    accuracy, _, latency = panels(fig)["pruned_tflite"]
+    accuracy, _, latency, _ = panels(fig)["pruned_tflite"]
     assert all(x not in xs_of(line) for line in lines_of(latency))
     hollow = [line for line in latency.get_lines() if line.get_linestyle() == "None"]
     assert hollow and all(xs_of(line) == [x] for line in hollow)

@@ -1,7 +1,7 @@
-"""`python -m pipeline.history`: every run of a results folder as one tidy table and one picture.
+"""`bench history`: every run of a results folder as one tidy table and one picture.
 
-    python -m pipeline.history [RESULTS_DIR] [--out DIR] [--csv OUT.csv] [--png OUT.png]
-                               [--pareto-csv OUT.csv] [--pareto-png OUT.png] [--config PATH]
+    bench history [RESULTS_DIR] [--out DIR] [--csv OUT.csv] [--png OUT.png]
+                  [--pareto-csv OUT.csv] [--pareto-png OUT.png] [--thresholds PATH]
 
 reads every CSV in RESULTS_DIR (default `results`) with read_history — one bad file stops it
 with exit 2 and the reason, as for the comparison: a trend drawn over a silently partial history
@@ -16,8 +16,10 @@ docs/ when nothing changed leaves git clean, and tests/test_history.py fails whe
   flag (False marks a partial run, never a reference run). A model row (runtime and threads
   empty) carries accuracy, zipped_bytes and size_ratio (baseline zipped_bytes / this model's
   zipped_bytes; empty on the baseline row), a latency row carries latency_median_s with the
-  quartiles of its repetitions (latency_q1_s, latency_q3_s). Each number appears once, so the
-  table can be filtered or summed without double counting.
+  quartiles of its repetitions (latency_q1_s, latency_q3_s) and, where counted, the
+  instructions per invoke of that (model, runtime, threads); a key that was counted but never
+  timed (`tf.lite:no_xnnpack`) has a row of its own. Each number appears once, so the table can
+  be filtered or summed without double counting.
 * history.png, 1600 px wide: one row of panels per model, runs on the x axis ordered by
   (TensorFlow version, time). A run is labelled with its TF version, UTC date and HH:MM (plus
   its run_id's suffix when two runs would read the same), "(partial)" under a partial run and
@@ -28,8 +30,12 @@ docs/ when nothing changed leaves git clean, and tests/test_history.py fails whe
   models), the 1-thread latency median with the interquartile range of its repetitions as a
   band, one line per (runtime, machine): line style tells the runtime, marker the machine (the
   results' `cpu` and `cpu_count`), named once in the legend at the top. A change of machine
-  starts another line, never a step in one. Bounds come from the threshold config. Panels a
-  model cannot have (the baseline's ratio to itself, a Keras model's latency) are left blank.
+  starts another line, never a step in one. Far right, the instructions per invoke (1 thread,
+  in thousands), the metric CI gates across machines: one line per runtime (its line style),
+  and at each run the band the gate allows it after the run before (+-instructions_growth_max
+  of that run's count; a point outside it is `regressed` or `improved`). Bounds come from the
+  threshold config. Panels a model cannot have (the baseline's ratio to itself, a Keras model's
+  latency and counts) are left blank.
 * pareto.csv and pareto.png: the Pareto view of the newest complete run (pipeline.judge.pareto).
 
 Runs that did not build a model: a model's line joins the runs that measured it, across runs

@@ -1,5 +1,6 @@
 """The history picture: one row of panels per model (accuracy with the band its bound allowed,
-size ratio, latency per runtime and machine), runs on the x axis. cli.py describes it fully.
+size ratio, latency per runtime and machine, instructions per invoke per runtime with the band
+the gate allows), runs on the x axis. cli.py describes it fully.
 """
 from __future__ import annotations
 
@@ -137,9 +138,10 @@ FIGURE_WIDTH_IN = 16.0
 FIGURE_DPI = 100
 _ROW_HEIGHT_IN = 1.45
 _HEADER_FOOTER_IN = 2.6
-_COLUMN_TITLES = ("test accuracy (band: allowed by its bound)",
-                  "size ratio: baseline zipped / zipped (dashed: minimum)",
-                  "latency, 1 thread, µs (median; band: IQR of repetitions)")
+COLUMN_TITLES = ("test accuracy (band: allowed by its bound)",
+                  "size ratio (dashed: its minimum)",
+                  "latency µs, 1 thread (band: IQR)",
+                  "instructions/invoke (k; band: gate)")
 
 
 def plot_history(table: pd.DataFrame, path: Path, config: Config,
@@ -158,7 +160,9 @@ def history_figure(table: pd.DataFrame, config: Config, facts: RunFacts | None =
     run_ids = list(dict.fromkeys(table["run_id"]))  # table is in run order
     x = {run_id: i for i, run_id in enumerate(run_ids)}
     model_rows = table[table["runtime"].isna()]
-    latency = table[table["runtime"].notna() & table["threads"].eq(1).fillna(False)]
+    one_thread = table[table["runtime"].notna() & table["threads"].eq(1).fillna(False)]
+    latency = one_thread.dropna(subset=["latency_median_s"])
+    counted = one_thread.dropna(subset=["instructions_per_invoke"])
     models = sorted(model_rows["model"].unique(), key=lambda m: registry_rank(str(m)))
     accuracy = accuracy_by_run(table)
     machines = machine_labels(facts.machine[r] for r in run_ids)
@@ -168,11 +172,11 @@ def history_figure(table: pd.DataFrame, config: Config, facts: RunFacts | None =
     # switches the caller's matplotlib backend.
     fig = Figure(figsize=(FIGURE_WIDTH_IN, _HEADER_FOOTER_IN + _ROW_HEIGHT_IN * len(models)),
                  layout="constrained")
-    axes = fig.subplots(len(models), 3, sharex=True, squeeze=False)
+    axes = fig.subplots(len(models), len(COLUMN_TITLES), sharex=True, squeeze=False)
     drawn_lines: set[tuple[str, Machine]] = set()
     any_shared = False
     for row, model in enumerate(models):
-        ax_acc, ax_size, ax_lat = axes[row]
+        ax_acc, ax_size, ax_lat, ax_count = axes[row]
         color, marker = model_style(str(model))
         data = model_rows[model_rows["model"] == model]
         bounds = config.variants.get(str(model))
@@ -187,14 +191,17 @@ def history_figure(table: pd.DataFrame, config: Config, facts: RunFacts | None =
                                       facts, markers)
         drawn_lines |= lines
         any_shared |= shared
+        _draw_instructions(ax_count, counted[counted["model"] == model], x, color,
+                           config.compare.instructions_growth_max)
     labels = run_labels(table, run_ids, facts.source)
     _label_runs(axes, labels)
-    for ax, title in zip(axes[0], _COLUMN_TITLES, strict=True):
+    for ax, title in zip(axes[0], COLUMN_TITLES, strict=True):
         ax.set_title(title, loc="left")
     years = run_years(table)
     fig.suptitle(f"{len(run_ids)} runs{f' of {years[0]}' if len(years) == 1 else ''}, "
                  "ordered by TensorFlow version, then time (UTC)", x=0.01, ha="left")
-    _latency_legend(fig, drawn_lines, machines, markers, any_shared)
+    _latency_legend(fig, drawn_lines, machines, markers, any_shared,
+                    counted_only=set(counted["runtime"]) - {r for r, _ in drawn_lines})
     _upright_if_crowded(fig, axes, labels)
     return fig
 
@@ -302,6 +309,29 @@ def _draw_latency(ax: Axes, data: pd.DataFrame, x: Mapping[str, int], color: Any
     return lines, bool(data["_shared"].any())
 
 
+def _draw_instructions(ax: Axes, data: pd.DataFrame, x: Mapping[str, int], color: Any,
+                       growth_max: float) -> None:
+    """One line per runtime of the instructions per invoke the gate compares across machines
+    (in thousands), and at each run the band the gate allows it after the run before
+    (+-instructions_growth_max of that run's count: a point outside is `regressed` or
+    `improved`); blank for a model that was never counted (Keras)."""
+    if data.empty:
+        _blank(ax)
+        return
+    runtimes = sorted(data["runtime"].unique(), key=lambda r: _runtime_rank(str(r)))
+    for runtime in runtimes:
+        line = data[data["runtime"] == runtime]
+        points = [x[r] for r in line["run_id"]]
+        values = line["instructions_per_invoke"].to_numpy(float) / 1e3
+        ax.plot(points, values, color=color, marker="o", markersize=4,
+                linestyle=_RUNTIME_LINESTYLE.get(str(runtime), _OTHER_RUNTIME_LINESTYLE))
+        for after, value in zip(points[1:], values[:-1], strict=True):
+            ax.fill_between([after - 0.4, after + 0.4], value * (1 - growth_max),
+                            value * (1 + growth_max), color=color, alpha=0.2, linewidth=0)
+    _style_panel(ax)
+    ax.set_ylim(bottom=0)
+
+
 def _label_runs(axes: np.ndarray, labels: Sequence[str]) -> None:
     """Run labels under the bottom row and above the top row of every column (the picture is
     taller than a screen); the rows between share them."""
@@ -342,21 +372,27 @@ _LABEL_GAP_PX = 6
 
 def _latency_legend(fig: Figure, lines: Collection[tuple[str, Machine]],
                     machines: Mapping[Machine, str], markers: Mapping[Machine, str],
-                    any_shared: bool) -> None:
-    """One legend for every latency panel, at the top: "runtime · machine" per line style and
-    marker (each panel draws them in its model's color), and the hollow marker if used. One
-    column per runtime, one row per machine (the legend fills columns first)."""
+                    any_shared: bool, counted_only: Collection[str] = ()) -> None:
+    """One legend for every latency and instruction panel, at the top: "runtime · machine"
+    per line style and marker (each panel draws them in its model's color; instruction lines
+    keep the runtime's style, whatever the machine), a runtime that is only counted, never
+    timed, and the hollow marker if used. One column per runtime, one row per machine (the
+    legend fills columns first)."""
     order = sorted(lines, key=lambda item: (_runtime_rank(item[0]),
                                             list(machines).index(item[1])))
     handles = [Line2D([], [], color="black", marker=markers[machine], markersize=5,
                       linestyle=_RUNTIME_LINESTYLE.get(runtime, _OTHER_RUNTIME_LINESTYLE),
                       label=f"{runtime} · {machines[machine]}")
                for runtime, machine in order]
+    handles += [Line2D([], [], color="black", marker="o", markersize=4,
+                       linestyle=_RUNTIME_LINESTYLE.get(runtime, _OTHER_RUNTIME_LINESTYLE),
+                       label=f"{runtime} (instructions only)")
+                for runtime in sorted(counted_only, key=_runtime_rank)]
     if any_shared:
         handles.append(Line2D([], [], color="black", marker="o", markerfacecolor="white",
                               linestyle="none",
                               label="hollow: run shared the machine, latency not trusted"))
     if handles:
-        runtimes = len({runtime for runtime, _ in lines})
+        runtimes = len({runtime for runtime, _ in lines}) + len(counted_only)
         fig.legend(handles=handles, loc="outside upper right", frameon=False,
                    ncols=runtimes + any_shared, title="latency lines", title_fontsize=10)

@@ -20,7 +20,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp_utc", "tensorflow", "workload", "cpu", "complete", "model", "runtime",
     "threads",
     "accuracy", "zipped_bytes", "size_ratio", "latency_median_s", "latency_q1_s",
-    "latency_q3_s",
+    "latency_q3_s", "instructions_per_invoke",
 )
 
 
@@ -67,7 +67,7 @@ def history_table(runs: Iterable[Run]) -> pd.DataFrame:
         _threads=pd.to_numeric(table["threads"]).fillna(0),
     ).sort_values(["_run", "_model", "model", "_latency", "_runtime", "_threads"])
     table = table.drop(columns=[c for c in table.columns if c.startswith("_")])
-    for column in ("threads", "zipped_bytes"):
+    for column in ("threads", "zipped_bytes", "instructions_per_invoke"):
         table[column] = table[column].astype("Int64")
     for column in ("accuracy", "size_ratio", "latency_median_s", "latency_q1_s",
                    "latency_q3_s"):
@@ -88,13 +88,24 @@ def _run_rows(run: Run, baseline_bytes: float | None) -> list[dict[str, Any]]:
         rows.append({**ident, "model": model, "runtime": None, "threads": None,
                      "accuracy": value.get((model, "accuracy")), "zipped_bytes": size,
                      "size_ratio": ratio, "latency_median_s": None,
-                     "latency_q1_s": None, "latency_q3_s": None})
+                     "latency_q1_s": None, "latency_q3_s": None,
+                     "instructions_per_invoke": None})
+    counted = run.rows[run.rows["metric"] == "instructions_per_invoke"]
+    instructions = {(r["model"], r["runtime"], r["threads"]): r["value"]
+                    for r in counted.to_dict("records")}
     for record in run.rows[run.rows["metric"] == "latency"].to_dict("records"):
         q1, q3 = np.percentile(parse_samples(record["samples"]), [25, 75])
+        key = (record["model"], record["runtime"], record["threads"])
         rows.append({**ident, "model": record["model"], "runtime": record["runtime"],
                      "threads": record["threads"], "accuracy": None, "zipped_bytes": None,
                      "size_ratio": None, "latency_median_s": record["value"],
-                     "latency_q1_s": float(q1), "latency_q3_s": float(q3)})
+                     "latency_q1_s": float(q1), "latency_q3_s": float(q3),
+                     "instructions_per_invoke": instructions.pop(key, None)})
+    for (model, runtime, threads), value in instructions.items():  # counted, never timed
+        rows.append({**ident, "model": model, "runtime": runtime, "threads": threads,
+                     "accuracy": None, "zipped_bytes": None, "size_ratio": None,
+                     "latency_median_s": None, "latency_q1_s": None, "latency_q3_s": None,
+                     "instructions_per_invoke": value})
     return rows
 
 
