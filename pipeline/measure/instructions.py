@@ -33,6 +33,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -204,16 +205,79 @@ def _runs(labels: Sequence[str]) -> str:
 
 
 def compile_package() -> None:
-    """Byte-compile this package where it lies (a no-op when its caches are current), so the
-    counting process always imports its modules from __pycache__.
+    """Byte-compile this package where it lies, so the counting process always imports its
+    modules from __pycache__, each recorded under the same file name wherever the checkout is.
 
     Whether a module comes from source or from its cache changes the heap the imports leave
     behind, and allocate_tensors() allocates on that heap: pruned_tflite on ai_edge_litert
     counted 182,239 with the package's modules compiled from source (the first count in a fresh
     clone) and 179,918 from their caches, first invoke 473,613 against 473,642 (measured
-    2026-12-03, Intel Xeon). A package that cannot be written keeps compiling from source,
-    the same way every time."""
-    compileall.compile_dir(Path(__file__).resolve().parent.parent, quiet=2)
+    2026-12-03, Intel Xeon). A cache holds the source's path as it was compiled (the import
+    puts the real one in place after reading it), so its length is on the heap too: compiled
+    as `pipeline/...` (`ddir`), the caches read the same from any checkout; a copy of the
+    package at a longer path counted 179,009 against 179,676 otherwise. Rewritten each time
+    (`force`), since caches the session's own imports wrote hold their real path. A package
+    that cannot be written keeps compiling from source, the same way every time."""
+    package = Path(__file__).resolve().parent.parent
+    compileall.compile_dir(package, quiet=2, force=True, ddir=package.name)
+
+
+@dataclass(frozen=True)
+class FixedLayout:
+    """Where the counting process runs from: paths of one length wherever the checkout, the
+    venv and the caller's interpreter are.
+
+    The strings a process holds (its executable, sys.path, every module's file name) are on
+    its heap when allocate_tensors() allocates, and their lengths moved its count: 179,157
+    under `pytest` (which runs the venv's bin/python3) against 179,676 under `python -m pytest`
+    (bin/python), 180,419 and 179,918 in two clones whose paths differ by one character
+    (measured 2026-12-03). So the process starts from a folder of its own: a venv there whose
+    bin/python and site-packages link to the real ones, the package linked into src/ (it is
+    imported from there), cwd that folder. A session that does not run in a venv
+    counts from its own interpreter and paths, as given."""
+
+    python: Path
+    cwd: Path
+    env: dict[str, str]
+    #: The real site-packages, and its link in the layout (None: no venv, paths as they are).
+    site_packages: Path | None = None
+    linked_site_packages: Path | None = None
+    #: Interpreter options before `-m`.
+    options: tuple[str, ...] = ()
+
+    def path_of(self, real: Path) -> Path:
+        """`real` (a file of the installed packages) as the counting process sees it."""
+        if self.site_packages is None or self.linked_site_packages is None:
+            return real
+        try:
+            return self.linked_site_packages / real.relative_to(self.site_packages)
+        except ValueError:
+            return real
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> FixedLayout:
+        purelib, platlib = (Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib"))
+        if sys.prefix == sys.base_prefix or purelib != platlib:
+            return cls(Path(sys.executable), REPO_ROOT, dict(WORKER_ENVIRONMENT))
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        venv, base = folder / "venv", Path(os.path.realpath(sys.executable))
+        (venv / "bin").mkdir(parents=True)
+        (venv / "lib" / version).mkdir(parents=True)
+        (venv / "bin" / "python").symlink_to(base)
+        linked = venv / "lib" / version / "site-packages"
+        linked.symlink_to(purelib)
+        (venv / "pyvenv.cfg").write_text(
+            f"home = {base.parent}\ninclude-system-site-packages = false\n"
+            f"version = {platform.python_version()}\n")
+        # The package alone, not the checkout: the import system keeps a listing of every
+        # folder on sys.path, and the checkout's (runs/, build/, ...) is no one's but its own.
+        (folder / "src").mkdir()
+        (folder / "src" / "pipeline").symlink_to(Path(__file__).resolve().parent.parent)
+        # Without site (-S): site-packages is on PYTHONPATH, so no .pth file runs (an
+        # editable install's names the checkout).
+        path = os.pathsep.join([str(folder / "src"), str(linked)])
+        return cls(venv / "bin" / "python", folder, {**WORKER_ENVIRONMENT, "PYTHONPATH": path},
+                   purelib, linked, ("-S",))
 
 
 @dataclass
@@ -253,6 +317,7 @@ class InstructionCounter:
         self._folder = Path(tempfile.mkdtemp(prefix="instructions_"))
         self._image = self._folder / "input.npy"
         np.save(self._image, np.asarray(image, dtype=np.float32))
+        self._layout = FixedLayout.in_folder(self._folder)
         self._workers: dict[str, _Worker] = {}
         self._copies = 0  # models copied into the folder so far
         self._collected: dict[tuple[str, str], InstructionCount | InstructionsUnavailable] = {}
@@ -272,11 +337,13 @@ class InstructionCounter:
             stderr = (self._folder / f"{base}.stderr").open("w+")
             command = [self._valgrind, *CALLGRIND_ARGS,
                        f"--callgrind-out-file={self._folder / 'callgrind.out'}.%p",
-                       sys.executable, "-m", "pipeline.measure.instruction_worker",
-                       str(wrapper_path(base)), str(self._image), str(self.invokes)]
+                       str(self._layout.python), *self._layout.options,
+                       "-m", "pipeline.measure.instruction_worker",
+                       str(self._layout.path_of(wrapper_path(base))), str(self._image),
+                       str(self.invokes)]
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=stderr, text=True, env=WORKER_ENVIRONMENT,
-                                       cwd=REPO_ROOT)
+                                       stderr=stderr, text=True, env=self._layout.env,
+                                       cwd=self._layout.cwd)
             # After the start, not in preexec_fn: that is unsafe once the session has threads.
             with contextlib.suppress(ProcessLookupError):  # already gone: results() says why
                 os.setpriority(os.PRIO_PROCESS, process.pid, WORKER_NICENESS)
