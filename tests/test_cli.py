@@ -87,18 +87,14 @@ def _pytest_options() -> dict[str, dict[str, Any]]:
 def _command_parser(name: str) -> argparse.ArgumentParser:
     """The argparse parser a command builds (each builds it in its main)."""
     captured: list[argparse.ArgumentParser] = []
-    original = argparse.ArgumentParser.parse_args
 
     def capture(self: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> Any:
         captured.append(self)
         raise SystemExit(0)
 
-    argparse.ArgumentParser.parse_args = capture  # type: ignore[method-assign]
-    try:
-        with pytest.raises(SystemExit):
-            cli.command_main(name)([])
-    finally:
-        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit):
+        patch.setattr(argparse.ArgumentParser, "parse_args", capture)
+        cli.command_main(name)([])
     return captured[0]
 
 

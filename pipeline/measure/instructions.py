@@ -89,6 +89,11 @@ WORKER_ENVIRONMENT: dict[str, str] = {"PYTHONHASHSEED": "0", "LC_ALL": "C"}
 WORKER_NICENESS = 19
 
 
+#: This package's folder, as it lies on disk: what compile_package compiles and the counting
+#: process imports (through its link in FixedLayout).
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
 class InstructionsUnavailable(RuntimeError):
     """Instructions cannot be counted here; the message says what is missing and what to do."""
 
@@ -218,8 +223,7 @@ def compile_package() -> None:
     package at a longer path counted 179,009 against 179,676 otherwise. Rewritten each time
     (`force`), since caches the session's own imports wrote hold their real path. A package
     that cannot be written keeps compiling from source, the same way every time."""
-    package = Path(__file__).resolve().parent.parent
-    compileall.compile_dir(package, quiet=2, force=True, ddir=package.name)
+    compileall.compile_dir(PACKAGE, quiet=2, force=True, ddir=PACKAGE.name)
 
 
 @dataclass(frozen=True)
@@ -272,7 +276,7 @@ class FixedLayout:
         # The package alone, not the checkout: the import system keeps a listing of every
         # folder on sys.path, and the checkout's (runs/, build/, ...) is no one's but its own.
         (folder / "src").mkdir()
-        (folder / "src" / "pipeline").symlink_to(Path(__file__).resolve().parent.parent)
+        (folder / "src" / PACKAGE.name).symlink_to(PACKAGE)
         # Without site (-S): site-packages is on PYTHONPATH, so no .pth file runs (an
         # editable install's names the checkout).
         path = os.pathsep.join([str(folder / "src"), str(linked)])

@@ -24,7 +24,6 @@ from pipeline.results.schema import (
     completeness,
     is_missing,
     key_of,
-    machine_sharing,
     parse_samples,
     run_times,
     selected_variants,
@@ -37,7 +36,7 @@ __all__ = [
     "MIGRATIONS", "RUN_COLUMNS", "SAMPLES_SEPARATOR", "SCHEMA_VERSION", "STAGES",
     "SUPPORTED_SCHEMA_VERSIONS", "History", "Measurement", "MeasurementKey", "Migration",
     "ResultsFileError", "Run", "RunInfo", "added_after", "columns_of", "completeness",
-    "is_missing", "key_of", "machine_sharing", "measurements_of", "parse_samples",
+    "is_missing", "key_of", "measurements_of", "parse_samples",
     "read_history", "read_results", "run_of", "run_times", "selected_variants", "tf_version_key",
     "to_frame", "write_atomic",
 ]

@@ -176,11 +176,6 @@ def completeness(value: object) -> bool | None:
     return None if is_missing(value) else bool(value)
 
 
-def machine_sharing(value: object) -> bool | None:
-    """A run's `machine_shared` cell as read: True or False, None when unknown (schema 1-3)."""
-    return completeness(value)
-
-
 def selected_variants(cell: object) -> tuple[str, ...] | None:
     """A run's `variants` cell as read: the selected names, None when unknown (schema 1, 2)."""
     if is_missing(cell) or cell == "":

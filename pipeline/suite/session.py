@@ -210,7 +210,7 @@ class BenchSession:
         plan = SessionPlan(
             variants=self.variants, workload=self.workload.name, cpu=cpu_model(),
             cpu_count=cpu_count(), platform=platform_label(),
-            latency_settings=self.thresholds.latency.columns(),
+            **self.thresholds.latency.columns(),
             machine_shared_by=self.sharing().by, skip_latency=self.options.compare_skip_latency,
             valgrind=self.valgrind, instructions_tool=self.instructions_tool)
         try:

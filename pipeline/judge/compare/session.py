@@ -39,8 +39,11 @@ class SessionPlan:
     cpu: str
     cpu_count: int
     platform: str
-    #: The `[latency]` settings, by their CSV column names.
-    latency_settings: dict[str, int]
+    #: The `[latency]` settings, under their run column names (LatencySettings.columns()).
+    latency_repetitions: int
+    latency_warmup_invokes: int
+    latency_timed_invokes: int
+    latency_order_seed: int
     #: What this session shares the machine with, as far as known at its start ("": alone).
     machine_shared_by: str = ""
     skip_latency: bool = False
@@ -55,22 +58,6 @@ class SessionPlan:
     @property
     def machine_shared(self) -> bool:
         return bool(self.machine_shared_by)
-
-    @property
-    def latency_repetitions(self) -> int:
-        return self.latency_settings["latency_repetitions"]
-
-    @property
-    def latency_warmup_invokes(self) -> int:
-        return self.latency_settings["latency_warmup_invokes"]
-
-    @property
-    def latency_timed_invokes(self) -> int:
-        return self.latency_settings["latency_timed_invokes"]
-
-    @property
-    def latency_order_seed(self) -> int:
-        return self.latency_settings["latency_order_seed"]
 
     def gaps(self) -> Gaps:
         """What a reference run lacks for this plan, in words."""
