@@ -52,6 +52,7 @@ FOOTPRINT_TEST = "test_interpreter_footprint"
 SETUP_PROBLEM_EXIT = pytest.ExitCode.USAGE_ERROR
 
 _SESSION = pytest.StashKey[BenchSession]()
+_TERMINAL_LINE = pytest.StashKey["_TerminalLine"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -152,6 +153,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ConfigError, SessionError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(_TestEvents(config.stash[_SESSION]), "bench-session")
+    config.stash[_TERMINAL_LINE] = _TerminalLine(config)
+    config.pluginmanager.register(config.stash[_TERMINAL_LINE], "bench-terminal-line")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -291,28 +294,41 @@ def run_info(request: pytest.FixtureRequest, bench_run: BenchRun) -> RunInfo:
     return _session(request).run_info()
 
 
-def terminal_line(config: pytest.Config) -> Callable[[str], None]:
-    """Write one line to the terminal now, even under -q and while pytest captures output:
-    the way pytest's own live logging does (capture suspended around the write)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
+class _TerminalLine:
+    """Writes the session's own lines ("bench [ 12.3 s] ...") to the terminal now, each on a
+    line of its own, even under -q and while pytest captures output (capture suspended around
+    the write, as pytest's live logging does), through pytest's public API only.
 
-    def write(line: str) -> None:
+    Under -q pytest writes its progress letters with no file name before them, so its reporter
+    does not know the line is open (`currentfspath` is unset); this plugin does, from the
+    reports that carry a letter (pytest_report_teststatus, the hook the reporter asks).
+    """
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.open_line = False
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        status = self.config.hook.pytest_report_teststatus(report=report, config=self.config)
+        self.open_line = self.open_line or bool(status and status[1])
+
+    def write(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
         if reporter is None:
             return
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            if reporter._tw.width_of_current_line:  # after -q's progress characters
-                reporter.write_line("")
+            if self.open_line and not reporter.currentfspath:  # after -q's progress letters
+                reporter.write("\n")
             reporter.write_line(f"bench {line}")
-
-    return write
+        self.open_line = False
 
 
 @pytest.fixture(scope="session")
 def bench_run(request: pytest.FixtureRequest, dataset: Dataset) -> BenchRun:
     session = _session(request)
     try:
-        run = session.start(dataset, terminal_line(request.config))
+        run = session.start(dataset, request.config.stash[_TERMINAL_LINE].write)
     except SessionStop as exc:
         _stop(exc)
     if session.valgrind:

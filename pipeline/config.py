@@ -5,7 +5,6 @@ the key that set it and a reviewer can find the measurement written beside it.
 """
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -99,10 +98,6 @@ class Config:
     compare: CompareRules
     duel: DuelSettings
     path: Path
-    #: sha256 of the file's bytes (and of the workload's bounds file, when it has its own):
-    #: recorded with each run, so a comparison can say when two runs were judged by different
-    #: thresholds.
-    sha256: str
     #: The file the [variants.NAME] bounds were read from: `path`, or the workload's own.
     bounds_path: Path | None = None
 
@@ -245,10 +240,9 @@ def _variant_sections(raw: dict[str, Any], path: Path,
     return bounds
 
 
-def _read(path: Path, missing: str) -> tuple[bytes, dict[str, Any]]:
+def _read(path: Path, missing: str) -> dict[str, Any]:
     try:
-        data = path.read_bytes()
-        return data, tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: {missing}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -265,7 +259,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | Non
     the reference recipe's `mnist_cnn` workload, whose `bounds` is the default config.
     """
     path = Path(path)
-    data, raw = _read(path, "threshold config not found; pass --thresholds PATH or restore "
+    raw = _read(path, "threshold config not found; pass --thresholds PATH or restore "
                             "bench/thresholds.toml.")
     # A workload that keeps its bounds in the default config (mnist_cnn) takes them from the
     # config in use, so `--thresholds OTHER.toml` keeps bounding it as before workloads.
@@ -275,7 +269,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | Non
     if bounds_path is None:
         variants = _variant_sections(raw, path)
     else:
-        bounds_data, bounds_raw = _read(bounds_path, "the workload's bounds file is not found; "
+        bounds_raw = _read(bounds_path, "the workload's bounds file is not found; "
                                                      "create it with a [variants.NAME] table "
                                                      "per variant it runs.")
         unexpected = sorted(set(bounds_raw) - {"variants"})
@@ -283,7 +277,6 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | Non
             raise ConfigError(f"{bounds_path}: a workload's bounds file holds [variants.NAME] "
                               f"tables only; [{unexpected[0]}] belongs in {path}.")
         variants = _variant_sections(bounds_raw, bounds_path, required=DEFAULT_VARIANTS)
-        data += bounds_data
     return Config(
         variants=variants,
         latency=_section(raw, "latency", LatencySettings, path),
@@ -291,6 +284,5 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | Non
         compare=_section(raw, "compare", CompareRules, path),
         duel=_section(raw, "duel", DuelSettings, path),
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
         bounds_path=bounds_path,
     )

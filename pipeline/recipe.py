@@ -8,7 +8,7 @@ constants, not options; the guide's MNIST CNN itself is the `mnist_cnn` workload
 (pipeline.workloads), and every workload is fitted and compressed with a Recipe. Only the seed
 varies between runs; it is passed separately and recorded. `recipe_sha256` in every results
 CSV identifies the recipe, the workload's model parameters and every variant's definition
-(pipeline.variants.registry.definitions_sha256): runs of different recipes are never compared.
+(pipeline.identity.recipe_sha256): runs of different recipes are never compared.
 """
 from __future__ import annotations
 

@@ -5,13 +5,13 @@ applied to.
 The suite's own workloads are declared in pipeline.workloads; a team's own model is one more
 `Workload` in its own module, picked with `pytest bench --workload package.module:attribute`
 (docs/variants-and-workloads.md, "Gate your own model"). Everything a workload declares is
-data the run records: its name, and `workload_sha256` over its model's layers and parameters,
-its data's content hash, its fit and its input, so the gate never compares runs of two different
-workloads.
+data the run records: its name, and `workload_sha256` over its declared values
+(pipeline.identity: its version, its model's layers and parameters, its data's content hash, its
+fit and its input), so the gate never compares runs of two different workloads, and never
+refuses two runs of one workload whose module moved.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -42,7 +42,9 @@ class Workload:
     calibration input: the first test image, the first training images). `bounds` is the TOML
     file holding the workload's `[variants.NAME]` tables (pipeline.config). `inapplicable`
     names the variants whose technique cannot apply to this model, with the reason a user is
-    shown when they select one.
+    shown when they select one. `version` is part of `workload_sha256` in place of the model
+    builder's and the data loader's code: bump it when a change to what they do should keep
+    the runs before and after it apart (a renamed or moved module changes nothing).
     """
 
     name: str
@@ -54,6 +56,13 @@ class Workload:
     recipe: Recipe = RECIPE
     scale: Callable[[np.ndarray], np.ndarray] = scale_pixels
     inapplicable: Mapping[str, str] = field(default_factory=dict)
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if type(self.version) is not int or self.version < 1:
+            raise WorkloadError(f"workload {self.name!r}: version {self.version!r} is not a "
+                                f"whole number from 1 up; declare version=1 and bump it when "
+                                f"the workload's behaviour changes on purpose")
 
     def build_model(self) -> Any:
         """A new model of this workload, not yet compiled or fitted."""
@@ -71,28 +80,9 @@ class Workload:
         return dataset
 
     def parameters(self) -> dict[str, Any]:
-        """The recipe's fields and the model's parameters, one flat mapping (recipe_sha256)."""
+        """The recipe's fields and the model's parameters, one flat mapping (part of
+        recipe_sha256, pipeline.identity)."""
         return {**asdict(self.recipe), **self.model_parameters}
-
-    def sha256(self, dataset: Dataset) -> str:
-        """sha256 of the workload's definition as canonical JSON: its name, model (builder,
-        parameters, and each layer's type, name, output shape and parameter count), data
-        (content sha256), fit (the recipe) and input scaling. Recorded as `workload_sha256`."""
-        definition = {
-            "name": self.name,
-            "model": {"builder": _qualified(self.model),
-                      "parameters": _jsonable(self.model_parameters),
-                      "layers": architecture(self)},
-            "data": dataset.sha256,
-            "fit": _jsonable(asdict(self.recipe)),
-            "scale": _qualified(self.scale),
-        }
-        canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _qualified(function: Callable[..., Any]) -> str:
-    return f"{function.__module__}.{function.__qualname__}"
 
 
 def _jsonable(value: Any) -> Any:

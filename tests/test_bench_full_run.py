@@ -15,10 +15,11 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.data import load_npz
+from pipeline.identity import config_sha256, recipe_sha256, workload_sha256
 from pipeline.measure.environment import cpu_count, cpu_model, platform_label
 from pipeline.measure.instructions import valgrind_version
 from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
-from pipeline.variants.registry import DEFAULT_VARIANTS, definitions_sha256
+from pipeline.variants.registry import DEFAULT_VARIANTS
 from pipeline.workloads import MNIST_CNN
 from tests.bench_sessions import (
     REPO_ROOT,
@@ -111,11 +112,12 @@ def test_full_session_records_what_decides_comparability(full_session: Session) 
     """The run columns schema 2 added hold this session's recipe, config, data and machine."""
     info = only_run(full_session.folder).info
     config = load_config()
-    assert info.schema_version == 6
-    assert info.recipe_sha256 == definitions_sha256(MNIST_CNN)
+    assert info.schema_version == 7
+    assert info.recipe_sha256 == recipe_sha256(MNIST_CNN)
     assert (info.workload, info.workload_sha256) == (
-        "mnist_cnn", MNIST_CNN.sha256(load_npz(SAMPLE)))
-    assert info.config_sha256 == config.sha256
+        "mnist_cnn", workload_sha256(MNIST_CNN, load_npz(SAMPLE)))
+    assert (info.identities, info.workload_version) == ("declared", MNIST_CNN.version)
+    assert info.config_sha256 == config_sha256(config)
     assert info.dataset_sha256 == load_npz(SAMPLE).sha256
     assert info.seed == 0
     assert {c: getattr(info, c) for c in LATENCY_SETTING_COLUMNS} == {

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from pipeline.data import load_npz
+from pipeline.identity import recipe_sha256
 from pipeline.judge.compare import SelectionError, load_reference
 from pipeline.measure.environment import package_version
-from pipeline.results import read_results
-from pipeline.variants.registry import definitions_sha256
+from pipeline.results import COLUMNS, SCHEMA_VERSION, read_results
 from pipeline.workloads import MNIST_CNN
 from tests.bench_sessions import (
     REPO_ROOT,
@@ -44,6 +44,15 @@ HISTORY: dict[str, tuple[str, bool]] = {
     "tf2.21.0_a.csv": ("2025-01-03T10:00:00+00:00", True),
     "tf2.21.0_partial.csv": ("2025-01-03T11:00:00+00:00", True),
 }
+#: The run columns schemas 3-7 added, as a session of today's code records them: the history's
+#: schema 2 runs are read as if re-made with declared identities (the schema 1 run stays as it
+#: is, never chosen).
+TODAYS_RUN_CELLS: dict[str, str] = {
+    "schema_version": str(SCHEMA_VERSION), "variants": "", "source_run_id": "",
+    "machine_shared": "False", "machine_shared_by": "", "valgrind": "", "instructions_tool": "",
+    "tensorflow_distribution": "tensorflow", "tf_keras_distribution": "tf-keras",
+    "workload": "mnist_cnn", "workload_sha256": "", "identities": "declared",
+    "workload_version": "1", "litert_distribution": "ai-edge-litert"}
 #: A partial 2.20.0 run written after the complete one: the latest 2.20.0 run, never chosen.
 LATER_PARTIAL_RUN_ID = "20250104T100000Z_tf2.20.0_5a7e11"
 
@@ -53,14 +62,16 @@ def gate_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A history of real runs. The sample's dataset is put on the 2.20.0 and 2.21.0 runs, so a
     session on the sample may be compared with them; the 2.15.1 run keeps full MNIST's. All get
     today's recipe_sha256: they were made before later variants joined the registry, with the
-    four reference models built exactly as today."""
+    four reference models built exactly as today, and read as runs of today's schema."""
     folder = tmp_path_factory.mktemp("history")
     sample_sha256 = load_npz(SAMPLE).sha256
-    recipe = definitions_sha256(MNIST_CNN)
+    recipe = recipe_sha256(MNIST_CNN)
     for name, (timestamp, sample_data) in HISTORY.items():
-        rewrite(RUNS / name, folder / name, lambda rows, t=timestamp, s=sample_data: [
-            {**r, "timestamp_utc": t, "recipe_sha256": recipe,
-             **({"dataset_sha256": sample_sha256} if s else {})} for r in rows])
+        today = {} if "schema1" in name else TODAYS_RUN_CELLS
+        rewrite(RUNS / name, folder / name, lambda rows, t=timestamp, s=sample_data, c=today: [
+            {**r, **c, "timestamp_utc": t, "recipe_sha256": recipe,
+             **({"dataset_sha256": sample_sha256} if s else {})} for r in rows],
+            fieldnames=list(COLUMNS) if today else None)
     rewrite(folder / "tf2.20.0.csv", folder / "tf2.20.0_later_partial.csv", lambda rows: [
         {**r, "run_id": LATER_PARTIAL_RUN_ID, "timestamp_utc": "2025-01-04T10:00:00+00:00",
          "complete": "False", "incomplete_reason": "-k 'pruned'; 9 test(s) deselected"}
@@ -155,7 +166,7 @@ def test_compare_to_a_reuse_run_fails_the_measurements_it_never_made(
     history.mkdir()
     reuse = as_schema4(gate_history / "tf2.20.0.csv", history / "reuse.csv",
                        variants=TFLITE_TWO, source_run_id="20250102T090000Z_tf2.20.0_000000",
-                       edit=tflite_only)
+                       edit=tflite_only, schema_version=str(SCHEMA_VERSION))
     done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(history),
                      "--compare-skip-latency", "-k", "history_gate and not no_regression")
     output = done.stdout + done.stderr

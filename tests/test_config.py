@@ -2,7 +2,6 @@
 file's sha256 (recorded with every run) identifies its exact bytes."""
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -114,23 +113,6 @@ def test_bad_table_names_file_and_key(tmp_path: Path, old: str, new: str, messag
     with pytest.raises(ConfigError) as excinfo:
         load_config(path)
     assert str(excinfo.value) == f"{path}: {message}"
-
-
-def test_sha256_is_that_of_the_file_bytes_and_follows_them(tmp_path: Path) -> None:
-    """Recorded with every run so a comparison can tell two runs were judged by different
-    thresholds; a comment changes it too, since only the bytes are known for sure."""
-    path = tmp_path / "thresholds.toml"
-    path.write_bytes(DEFAULT_CONFIG_PATH.read_bytes())
-    config = load_config(path)
-    assert config.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert load_config().sha256 == hashlib.sha256(DEFAULT_CONFIG_PATH.read_bytes()).hexdigest()
-    assert config.sha256 == load_config().sha256  # same bytes, other path: same sha256
-
-    path.write_bytes(DEFAULT_CONFIG_PATH.read_bytes() + b"# re-measured on another day\n")
-    commented = load_config(path)
-    assert commented.sha256 != config.sha256
-    assert (commented.variants, commented.latency, commented.compare) == (
-        config.variants, config.latency, config.compare)
 
 
 def test_missing_file(tmp_path: Path) -> None:

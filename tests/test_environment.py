@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
+from pipeline.identity import config_sha256, recipe_sha256
 from pipeline.measure.environment import (
     architecture,
     comparable_platform,
@@ -26,7 +27,6 @@ from pipeline.measure.environment import (
 )
 from pipeline.results import Measurement, read_results, to_frame, write_atomic
 from pipeline.run.info import collect_run_info
-from pipeline.variants.registry import definitions_sha256
 from pipeline.workloads import MNIST_CNN
 
 #: The start of /proc/cpuinfo of this project's 2-core VM: a model name as coarse as "AMD EPYC",
@@ -143,11 +143,11 @@ def test_collect_run_info_records_config_recipe_and_completeness(tmp_path: Path)
     """The run columns of a real session, here: they pass the strict reader as written."""
     config = load_config()
     info = collect_run_info("r1", dataset_sha256="d" * 64, seed=3,
-                            recipe_sha256=definitions_sha256(MNIST_CNN), config=config,
+                            recipe_sha256=recipe_sha256(MNIST_CNN), config=config,
                             variants=("baseline", "int8_tflite"), complete=False,
                             incomplete_reason="-k 'baseline'")
-    assert (info.config_sha256, info.recipe_sha256) == (config.sha256,
-                                                         definitions_sha256(MNIST_CNN))
+    assert (info.config_sha256, info.recipe_sha256) == (config_sha256(config),
+                                                         recipe_sha256(MNIST_CNN))
     assert info.variants == ("baseline", "int8_tflite")
     assert (info.latency_repetitions, info.latency_warmup_invokes, info.latency_timed_invokes,
             info.latency_order_seed) == (

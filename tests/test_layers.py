@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data", ("data.py",)),
     ("workloads", ("recipe.py", "workload.py", "workloads")),
     ("variants", ("variants",)),
-    ("config", ("config.py", "options.py")),
+    ("config", ("config.py", "options.py", "identity.py")),
     ("measure", ("measure",)),
     ("run", ("run",)),
     ("results", ("results",)),

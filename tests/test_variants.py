@@ -2,18 +2,14 @@
 variants' tests rely on (m:n blocks, distinct weights, int8 input quantization)."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from pipeline.data import scale_pixels
 from pipeline.measure import interpreters
 from pipeline.measure.interpreters import as_input, as_output, tflite_accuracy
-from pipeline.recipe import RECIPE
 from pipeline.run.bench_run import BenchRun
 from pipeline.variants.clustering import distinct_weights
-from pipeline.variants.conversion import FLOAT
 from pipeline.variants.pruning import (
     kernel_sparsity,
     m_by_n_violations,
@@ -25,7 +21,6 @@ from pipeline.variants.registry import (
     VARIANT_NAMES,
     VARIANTS,
     UnknownVariant,
-    definitions_sha256,
     lineage,
     select,
 )
@@ -59,39 +54,6 @@ def test_lineage_runs_from_the_root() -> None:
     assert lineage("pruned_pqat_int8_tflite") == [
         "baseline", "pruned", "pruned_pqat", "pruned_pqat_int8_tflite"]
     assert all(lineage(name)[0] == "baseline" for name in VARIANTS)
-
-
-def test_definitions_sha256_is_stable_for_the_registry() -> None:
-    """The committed history records this value as recipe_sha256; a change makes every earlier
-    run incomparable (the gate refuses runs of another recipe), so it must only change on
-    purpose: re-make the history when it does."""
-    assert definitions_sha256(MNIST_CNN) == (
-        "beaa39304b0e77628710cc3dc3c18138b08b6c4acf83fed201ea7f5ad57c0398")
-
-
-@pytest.mark.parametrize("changes", [
-    {"epochs": 3}, {"final_sparsity": 0.9}, {"conv_kernel": (5, 5)},
-    {"baseline_steps_per_execution": 1}, {"clusters": 8},
-], ids=lambda c: next(iter(c)))
-def test_definitions_sha256_changes_with_any_recipe_parameter(changes: dict[str, object]) -> None:
-    model = {k: v for k, v in changes.items() if k in MNIST_CNN.model_parameters}
-    recipe = {k: v for k, v in changes.items() if k not in model}
-    changed = definitions_sha256(dataclasses.replace(
-        MNIST_CNN, recipe=dataclasses.replace(RECIPE, **recipe),
-        model_parameters={**MNIST_CNN.model_parameters, **model}))
-    assert changed != definitions_sha256(MNIST_CNN) and len(changed) == 64
-
-
-def test_definitions_sha256_changes_with_any_variant_definition() -> None:
-    variants = list(VARIANTS.values())
-    sweep = variants.index(VARIANTS["pruned_sparsity90"])
-    moved = variants[:sweep] + [dataclasses.replace(variants[sweep],
-                                                    options={"final_sparsity": 0.95})]
-    converted = [dataclasses.replace(v, converter=FLOAT) if v.name == "int8_tflite" else v
-                 for v in variants]
-    reference = definitions_sha256(MNIST_CNN, variants)
-    assert definitions_sha256(MNIST_CNN, moved) != reference
-    assert definitions_sha256(MNIST_CNN, converted) != reference
 
 
 def test_m_by_n_violations_counts_blocks_along_the_input_axis() -> None:

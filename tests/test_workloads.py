@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from pipeline.data import DataFormatError, dataset_from_arrays, load_npz
+from pipeline.data import DataFormatError, dataset_from_arrays
+from pipeline.identity import config_sha256
 from pipeline.measure.interpreters import load_interpreter
 from pipeline.suite.reuse import ReuseError, load_source_run
 from pipeline.variants.conversion import to_tflite
@@ -132,22 +133,6 @@ def test_a_bad_array_is_named_with_its_source(change: dict[str, np.ndarray],
         f"Cannot use npz file /data/mine.npz as a dataset: {problem}. Return the four arrays")
 
 
-# --- identity -------------------------------------------------------------------------------
-
-def test_workload_sha256_follows_model_data_and_fit() -> None:
-    sample = load_npz(SAMPLE)
-    reference = MNIST_CNN.sha256(sample)
-    assert MNIST_CNN.sha256(sample) == reference and len(reference) == 64
-    wider = dataclasses.replace(MNIST_CNN, model_parameters={**MNIST_CNN.model_parameters,
-                                                             "conv_filters": 13})
-    shorter = dataclasses.replace(MNIST_CNN, recipe=dataclasses.replace(MNIST_CNN.recipe,
-                                                                        epochs=3))
-    other_data = dataset_from_arrays(sample.x_train[:-1], sample.y_train[:-1], sample.x_test,
-                                     sample.y_test, source="fewer")
-    assert len({reference, wider.sha256(sample), shorter.sha256(sample),
-                MNIST_CNN.sha256(other_data), DS_CNN.sha256(sample)}) == 5
-
-
 # --- ds_cnn is what it says ------------------------------------------------------------------
 
 def test_ds_cnn_runs_depthwise_conv_folded_batch_norm_and_average_pooling(tmp_path: Path) -> None:
@@ -207,7 +192,7 @@ def test_a_workload_bounds_file_bounds_its_variants(tmp_path: Path) -> None:
     config = load_config(DEFAULT_CONFIG_PATH, bounds=_bounds(tmp_path, DEFAULT_BOUNDS))
     assert sorted(config.variants) == sorted(DEFAULT_VARIANTS)
     assert config.bounds("baseline").accuracy_min == 0.5
-    assert config.sha256 != load_config().sha256
+    assert config_sha256(config) != config_sha256(load_config())
     assert config.compare == load_config().compare
     with pytest.raises(ConfigError) as excinfo:
         config.bounds("int8_tflite")

@@ -23,7 +23,7 @@ _DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "tensorflow": ("tensorflow-cpu", "tensorflow", "tensorflow-intel"),
     "tf_keras": ("tf-keras", "tf_keras"),
     "tfmot": ("tensorflow-model-optimization",),
-    "litert": ("ai-edge-litert",),
+    "litert": ("ai-edge-litert", "ai-edge-litert-nightly"),
     "numpy": ("numpy",),
 }
 
@@ -39,21 +39,22 @@ def package_version(column: str) -> str:
 
 
 #: CSV column -> the import package whose providing distribution the run records.
-_PROVIDED_PACKAGES: dict[str, str] = {"tensorflow": TENSORFLOW_PACKAGE, "tf_keras": "tf_keras"}
+_PROVIDED_PACKAGES: dict[str, str] = {"tensorflow": TENSORFLOW_PACKAGE, "tf_keras": "tf_keras",
+                                      "litert": "ai_edge_litert"}
 
 
 def provider(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
     """(distribution, version) that provides the import package of a CSV column (tensorflow,
-    tf_keras), whatever the distribution is called: tensorflow, tensorflow-cpu, tf-nightly,
-    tf-keras-nightly, a locally built wheel. ("", "") when none does; several (an environment
-    `pytest bench` refuses, pipeline.tfenv) are joined with "+". `path`: the folders to search
-    (default sys.path)."""
+    tf_keras, litert), whatever the distribution is called: tensorflow, tensorflow-cpu,
+    tf-nightly, tf-keras-nightly, ai-edge-litert-nightly, a locally built wheel. ("", "") when
+    none does; several (an environment `pytest bench` refuses, pipeline.tfenv) are joined with
+    "+". `path`: the folders to search (default sys.path)."""
     found = distributions_providing(_PROVIDED_PACKAGES[column], path)
     return "+".join(name for name, _ in found), "+".join(version for _, version in found)
 
 
 def installed(column: str, path: Iterable[str] | None = None) -> tuple[str, str]:
-    """(distribution, version) a run records for tensorflow or tf_keras: the distribution that
+    """(distribution, version) a run records for tensorflow, tf_keras or litert: the one that
     provides the package (so a nightly records its own name and version), else ("",
     package_version) when none is found by its files."""
     name, version = provider(column, path)

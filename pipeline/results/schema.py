@@ -62,6 +62,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, {"workload": WORKLOAD_BEFORE_V6, "workload_sha256": None},
               "the workload the run built, by name and by its definition's sha256; an older "
               "file is of mnist_cnn, the only model its writer could build"),
+    Migration(7, {"identities": "code", "workload_version": None, "litert_distribution": None},
+              "identities: how recipe_sha256, workload_sha256 and config_sha256 were made, "
+              "'declared' (canonical JSON of declared values and versions, pipeline.identity); "
+              "an older file's hashed module paths, qualnames and the threshold file's bytes "
+              "('code'), which no declared identity equals. The workload's declared version, "
+              "and the distribution that provided ai_edge_litert"),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 #: Schema versions the reader understands. A file from a newer writer is refused rather than
@@ -108,13 +114,14 @@ STAGES: tuple[str, ...] = ("train", "prune", "cluster", "qat", "convert", "evalu
 VARIANTS_SEPARATOR = " "
 
 #: Run columns holding whole numbers, and true/false ones ("True" / "False" in the file).
-RUN_INT_COLUMNS: tuple[str, ...] = ("schema_version", "seed", "cpu_count") + LATENCY_SETTING_COLUMNS
+RUN_INT_COLUMNS: tuple[str, ...] = ("schema_version", "seed", "cpu_count",
+                                    "workload_version") + LATENCY_SETTING_COLUMNS
 RUN_BOOL_COLUMNS: tuple[str, ...] = ("git_dirty", "complete", "machine_shared")
 #: Run columns that must hold a value where a file has them, and why.
 REQUIRED_RUN_VALUES: dict[str, str] = {
     **dict.fromkeys(("run_id", "timestamp_utc", "tensorflow"),
                     "the comparison needs it to select and label the run"),
-    **dict.fromkeys(("recipe_sha256", "config_sha256", "cpu"),
+    **dict.fromkeys(("recipe_sha256", "config_sha256", "cpu", "identities"),
                     "the comparison needs it to tell whether runs may be compared"),
     "workload": "runs of different workloads are never compared",
 }

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.identity import IDENTITIES, config_sha256
 from pipeline.measure.environment import (
     cpu_count,
     cpu_model,
@@ -72,6 +73,13 @@ class RunInfo:
     #: The workload the run built (pipeline.workload) and its definition's sha256.
     workload: str = DEFAULT_WORKLOAD
     workload_sha256: str | None = ""
+    #: How the run's *_sha256 identities were made (pipeline.identity.IDENTITIES): "declared"
+    #: values; "code" in a file written before schema 7, whose identities hashed module paths,
+    #: qualnames and file bytes. The workload's declared version, and the distribution that
+    #: provided `import ai_edge_litert` (ai-edge-litert, ai-edge-litert-nightly, a wheel).
+    identities: str | None = IDENTITIES
+    workload_version: int | None = 1
+    litert_distribution: str | None = ""
     #: The schema of the file it was read from (pipeline.results); None for a run made here
     #: and not written yet (the writer writes the current one).
     schema_version: int | None = None
@@ -89,26 +97,29 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
                      incomplete_reason: str = "", source_run_id: str = "",
                      machine_shared: bool = False, machine_shared_by: str = "",
                      valgrind: str = "", instructions_tool: str = "",
-                     workload: str = DEFAULT_WORKLOAD, workload_sha256: str = "") -> RunInfo:
+                     workload: str = DEFAULT_WORKLOAD, workload_sha256: str = "",
+                     workload_version: int = 1) -> RunInfo:
     """Everything about this run except its measurements; `valgrind` and `instructions_tool`
-    say what counted its instruction rows (empty: none counted), `workload` and
-    `workload_sha256` what it built (pipeline.workload)."""
+    say what counted its instruction rows (empty: none counted), `workload`,
+    `workload_version` and `workload_sha256` what it built (pipeline.identity)."""
     commit, dirty = git_state()
     tensorflow, tf_keras = installed("tensorflow"), installed("tf_keras")
+    litert = installed("litert")
     return RunInfo(
         run_id=run_id,
         timestamp_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         git_commit=commit, git_dirty=dirty,
         python=platform.python_version(),
         tensorflow=tensorflow[1], tf_keras=tf_keras[1],
-        tfmot=package_version("tfmot"), litert=package_version("litert"),
+        tfmot=package_version("tfmot"), litert=litert[1],
         numpy=package_version("numpy"),
         platform=platform_label(), cpu=cpu_model(), cpu_count=cpu_count(),
         dataset_sha256=dataset_sha256, seed=seed, recipe_sha256=recipe_sha256,
-        config_sha256=config.sha256, **config.latency.columns(), complete=complete,
+        config_sha256=config_sha256(config), **config.latency.columns(), complete=complete,
         incomplete_reason=incomplete_reason, variants=variants, source_run_id=source_run_id,
         machine_shared=machine_shared, machine_shared_by=machine_shared_by,
         valgrind=valgrind, instructions_tool=instructions_tool,
         tensorflow_distribution=tensorflow[0], tf_keras_distribution=tf_keras[0],
-        workload=workload, workload_sha256=workload_sha256,
+        workload=workload, workload_sha256=workload_sha256, identities=IDENTITIES,
+        workload_version=workload_version, litert_distribution=litert[0],
     )

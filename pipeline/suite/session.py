@@ -23,6 +23,7 @@ from typing import Any
 from pipeline import RUNS_DIR
 from pipeline.config import Config, ConfigError
 from pipeline.data import Dataset
+from pipeline.identity import recipe_sha256, workload_sha256
 from pipeline.judge.compare import (
     LatencyGate,
     ReferenceChoice,
@@ -68,7 +69,7 @@ from pipeline.run.bench_run import Artifact, BenchRun
 from pipeline.run.info import collect_run_info
 from pipeline.run.source import ReuseError, SourceRun
 from pipeline.suite.reuse import load_source_run
-from pipeline.variants.registry import VARIANTS, UnknownVariant, definitions_sha256, select
+from pipeline.variants.registry import VARIANTS, UnknownVariant, select
 from pipeline.workload import Workload
 
 
@@ -134,7 +135,7 @@ class BenchSession:
                                    "reused run's TFLite models are re-measured")
             try:
                 self.source = load_source_run(options.reuse_run, options.results_dir,
-                                              recipe_sha256=definitions_sha256(workload),
+                                              recipe_sha256=recipe_sha256(workload),
                                               workload=workload.name)
             except ReuseError as exc:
                 raise SessionError(f"--reuse-run: {exc}") from None
@@ -344,7 +345,7 @@ class BenchSession:
         reason = "; ".join(self.incomplete)
         sharing = sharing or self.sharing()
         return collect_run_info(self.run_id, dataset_sha256=run.dataset.sha256, seed=run.seed,
-                                recipe_sha256=definitions_sha256(run.workload),
+                                recipe_sha256=recipe_sha256(run.workload),
                                 config=self.thresholds, variants=self.variants,
                                 complete=not reason, incomplete_reason=reason,
                                 source_run_id="" if run.source is None else run.source.run_id,
@@ -352,7 +353,8 @@ class BenchSession:
                                 valgrind=self.valgrind,
                                 instructions_tool=self.instructions_tool,
                                 workload=run.workload.name,
-                                workload_sha256=run.workload.sha256(run.dataset))
+                                workload_sha256=workload_sha256(run.workload, run.dataset),
+                                workload_version=run.workload.version)
 
     def finish(self, *, tests_ran: bool, items: int) -> Path | None:
         """End the session: whom it shared the machine with, counting stopped, and the CSV of

@@ -13,10 +13,8 @@ The four `default` variants are the reference recipe (`pytest bench`); the other
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,6 +59,9 @@ class Variant:
     measures: tuple[str, ...] = ()
     #: A variant whose file this one's raw size is held against (`raw_ratio_min`).
     raw_size_against: str | None = None
+    #: Part of recipe_sha256 in place of the step's code (pipeline.identity): bump it when a
+    #: change to what the step or converter does should keep runs before and after apart.
+    version: int = 1
 
     @property
     def kind(self) -> str:
@@ -71,16 +72,6 @@ class Variant:
     def suffix(self) -> str:
         return ".tflite" if self.kind == "tflite" else ".h5"
 
-    def definition(self) -> dict[str, Any]:
-        """What makes this variant what it is, as JSON-able data (hashed into recipe_sha256)."""
-        return {
-            "name": self.name, "parent": self.parent, "stage": self.stage,
-            "step": None if self.step is None else self.step.__qualname__,
-            "options": {k: list(v) if isinstance(v, tuple) else v
-                        for k, v in sorted(self.options.items())},
-            "converter": None if self.converter is None else asdict(self.converter),
-            "measures": list(self.measures), "raw_size_against": self.raw_size_against,
-        }
 
 
 def _root(parent: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
@@ -182,6 +173,9 @@ def _check_registry(variants: Iterable[Variant]) -> None:
         if variant.parent is not None and VARIANTS[variant.parent].kind == "tflite":
             raise ValueError(f"variant {variant.name!r}: parent {variant.parent!r} is a TFLite "
                              f"file; only Keras models are fine-tuned or converted")
+        if type(variant.version) is not int or variant.version < 1:
+            raise ValueError(f"variant {variant.name!r}: version {variant.version!r} is not a "
+                             f"whole number from 1 up")
         if variant.raw_size_against is not None and variant.raw_size_against not in VARIANTS:
             raise ValueError(f"variant {variant.name!r}: raw_size_against "
                              f"{variant.raw_size_against!r} is not a variant")
@@ -249,15 +243,3 @@ def source_of(name: str) -> str | None:
     """The model a variant is judged against for accuracy: its parent (None for the root)."""
     return VARIANTS[name].parent
 
-
-def definitions_sha256(workload: Workload, variants: Iterable[Variant] = _VARIANTS) -> str:
-    """sha256 of the recipe's and the workload model's parameters and every variant's
-    definition, as canonical JSON.
-
-    Recorded as `recipe_sha256`: two runs compare only if they built every model the same way.
-    The recipe's and the model's parameters are one mapping, as they were one dataclass before
-    workloads: the committed history's recipe_sha256 stays the mnist_cnn workload's.
-    """
-    data = {"recipe": workload.parameters(), "variants": [v.definition() for v in variants]}
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -66,4 +66,5 @@ DS_CNN = Workload(
     model=ds_cnn,
     model_parameters={"channels": 32, "blocks": 3, "classes": 10},
     bounds=BOUNDS,
+    version=1,
 )

@@ -34,10 +34,11 @@ MNIST_CNN = Workload(
     description="the pruning guide's MNIST CNN (Conv2D 12 3x3, MaxPool, Dense 10)",
     data=resolve_mnist,
     model=mnist_cnn,
-    # The reference's parameters; their names and values are part of recipe_sha256, which the
-    # committed history was recorded with.
+    # The reference's parameters; their names and values are part of workload_sha256 and
+    # recipe_sha256 (pipeline.identity), which the committed history was recorded with.
     model_parameters={"conv_filters": 12, "conv_kernel": (3, 3), "pool_size": (2, 2),
                       "classes": 10},
     # The reference recipe's bounds live in the main thresholds file.
     bounds=THRESHOLDS_PATH,
+    version=1,
 )

@@ -38,8 +38,18 @@ from pipeline.results import (
 
 #: Run fields that must be equal for instruction counts to be compared (with the architecture).
 COUNTING_FIELDS: tuple[str, ...] = ("valgrind", "instructions_tool")
-#: Run fields that must be equal for two runs to be compared at all.
-REFUSING_FIELDS: tuple[str, ...] = ("workload", "dataset_sha256", "seed", "recipe_sha256")
+#: Run fields that must be equal for two runs to be compared at all; `identities` before the
+#: digests, since runs whose identities were made two ways differ in every *_sha256
+#: (pipeline.identity).
+REFUSING_FIELDS: tuple[str, ...] = ("workload", "identities", "dataset_sha256", "seed",
+                                    "recipe_sha256")
+#: What to do about a refusing field, where the general advice would not help.
+_REFUSAL_ADVICE: dict[str, str] = {
+    "identities": "a run written before schema 7 identifies its recipe and workload by where "
+                  "their code lived, which no run of this version matches; re-make the "
+                  "reference with this version (pytest bench on the reference's TensorFlow "
+                  "line: docs/gate.md, 'Identities')",
+}
 #: Refusing too, where both runs record it (schema 6 on): an older run's is unknown, and its
 #: workload, dataset and recipe hashes already say what it built.
 REFUSING_WHERE_KNOWN: tuple[str, ...] = ("workload_sha256",)
@@ -303,11 +313,17 @@ def check_comparable(reference: Run, candidate: Run) -> None:
     known = [name for name in REFUSING_WHERE_KNOWN if getattr(ref, name) and getattr(cand, name)]
     for name in REFUSING_FIELDS + tuple(known):
         if _differs(ref, cand, name):
+            versions = (f" (workload version {ref.workload_version} vs "
+                        f"{cand.workload_version})"
+                        if name == "workload_sha256" and ref.workload_version is not None
+                        and ref.workload_version != cand.workload_version else "")
+            advice = _REFUSAL_ADVICE.get(name, "compare runs of the same workload, dataset, "
+                                               "seed and recipe (choose another reference run "
+                                               "with --tf or --run-id, or re-run one side)")
             raise NotComparable(
-                f"runs differ in {name}: reference run {ref.run_id} has {_shown(ref, name)}, "
-                f"candidate run {cand.run_id} has {_shown(cand, name)}; compare runs of the "
-                f"same workload, dataset, seed and recipe "
-                f"(choose another reference run with --tf or --run-id, or re-run one side)")
+                f"runs differ in {name}{versions}: reference run {ref.run_id} has "
+                f"{_shown(ref, name)}, candidate run {cand.run_id} has {_shown(cand, name)}; "
+                f"{advice}")
 
 
 def warnings_of(reference: Run, candidate: Run, *, latency_compared: bool = False) -> list[str]:
