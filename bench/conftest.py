@@ -29,7 +29,7 @@ from pipeline.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_confi
 from pipeline.data import DataError, Dataset
 from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint
 from pipeline.measure.instructions import InstructionCount, InstructionsUnavailable
-from pipeline.measure.interpreters import RuntimeUnavailable, interpreter_class
+from pipeline.measure.interpreters import RuntimeUnavailable, interpreter_class, is_available
 from pipeline.measure.latency import Block, LatencyKey
 from pipeline.options import DATA, THRESHOLDS, WORKLOAD
 from pipeline.recipe import DEFAULT_SEED
@@ -187,8 +187,8 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
     if not items:
         return
     state = items[0].config.stash[_SESSION]
-    others = [item for item in items
-              if not _is_gate(item) and item.nodeid not in state.not_applicable]
+    others = [item for item in items if not _is_gate(item)
+              and item.nodeid not in state.not_applicable | state.not_available]
     if others:
         state.note_incomplete(f"{len(others)} test(s) deselected")
 
@@ -200,17 +200,32 @@ def _not_applicable(item: pytest.Item) -> bool:
                for mark in item.iter_markers("skip"))
 
 
+def _runtime(item: pytest.Item) -> str | None:
+    """The TFLite runtime a test is parametrized over, if any."""
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("runtime")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """History-gate tests run last (they judge what the other tests measured), and only with
     --compare-to; without it they are deselected rather than reported as skipped. A test that
     applies to none of the selected variants is deselected too, and counted so by pytest: it
-    has nothing to check in this selection, which is not an incomplete run."""
+    has nothing to check in this selection, which is not an incomplete run. So is a test of a
+    runtime this environment does not provide (a TensorFlow without tf.lite.Interpreter): the
+    run records the runtime as not available, a declared state, rather than skipping."""
     state = config.stash[_SESSION]
     not_applicable = [item for item in items if _not_applicable(item)]
     if not_applicable:
         state.not_applicable.update(item.nodeid for item in not_applicable)
         config.hook.pytest_deselected(items=not_applicable)
         items[:] = [item for item in items if item.nodeid not in state.not_applicable]
+    runtimes = {_runtime(item) for item in items} - {None}
+    absent = {r for r in runtimes if not is_available(r, state.unavailable_runtimes)}
+    not_available = [item for item in items if _runtime(item) in absent]
+    if not_available:
+        state.not_available.update(item.nodeid for item in not_available)
+        config.hook.pytest_deselected(items=not_available)
+        items[:] = [item for item in items if item.nodeid not in state.not_available]
     gate = [item for item in items if _is_gate(item)]
     others = [item for item in items if item not in gate]
     if state.history_reference is None:

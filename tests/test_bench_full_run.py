@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,9 +17,9 @@ import pytest
 from pipeline.config import load_config
 from pipeline.data import load_npz
 from pipeline.identity import config_sha256, recipe_sha256, workload_sha256
-from pipeline.measure.environment import cpu_count, cpu_model, platform_label
+from pipeline.measure.environment import cpu_count, cpu_model, package_version, platform_label
 from pipeline.measure.instructions import valgrind_version
-from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, parse_samples, read_results
+from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, Run, parse_samples, read_results
 from pipeline.variants.registry import DEFAULT_VARIANTS
 from pipeline.workloads import MNIST_CNN
 from tests.bench_sessions import (
@@ -243,3 +244,58 @@ def test_reuse_run_refuses_a_missing_folder_or_file(source_run: Path, tmp_path: 
     session = reuse(tmp_path, source_run, cut)
     assert session.returncode == pytest.ExitCode.USAGE_ERROR
     assert f"is missing {cut}/pruned_quantized_tflite.tflite; reuse a folder" in session.output
+
+
+# ---------------------------------------------------------------------------------------------
+# A TensorFlow without tf.lite.Interpreter: the session measures ai_edge_litert, records tf.lite
+# as not available, and the gate says so against a reference that has both
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def without_tf_lite(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """The default session with tf.lite.Interpreter taken away (tests/without_tf_lite.py)."""
+    folder = tmp_path_factory.mktemp("without_tf_lite")
+    return finished(run_bench(folder, "--mnist", str(SAMPLE), "-p", "tests.without_tf_lite"),
+                    folder)
+
+
+def test_a_session_without_tf_lite_is_complete_for_ai_edge_litert(
+        full_session: Session, without_tf_lite: Session) -> None:
+    assert without_tf_lite.returncode == pytest.ExitCode.TESTS_FAILED, without_tf_lite.output
+    run, full = only_run(without_tf_lite.folder), only_run(full_session.folder)
+    assert (run.info.complete, run.info.runtimes_unavailable) == (True, ("tf.lite",))
+    assert full.info.runtimes_unavailable == ()
+    version = package_version("tensorflow")
+    assert (f"absent:    tf.lite is not available in this environment (tensorflow {version} "
+            f"has no tf.lite.Interpreter (deprecated in favour of ai_edge_litert, and "
+            f"removed)): the run records it in runtimes_unavailable and holds none of its "
+            f"rows") in without_tf_lite.output.splitlines(), without_tf_lite.output
+    assert "skipped" not in without_tf_lite.output and "partial:" not in without_tf_lite.output
+
+    def keys(read: Run) -> set[tuple[object, ...]]:
+        return set(zip(read.rows["model"], read.rows["runtime"].fillna(""),
+                       read.rows["threads"].fillna(0), read.rows["metric"], strict=True))
+
+    expected = {key for key in keys(full) if not str(key[1]).startswith("tf.lite")}
+    assert keys(run) == expected
+    assert {m for m, r, _, metric in expected if metric == "accuracy"} == set(DEFAULT_VARIANTS)
+    assert {r for _, r, _, _ in expected} == {"", "ai_edge_litert", "ai_edge_litert:no_xnnpack"}
+
+
+def test_its_gate_against_a_reference_with_both_runtimes_names_tf_lite_as_absent(
+        full_session: Session, without_tf_lite: Session) -> None:
+    """The docs' verdict (docs/gate.md, "Comparable runs"): PASS, the tf.lite rows `not
+    available` and named in the note, never `missing`."""
+    reference, candidate = written_by(full_session), written_by(without_tf_lite)
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "compare", str(reference),
+                           str(candidate), "--skip-latency"], capture_output=True, text=True,
+                          cwd=REPO_ROOT,
+                          env=bench_env(without_tf_lite.folder), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith("PASS: ") and " missing" not in last, last
+    absent = only_run(full_session.folder).rows["runtime"].fillna("").str.startswith("tf.lite")
+    assert f"{int(absent.sum())} not available" in last, last
+    assert last.endswith(f"measurements of a runtime a build does not provide, not compared: "
+                         f"tf.lite is not available in the candidate's build (run "
+                         f"{read_results(candidate).run_id}, runtimes_unavailable)"), last

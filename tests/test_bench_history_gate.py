@@ -52,7 +52,8 @@ TODAYS_RUN_CELLS: dict[str, str] = {
     "machine_shared": "False", "machine_shared_by": "", "valgrind": "", "instructions_tool": "",
     "tensorflow_distribution": "tensorflow", "tf_keras_distribution": "tf-keras",
     "workload": "mnist_cnn", "workload_sha256": "", "identities": "declared",
-    "workload_version": "1", "litert_distribution": "ai-edge-litert"}
+    "workload_version": "1", "litert_distribution": "ai-edge-litert",
+    "runtimes_unavailable": ""}
 #: A partial 2.20.0 run written after the complete one: the latest 2.20.0 run, never chosen.
 LATER_PARTIAL_RUN_ID = "20250104T100000Z_tf2.20.0_5a7e11"
 

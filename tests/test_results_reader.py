@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.measure.interpreters import INTERPRETERS
 from pipeline.results import (
     COLUMNS,
     METRICS,
@@ -116,6 +117,7 @@ def test_base_fixture_reads_as_one_typed_run_of_the_current_schema() -> None:
     assert info.schema_version == 7
     assert (info.workload, info.workload_sha256) == ("mnist_cnn", "")
     assert (info.identities, info.workload_version) == ("declared", 1)
+    assert info.runtimes_unavailable == ()
     assert (info.machine_shared, info.machine_shared_by) == (False, "")
     assert (info.valgrind, info.instructions_tool) == ("3.19.0", "callgrind")
     assert (info.tensorflow_distribution, info.tf_keras_distribution) == (
@@ -416,6 +418,7 @@ RUNS = st.builds(
     incomplete_reason=st.just("") | _TEXT,
     variants=st.lists(st.sampled_from(VARIANT_NAMES), min_size=1, unique=True).map(tuple),
     source_run_id=st.just("") | _TEXT,
+    runtimes_unavailable=st.lists(st.sampled_from(INTERPRETERS), unique=True).map(tuple),
 )
 
 
@@ -432,4 +435,5 @@ def test_valid_measurements_round_trip(tmp_path_factory: pytest.TempPathFactory,
                                 schema_version=SCHEMA_VERSION)
     assert {c: read.rows[c].iat[0] for c in RUN_COLUMNS} == (
         asdict(run) | {"variants": " ".join(run.variants or ()),
+                       "runtimes_unavailable": " ".join(run.runtimes_unavailable or ()),
                        "schema_version": SCHEMA_VERSION})

@@ -2,14 +2,17 @@
 
 Two runtimes run the same .tflite file: TensorFlow's own `tf.lite.Interpreter` (deprecated) and
 its successor `ai_edge_litert.interpreter.Interpreter`. A TensorFlow upgrade can change either,
-so latency is measured on both; accuracy uses `tf.lite`, as the reference recipe does.
+so latency is measured on both; accuracy uses `tf.lite`, as the reference recipe does, and
+`ai_edge_litert` in a TensorFlow that no longer has `tf.lite.Interpreter` (TensorFlow has it
+scheduled for deletion). A runtime that is not there is a declared state of the run
+(`unavailable_runtimes`), not an error.
 """
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,7 +35,12 @@ class RuntimeUnavailable(RuntimeError):
 
 
 def _tf_lite_interpreter() -> Callable[..., Any]:
-    return tfenv.tensorflow().lite.Interpreter
+    tf = tfenv.tensorflow()
+    interpreter = getattr(getattr(tf, "lite", None), "Interpreter", None)
+    if interpreter is None:
+        raise RuntimeUnavailable(f"tensorflow {tf.__version__} has no tf.lite.Interpreter "
+                                 f"(deprecated in favour of ai_edge_litert, and removed)")
+    return cast(Callable[..., Any], interpreter)
 
 
 def _litert_interpreter() -> Callable[..., Any]:
@@ -62,6 +70,35 @@ def interpreter_class(runtime: str) -> Callable[..., Any]:
     return factory()
 
 
+def unavailable_runtimes() -> dict[str, str]:
+    """Each interpreter this environment does not provide, with why: a session measures the
+    others, and its run records these as not available (RunInfo.runtimes_unavailable)."""
+    missing = {}
+    for name in INTERPRETERS:
+        try:
+            interpreter_class(name)
+        except RuntimeUnavailable as exc:
+            missing[name] = str(exc)
+    return missing
+
+
+def is_available(runtime: str, unavailable: Iterable[str]) -> bool:
+    """Whether `runtime` (an interpreter, or one with NO_XNNPACK) is none of `unavailable`."""
+    return _base(runtime) not in set(unavailable)
+
+
+def accuracy_runtime() -> str:
+    """The runtime TFLite accuracy is measured on: ACCURACY_RUNTIME, or the first interpreter
+    there is when this TensorFlow has none (the same kernels run the same model: both give
+    the same predictions wherever both exist)."""
+    missing = unavailable_runtimes()
+    for name in (ACCURACY_RUNTIME, *INTERPRETERS):
+        if name not in missing:
+            return name
+    raise RuntimeUnavailable(f"no TFLite interpreter to measure accuracy with: "
+                             f"{'; '.join(missing.values())}")
+
+
 def _without_default_delegates(runtime: str) -> Any:
     """The BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolver type of `runtime`'s own module."""
     if _base(runtime) == "tf.lite":
@@ -81,10 +118,11 @@ def create_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
     return interpreter_class(runtime)(model_path=str(path), num_threads=num_threads, **options)
 
 
-def load_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
+def load_interpreter(path: Path, runtime: str | None = None,
                      num_threads: int | None = None) -> Any:
-    """An interpreter for the model at `path` with tensors allocated."""
-    interpreter = create_interpreter(path, runtime, num_threads)
+    """An interpreter for the model at `path` with tensors allocated (on accuracy_runtime()
+    when `runtime` is None)."""
+    interpreter = create_interpreter(path, runtime or accuracy_runtime(), num_threads)
     interpreter.allocate_tensors()
     return interpreter
 

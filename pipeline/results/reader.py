@@ -23,6 +23,7 @@ import pandas as pd
 from pipeline.measure.measurement import Measurement
 from pipeline.results.schema import (
     COLUMNS,
+    LIST_RUN_COLUMNS,
     METRICS,
     REQUIRED_RUN_VALUES,
     RUN_BOOL_COLUMNS,
@@ -31,6 +32,7 @@ from pipeline.results.schema import (
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     SUPPORTED_SCHEMA_VERSIONS,
+    VARIANTS_SEPARATOR,
     MeasurementKey,
     Run,
     RunInfo,
@@ -266,6 +268,8 @@ def _run_info(record: Mapping[str, str | None]) -> RunInfo:
             return int(raw)
         if column == "variants":
             return selected_variants(raw)
+        if column == "runtimes_unavailable":
+            return tuple(raw.split(VARIANTS_SEPARATOR)) if raw else ()
         return raw
 
     return RunInfo(**{column: typed(column) for column in RUN_COLUMNS})  # type: ignore[arg-type]
@@ -281,7 +285,8 @@ def _typed_frame(header: list[str], records: list[tuple[int, dict[str, str | Non
         if column in parsed[0]:
             out[column] = pd.Series([p[column] for p in parsed], dtype=object)
         elif column in RUN_COLUMNS:
-            value = records[0][1][column] if column == "variants" else getattr(info, column)
+            value = (records[0][1][column] if column in LIST_RUN_COLUMNS
+                     else getattr(info, column))
             dtype = ("int64" if isinstance(value, int) and not isinstance(value, bool) else
                      "bool" if isinstance(value, bool) else object)
             out[column] = pd.Series([value] * n, dtype=dtype)

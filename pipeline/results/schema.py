@@ -62,12 +62,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, {"workload": WORKLOAD_BEFORE_V6, "workload_sha256": None},
               "the workload the run built, by name and by its definition's sha256; an older "
               "file is of mnist_cnn, the only model its writer could build"),
-    Migration(7, {"identities": "code", "workload_version": None, "litert_distribution": None},
+    Migration(7, {"identities": "code", "workload_version": None, "litert_distribution": None,
+                  "runtimes_unavailable": None},
               "identities: how recipe_sha256, workload_sha256 and config_sha256 were made, "
               "'declared' (canonical JSON of declared values and versions, pipeline.identity); "
               "an older file's hashed module paths, qualnames and the threshold file's bytes "
-              "('code'), which no declared identity equals. The workload's declared version, "
-              "and the distribution that provided ai_edge_litert"),
+              "('code'), which no declared identity equals. The workload's declared version; "
+              "the distribution that provided ai_edge_litert; and the TFLite interpreters the "
+              "run's environment did not provide (a TensorFlow without tf.lite.Interpreter), "
+              "space-separated, whose rows are absent by the build, not missing"),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 #: Schema versions the reader understands. A file from a newer writer is refused rather than
@@ -110,8 +113,10 @@ METRICS: tuple[str, ...] = ("accuracy", "zipped_bytes", "raw_bytes", "sparsity",
                             "peak_rss_growth_bytes", "stage_seconds")
 #: stage_seconds stages, in the order a variant goes through them.
 STAGES: tuple[str, ...] = ("train", "prune", "cluster", "qat", "convert", "evaluate")
-#: The selection separator of the `variants` cell.
+#: The selection separator of the `variants` cell (and of `runtimes_unavailable`).
 VARIANTS_SEPARATOR = " "
+#: Run columns holding a list of names, written VARIANTS_SEPARATOR-joined.
+LIST_RUN_COLUMNS: tuple[str, ...] = ("variants", "runtimes_unavailable")
 
 #: Run columns holding whole numbers, and true/false ones ("True" / "False" in the file).
 RUN_INT_COLUMNS: tuple[str, ...] = ("schema_version", "seed", "cpu_count",

@@ -17,6 +17,7 @@ from pipeline.measure.measurement import Measurement
 from pipeline.results.schema import (
     COLUMNS,
     INTEGER_COLUMNS,
+    LIST_RUN_COLUMNS,
     SAMPLES_SEPARATOR,
     SCHEMA_VERSION,
     VARIANTS_SEPARATOR,
@@ -28,7 +29,8 @@ from pipeline.results.schema import (
 def to_frame(run: RunInfo, measurements: Sequence[Measurement]) -> pd.DataFrame:
     """Build the long-format table, columns in schema order."""
     run_part = asdict(run) | {"schema_version": SCHEMA_VERSION}
-    run_part["variants"] = VARIANTS_SEPARATOR.join(run.variants or ())
+    for column in LIST_RUN_COLUMNS:
+        run_part[column] = VARIANTS_SEPARATOR.join(getattr(run, column) or ())
     rows = []
     for m in measurements:
         row = dict(run_part)

@@ -80,6 +80,9 @@ class RunInfo:
     identities: str | None = IDENTITIES
     workload_version: int | None = 1
     litert_distribution: str | None = ""
+    #: The TFLite interpreters this environment did not provide (pipeline.measure.interpreters
+    #: .unavailable_runtimes): the run holds no rows of them, by its build. None: unknown.
+    runtimes_unavailable: tuple[str, ...] | None = ()
     #: The schema of the file it was read from (pipeline.results); None for a run made here
     #: and not written yet (the writer writes the current one).
     schema_version: int | None = None
@@ -98,7 +101,8 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
                      machine_shared: bool = False, machine_shared_by: str = "",
                      valgrind: str = "", instructions_tool: str = "",
                      workload: str = DEFAULT_WORKLOAD, workload_sha256: str = "",
-                     workload_version: int = 1) -> RunInfo:
+                     workload_version: int = 1,
+                     runtimes_unavailable: tuple[str, ...] = ()) -> RunInfo:
     """Everything about this run except its measurements; `valgrind` and `instructions_tool`
     say what counted its instruction rows (empty: none counted), `workload`,
     `workload_version` and `workload_sha256` what it built (pipeline.identity)."""
@@ -122,4 +126,5 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         tensorflow_distribution=tensorflow[0], tf_keras_distribution=tf_keras[0],
         workload=workload, workload_sha256=workload_sha256, identities=IDENTITIES,
         workload_version=workload_version, litert_distribution=litert[0],
+        runtimes_unavailable=runtimes_unavailable,
     )

@@ -50,6 +50,7 @@ from pipeline.measure.instructions import (
     instruction_measurements,
     wrapper_path,
 )
+from pipeline.measure.interpreters import unavailable_runtimes
 from pipeline.measure.latency import (
     Block,
     LatencyKey,
@@ -156,8 +157,20 @@ class BenchSession:
         self.skipped: set[str] = set()
         #: Tests that apply to none of the selected variants: deselected, not a narrowing.
         self.not_applicable: set[str] = set()
+        #: Tests of a runtime this environment does not provide: deselected, not a narrowing;
+        #: the run records the runtime as not available (runtimes_unavailable).
+        self.not_available: set[str] = set()
+        self._unavailable: dict[str, str] | None = None
         #: What the session shared the machine with, once it has finished.
         self.final_sharing = Sharing(False, "")
+
+    @property
+    def unavailable_runtimes(self) -> dict[str, str]:
+        """The interpreters this environment does not provide, with why (found once, on first
+        use: it imports TensorFlow)."""
+        if self._unavailable is None:
+            self._unavailable = unavailable_runtimes()
+        return self._unavailable
 
     @property
     def instructions_tool(self) -> str:
@@ -354,7 +367,8 @@ class BenchSession:
                                 instructions_tool=self.instructions_tool,
                                 workload=run.workload.name,
                                 workload_sha256=workload_sha256(run.workload, run.dataset),
-                                workload_version=run.workload.version)
+                                workload_version=run.workload.version,
+                                runtimes_unavailable=tuple(self.unavailable_runtimes))
 
     def finish(self, *, tests_ran: bool, items: int) -> Path | None:
         """End the session: whom it shared the machine with, counting stopped, and the CSV of
@@ -398,6 +412,10 @@ class BenchSession:
                              f"compared)")
         else:
             lines.append("results:   none written (session did not run to the end)")
+        for runtime, why in self.unavailable_runtimes.items():
+            lines.append(f"absent:    {runtime} is not available in this environment ({why}): "
+                         f"the run records it in runtimes_unavailable and holds none of its "
+                         f"rows")
         if self.history is not None:
             lines.append(f"history:   {reference_line(self.history)}")
         return lines

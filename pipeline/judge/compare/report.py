@@ -57,9 +57,13 @@ def outcome(rows: Sequence[ComparisonRow]) -> Outcome:
          f"{describe_keys(unjudged)}"] if unjudged else [])
     if reasons:
         return Outcome("INCONCLUSIVE", EXIT_INCONCLUSIVE, counts, "; ".join(reasons))
-    if counted["not gated"]:
-        return Outcome("PASS", EXIT_PASS, counts, "latency not gated, by request (--skip-latency)")
-    return Outcome("PASS", EXIT_PASS, counts)
+    notes = ["latency not gated, by request (--skip-latency)"] if counted["not gated"] else []
+    absent = sorted({row.detail for row in rows if row.verdict == "not available"})
+    if absent:
+        n = counted["not available"]
+        notes.append(f"{n} measurement{'s' if n != 1 else ''} of a runtime a build does not "
+                     f"provide, not compared: {'; '.join(absent)}")
+    return Outcome("PASS", EXIT_PASS, counts, "; ".join(notes))
 
 
 def summary_line(result: Outcome) -> str:

@@ -34,6 +34,9 @@ Under the `[compare]` rules of bench/thresholds.toml:
 * a model of the reference run that the candidate did not select (its `variants` column, e.g.
   plain `pytest bench` against an all-variants reference) is left out, not "missing": see
   `not_selected`. A candidate whose selection is unknown (schema 1 and 2) selected everything.
+* a measurement of a TFLite runtime that one run's build did not provide (its
+  `runtimes_unavailable`, e.g. a TensorFlow without tf.lite.Interpreter) is "not available":
+  absent by that build, not missing, and named in the outcome's note; it never fails the gate.
 * a gated measurement the candidate has and the reference lacks is "no reference": nothing
   judged it, so the outcome cannot be a plain PASS (e.g. a reference made with `--reuse-run`
   holds no Keras model). An info measurement the candidate alone has is "candidate only", one
@@ -46,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import CompareRules
+from pipeline.measure.interpreters import NO_XNNPACK, is_available
 from pipeline.measure.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
 from pipeline.results import (
     METRICS,
@@ -59,8 +63,8 @@ from pipeline.variants.registry import registry_rank
 
 #: Every verdict, in the order the summary counts them.
 VERDICTS: tuple[str, ...] = ("missing", "regressed", "improved", "ok", "not compared",
-                             "no reference", "not gated", "info", "candidate only",
-                             "reference only")
+                             "no reference", "not gated", "not available", "info",
+                             "candidate only", "reference only")
 #: Verdicts that fail the gate.
 FAILING: frozenset[str] = frozenset({"missing", "regressed"})
 #: Metrics that are reported but never decide the exit code: stage times (machine load), and
@@ -279,6 +283,16 @@ def not_selected(reference: Run, candidate: Run) -> tuple[str, ...]:
                         key=lambda m: report_order(MeasurementKey(m, None, None, "", None))))
 
 
+def _absent_by_build(key: MeasurementKey, side: str, run: Run) -> str | None:
+    """Why `run` (the `side` run) holds no row of `key`, when its build did not provide the
+    key's runtime; None otherwise."""
+    unavailable = run.info.runtimes_unavailable or ()
+    if key.runtime is None or is_available(key.runtime, unavailable):
+        return None
+    return (f"{key.runtime.removesuffix(NO_XNNPACK)} is not available in the {side}'s build "
+            f"(run {run.run_id}, runtimes_unavailable)")
+
+
 def compare_runs(reference: Run, candidate: Run, rules: CompareRules, *,
                  latency: LatencyGate | None = None) -> list[ComparisonRow]:
     """One ComparisonRow per measurement key of either run, in report order.
@@ -294,7 +308,11 @@ def compare_runs(reference: Run, candidate: Run, rules: CompareRules, *,
     rows = []
     for key in sorted(ref_rows.keys() | cand_rows.keys(), key=report_order):
         ref, cand = ref_rows.get(key), cand_rows.get(key)
-        if ref is None:
+        absent_in = (_absent_by_build(key, "reference", reference) if ref is None else
+                     _absent_by_build(key, "candidate", candidate) if cand is None else None)
+        if absent_in is not None:
+            judged = ("", "", "not available", absent_in)
+        elif ref is None:
             judged = (("", "", "no reference", "no reference measurement: not judged")
                       if is_gated_here(key, rules, gate) else ("", "", "candidate only", ""))
         elif cand is None:
