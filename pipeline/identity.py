@@ -109,10 +109,12 @@ def recipe_sha256(workload: Workload, variants: Iterable[Variant] | None = None)
 
 
 def config_definition(config: Config) -> dict[str, Any]:
-    """The parsed thresholds: every variant's bounds, the latency, footprint and duel settings
-    and the comparison's rules. Not the file's path or bytes: a comment is not a threshold."""
+    """The parsed thresholds that judge a run: every variant's bounds, how latency and the
+    footprint are measured, and the comparison's rules. Not the file's path or bytes (a
+    comment is not a threshold), and not [duel]: the duel judges no run, and its report states
+    its own settings."""
     sections: Mapping[str, Any] = {"latency": config.latency, "footprint": config.footprint,
-                                   "compare": config.compare, "duel": config.duel}
+                                   "compare": config.compare}
     return {"variants": {name: asdict(bounds) for name, bounds in config.variants.items()},
             **{name: asdict(section) for name, section in sections.items()}}
 

@@ -81,7 +81,7 @@ def test_the_built_in_identities_are_stable() -> None:
     assert recipe_sha256(DS_CNN) == (
         "24022b871665112cd2649f95c9b93dd6371be80fe3282e21bafdf9bd2f4df85a")
     assert config_sha256(load_config()) == (
-        "b58dca109767f21b441895586095b28d7d7462146fddb3795ded0f8c5eca7080")
+        "234aa1bfb8d58d066880f10199027b900da939b7741b0c350bb8f9cf146bf238")
 
 
 def test_no_module_path_or_function_name_is_part_of_an_identity() -> None:
@@ -167,10 +167,19 @@ def test_a_comment_or_the_path_of_the_thresholds_changes_no_identity_a_value_doe
     assert commented.read_text() != text
     assert config_sha256(load_config(commented)) == reference
     changed = tmp_path / "thresholds.toml"
-    changed.write_text(text.replace("[duel]\n", "[duel]\n# bound moved\n", 1).replace(
-        "slowdown_max = 1.05", "slowdown_max = 1.06", 1), encoding="utf-8")
-    assert "slowdown_max = 1.06" in changed.read_text()
+    changed.write_text(text.replace("latency_slowdown_max = 1.8", "latency_slowdown_max = 1.9",
+                                    1), encoding="utf-8")
+    assert "latency_slowdown_max = 1.9" in changed.read_text()
     assert config_sha256(load_config(changed)) != reference
+
+
+def test_the_duel_s_settings_judge_no_run_and_are_not_part_of_the_config_identity(
+        tmp_path: Path) -> None:
+    duel = tmp_path / "thresholds.toml"
+    duel.write_text(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").replace(
+        "\npairs = 60\n", "\npairs = 80\n", 1), encoding="utf-8")
+    assert load_config(duel).duel.pairs == 80
+    assert config_sha256(load_config(duel)) == config_sha256(load_config())
 
 
 def test_a_version_must_be_a_whole_number_from_one() -> None:
