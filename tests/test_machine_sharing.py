@@ -30,6 +30,8 @@ from pipeline.measure.machine_sharing import (
     (["tox", "-p", "0"], False),
     (["tox", "-e", "tf221"], False),
     (["tox", "run", "-e", "tf221"], False),
+    (["tox", "-e", "tf215", "--", "--variants", "all", "-p", "no:cacheprovider"], False),
+    (["tox", "-p", "auto", "-e", "tf220,tf221", "--", "-q"], True),
     (["python", "-m", "pytest", "bench", "-p", "no:cacheprovider"], False),
     ([], False),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else str(v))

@@ -62,11 +62,14 @@ def _parent(pid: int) -> int:
 def is_tox_parallel(argv: list[str]) -> bool:
     """Whether a command line is tox running environments in parallel: `tox p`, `tox
     run-parallel`, `tox -p N` / `--parallel N` (legacy form; 0 means off), however tox was
-    started (`tox ...`, `python -m tox ...`, a venv's bin/tox)."""
+    started (`tox ...`, `python -m tox ...`, a venv's bin/tox). Only tox's own options count:
+    what follows `--` is the command's (`tox -e tf221 -- -p no:cacheprovider` runs one env)."""
     names = [Path(arg).name for arg in argv]
     if "tox" not in names:
         return False
     args = argv[names.index("tox") + 1:]
+    if "--" in args:
+        args = args[:args.index("--")]
     if args[:1] and args[0] in ("p", "run-parallel"):
         return True
     for i, arg in enumerate(args):
