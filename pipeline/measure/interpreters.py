@@ -34,26 +34,37 @@ class RuntimeUnavailable(RuntimeError):
     """The requested interpreter runtime is not installed; the message says how to get it."""
 
 
-def _tf_lite_interpreter() -> Callable[..., Any]:
+def _tf_lite_missing() -> str | None:
     tf = tfenv.tensorflow()
-    interpreter = getattr(getattr(tf, "lite", None), "Interpreter", None)
-    if interpreter is None:
-        raise RuntimeUnavailable(f"tensorflow {tf.__version__} has no tf.lite.Interpreter "
-                                 f"(deprecated in favour of ai_edge_litert, and removed)")
-    return cast(Callable[..., Any], interpreter)
+    if getattr(getattr(tf, "lite", None), "Interpreter", None) is None:
+        return (f"tensorflow {tf.__version__} has no tf.lite.Interpreter (deprecated in favour "
+                f"of ai_edge_litert, and removed)")
+    return None
+
+
+def _tf_lite_interpreter() -> Callable[..., Any]:
+    return cast(Callable[..., Any], tfenv.tensorflow().lite.Interpreter)
+
+
+def _litert_missing() -> str | None:
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        return "ai_edge_litert is not installed (pip install ai-edge-litert)"
+    return None
 
 
 def _litert_interpreter() -> Callable[..., Any]:
-    if importlib.util.find_spec("ai_edge_litert") is None:
-        raise RuntimeUnavailable("ai_edge_litert is not installed (pip install ai-edge-litert)")
     from ai_edge_litert.interpreter import Interpreter
 
     return Interpreter
 
 
-_FACTORIES: dict[str, Callable[[], Callable[..., Any]]] = {
-    "tf.lite": _tf_lite_interpreter,
-    "ai_edge_litert": _litert_interpreter,
+#: Per interpreter: why it is missing (None: it is there), found without loading its native
+#: library, and its Interpreter class. Finding must not load it: a session that forks
+#: footprint processes must not have started a runtime it has not used yet (a forked child
+#: of a process holding ai_edge_litert's library beside TensorFlow 2.15's hung on a lock).
+_RUNTIMES: dict[str, tuple[Callable[[], str | None], Callable[[], Callable[..., Any]]]] = {
+    "tf.lite": (_tf_lite_missing, _tf_lite_interpreter),
+    "ai_edge_litert": (_litert_missing, _litert_interpreter),
 }
 
 
@@ -63,22 +74,29 @@ def _base(runtime: str) -> str:
 
 def interpreter_class(runtime: str) -> Callable[..., Any]:
     """The Interpreter class of `runtime`; RuntimeUnavailable when it is not installed."""
+    missing, interpreter = _runtime(runtime)
+    why = missing()
+    if why is not None:
+        raise RuntimeUnavailable(why)
+    return interpreter()
+
+
+def _runtime(runtime: str) -> tuple[Callable[[], str | None], Callable[[], Callable[..., Any]]]:
     try:
-        factory = _FACTORIES[_base(runtime)]
+        return _RUNTIMES[_base(runtime)]
     except KeyError:
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}") from None
-    return factory()
 
 
 def unavailable_runtimes() -> dict[str, str]:
-    """Each interpreter this environment does not provide, with why: a session measures the
-    others, and its run records these as not available (RunInfo.runtimes_unavailable)."""
+    """Each interpreter this environment does not provide, with why, found without loading
+    any: a session measures the others, and its run records these as not available
+    (RunInfo.runtimes_unavailable)."""
     missing = {}
     for name in INTERPRETERS:
-        try:
-            interpreter_class(name)
-        except RuntimeUnavailable as exc:
-            missing[name] = str(exc)
+        why = _runtime(name)[0]()
+        if why is not None:
+            missing[name] = why
     return missing
 
 
