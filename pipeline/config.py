@@ -79,8 +79,8 @@ class CompareRules:
 
 @dataclass(frozen=True)
 class DuelSettings:
-    """How `python -m pipeline.duel` measures (pairs, block size, seed) and judges
-    (confidence, slowdown_max): see pipeline/judge/duel/."""
+    """How `bench duel` measures (pairs, block size, seed, worker processes per side) and
+    judges (confidence, slowdown_max): see pipeline/judge/duel/."""
 
     pairs: int
     warmup_invokes: int
@@ -88,6 +88,7 @@ class DuelSettings:
     confidence: float
     slowdown_max: float
     seed: int
+    processes: int
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "duel.confidence": (0.5, 0.9999),
     "duel.slowdown_max": (1.0, 1000.0),
     "duel.seed": (0, 2**32 - 1),
+    "duel.processes": (1, 64),
 }
 
 

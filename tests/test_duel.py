@@ -30,6 +30,7 @@ from pipeline.judge.duel import (
     exit_code,
     format_report,
     judge,
+    process_of,
     run_schedule,
     schedule,
 )
@@ -45,8 +46,8 @@ KEYS = sorted(LatencyKey(model, runtime, threads) for model in ("pruned_tflite",
               for runtime in ("tf.lite", "ai_edge_litert") for threads in (1, 2))
 #: The rule under test, pinned here so that retuning bench/thresholds.toml does not change what
 #: these tests mean.
-SETTINGS = DuelSettings(pairs=60, warmup_invokes=50, timed_invokes=300, confidence=0.99,
-                        slowdown_max=1.05, seed=0)
+SETTINGS = DuelSettings(pairs=64, warmup_invokes=50, timed_invokes=300, confidence=0.99,
+                        slowdown_max=1.05, seed=0, processes=4)
 
 
 def run_cli(*args: object) -> tuple[int, str, str]:
@@ -117,7 +118,7 @@ def test_run_schedule_pairs_cancel_a_load_drift() -> None:
     x1.20, regressed."""
     calls: list[tuple[duel.Side, LatencyKey]] = []
 
-    def measure(side: duel.Side, key: LatencyKey) -> float:
+    def measure(side: duel.Side, key: LatencyKey, process: int) -> float:
         calls.append((side, key))
         load = 1 + 2 * len(calls) / (SETTINGS.pairs * len(KEYS) * 2)
         return 10e-6 * key.threads * load * (1.2 if side == "candidate" else 1.0)
@@ -128,6 +129,7 @@ def test_run_schedule_pairs_cancel_a_load_drift() -> None:
     assert list(samples) == KEYS
     for key, pairs in samples.items():
         assert len(pairs.reference) == len(pairs.candidate) == SETTINGS.pairs
+        assert pairs.process == tuple((pair // 2) % 4 for pair in range(SETTINGS.pairs))
         row = judge(key, pairs, SETTINGS)
         assert row.verdict == "regressed"
         assert row.ratio == pytest.approx(1.2, rel=0.01)
@@ -140,7 +142,8 @@ def real_samples(factor: float = 1.0) -> dict[LatencyKey, PairedSamples]:
     """The recorded A/A duel, the candidate's block times multiplied by `factor`."""
     recorded = json.loads((FIXTURES / "aa_duel.json").read_text())
     return {LatencyKey(k["model"], k["runtime"], k["threads"]):
-            PairedSamples(tuple(k["reference"]), tuple(t * factor for t in k["candidate"]))
+            PairedSamples(tuple(k["reference"]), tuple(t * factor for t in k["candidate"]),
+                          tuple(k["process"]))
             for k in recorded["keys"]}
 
 
@@ -152,23 +155,27 @@ def test_real_samples_cover_every_key() -> None:
     samples = real_samples()
     assert sorted(samples) == KEYS
     assert {len(p.reference) for p in samples.values()} == {len(p.candidate)
-                                                             for p in samples.values()} == {60}
+                                                             for p in samples.values()} == {64}
+    assert {len(set(p.process)) for p in samples.values()} == {4}
 
 
 def test_real_aa_duel_finds_no_change() -> None:
     assert set(verdicts(real_samples()).values()) == {"ok"}
 
 
-def test_real_samples_ten_percent_slower_regress_with_one_thread() -> None:
+def test_real_samples_ten_percent_slower_regress_where_the_processes_agree() -> None:
+    """x1.10 on real data: the interval is over process pairs (four), so a key regresses where
+    its processes agree; in this recording 5 of the 8 keys (the other three's A/A intervals
+    reach below x0.91), and none is called improved."""
     judged = verdicts(real_samples(1.10))
-    assert {key: v for key, v in judged.items() if key.threads == 1} == {
-        key: "regressed" for key in KEYS if key.threads == 1}
+    assert set(judged.values()) == {"regressed", "ok"}
+    assert list(judged.values()).count("regressed") == 5
 
 
-def test_real_samples_ten_percent_faster_improve_with_one_thread() -> None:
+def test_real_samples_ten_percent_faster_improve_where_the_processes_agree() -> None:
     judged = verdicts(real_samples(1 / 1.10))
-    assert {key: v for key, v in judged.items() if key.threads == 1} == {
-        key: "improved" for key in KEYS if key.threads == 1}
+    assert set(judged.values()) == {"improved", "ok"}
+    assert list(judged.values()).count("improved") == 4
 
 
 def test_real_samples_quarter_slower_regress_everywhere() -> None:
@@ -205,35 +212,40 @@ def test_real_samples_need_the_interval_not_only_the_ratio() -> None:
 def report_rows() -> tuple[list[duel.DuelRow], Run, Run]:
     key_a, key_b, key_c = LatencyKey("pruned_tflite", "tf.lite", 1), \
         LatencyKey(PQT, "ai_edge_litert", 2), LatencyKey(PQT, "tf.lite", 1)
+    # Two pairs per process, each process's two ratios equal: its median is that ratio.
+    processes = tuple(pair // 2 for pair in range(16))
     samples = {
-        key_a: PairedSamples((8e-6,) * 8, tuple(8e-6 * f for f in
-                                                 (1.10, 1.11, 1.12, 1.13, 1.14, 1.15, 1.16, 1.17))),
-        key_b: PairedSamples((10e-6,) * 8, tuple(10e-6 * f for f in
-                                                  (0.97, 0.98, 0.99, 1.0, 1.0, 1.01, 1.02, 1.03))),
+        key_a: PairedSamples((8e-6,) * 16, tuple(8e-6 * f for f in
+                                                  (1.10, 1.11, 1.12, 1.13, 1.14, 1.15, 1.16, 1.17)
+                                                  for _ in range(2)), processes),
+        key_b: PairedSamples((10e-6,) * 16, tuple(10e-6 * f for f in
+                                                   (0.97, 0.98, 0.99, 1.0, 1.0, 1.01, 1.02, 1.03)
+                                                   for _ in range(2)), processes),
     }
     reference = make_run("reference", [key_a, key_b, key_c])
     candidate = make_run("candidate", [key_a, key_b], run_id="20261128T000000Z_tf2.20.0_aaaaaa",
                          tensorflow="2.20.0")
-    settings = replace(SETTINGS, pairs=8)
+    settings = replace(SETTINGS, pairs=16, processes=8)
     return duel_rows(reference, candidate, samples, settings), reference, candidate
 
 
 def test_text_report() -> None:
     rows, reference, candidate = report_rows()
-    text = format_report(rows, reference, candidate, replace(SETTINGS, pairs=8), "text")
+    text = format_report(rows, reference, candidate, replace(SETTINGS, pairs=16, processes=8),
+                         "text")
     assert text.splitlines() == [
         f"reference {RUN_ID} (tensorflow 2.21.0, litert 2.3.0) vs candidate "
         f"20261128T000000Z_tf2.20.0_aaaaaa (tensorflow 2.20.0, litert 2.3.0)",
-        "8 pairs of 300-invoke blocks per key, ABBA, seed 0; ratio = median of "
-        "candidate/reference over the pairs; regressed when ratio > x1.05 and its 99% CI is "
-        "above x1",
+        "16 pairs of 300-invoke blocks per key, ABBA, seed 0, over 8 worker processes per "
+        "side; ratio = geometric mean over process pairs of their median candidate/reference; "
+        "regressed when ratio > x1.05 and its 99% CI (t, over the process pairs) is above x1",
         "model                    runtime         threads  reference  candidate   ratio"
         "         99% CI  verdict",
         "pruned_quantized_tflite  ai_edge_litert        2   10.00 us   10.00 us  x1.000"
-        "  x0.970-x1.030  ok",
+        "  x0.975-x1.025  ok",
         "pruned_quantized_tflite  tf.lite               1" + " " * 47 + "reference only",
         "pruned_tflite            tf.lite               1    8.00 us    9.08 us  x1.135"
-        "  x1.100-x1.170  regressed",
+        "  x1.105-x1.165  regressed",
         "FAIL: 1 regressed, 1 ok, 1 reference only",
     ]
     assert exit_code(rows) == 1
@@ -241,7 +253,7 @@ def test_text_report() -> None:
 
 def test_markdown_report() -> None:
     rows, reference, candidate = report_rows()
-    lines = format_report(rows, reference, candidate, replace(SETTINGS, pairs=8),
+    lines = format_report(rows, reference, candidate, replace(SETTINGS, pairs=16, processes=8),
                           "markdown").splitlines()
     assert lines[0] == (f"**Duel** reference {RUN_ID} (tensorflow 2.21.0, litert 2.3.0) vs "
                         f"candidate 20261128T000000Z_tf2.20.0_aaaaaa (tensorflow 2.20.0, litert "
@@ -250,7 +262,7 @@ def test_markdown_report() -> None:
                         "| verdict |")
     assert lines[5] == "|---|---|---:|---:|---:|---:|---:|---|"
     assert lines[8] == ("| pruned_tflite | tf.lite | 1 | 8.00 us | 9.08 us | x1.135 | "
-                        "x1.100-x1.170 | **regressed** |")
+                        "x1.105-x1.165 | **regressed** |")
     assert lines[-1] == "**FAIL: 1 regressed, 1 ok, 1 reference only**"
 
 
@@ -260,9 +272,10 @@ def test_json_report() -> None:
     assert [r["verdict"] for r in records] == ["ok", "reference only", "regressed"]
     assert records[2] == {
         "model": "pruned_tflite", "runtime": "tf.lite", "threads": 1, "verdict": "regressed",
-        "pairs": 8, "reference_median_s": 8e-6, "candidate_median_s": pytest.approx(9.08e-6),
-        "ratio": pytest.approx(1.135), "ci_low": pytest.approx(1.10),
-        "ci_high": pytest.approx(1.17), "reference_run_id": RUN_ID,
+        "pairs": 16, "processes": 8, "reference_median_s": 8e-6,
+        "candidate_median_s": pytest.approx(9.08e-6),
+        "ratio": pytest.approx(1.1348, abs=1e-4), "ci_low": pytest.approx(1.1049, abs=1e-4),
+        "ci_high": pytest.approx(1.1655, abs=1e-4), "reference_run_id": RUN_ID,
         "candidate_run_id": "20261128T000000Z_tf2.20.0_aaaaaa",
         "reference_tensorflow": "2.21.0", "candidate_tensorflow": "2.20.0"}
     assert records[1]["ratio"] is None
@@ -281,7 +294,8 @@ def fake_duel(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
         noise = [1 + 0.002 * ((3 * i) % 7 - 3) for i in range(settings.pairs)]
         return {key: PairedSamples(
             tuple(10e-6 for _ in noise),
-            tuple(10e-6 * n * factors.get(" ".join(map(str, key)), 1.0) for n in noise))
+            tuple(10e-6 * n * factors.get(" ".join(map(str, key)), 1.0) for n in noise),
+            tuple(process_of(pair, settings.processes) for pair in range(settings.pairs)))
             for key in keys}
 
     monkeypatch.setattr(duel.cli, "run_duel", run_duel)
@@ -320,7 +334,7 @@ def test_cli_output_to_a_closed_pipe_is_quiet() -> None:
     script = ("import pipeline.judge.duel.cli as d\n"
               "from pipeline.judge.duel import PairedSamples\n"
               "d.run_duel = lambda r, c, keys, s: {k: PairedSamples((1.0,) * s.pairs, "
-              "(1.0,) * s.pairs) for k in keys}\n"
+              "(1.0,) * s.pairs, tuple(range(s.pairs))) for k in keys}\n"
               f"raise SystemExit(d.main([{str(RUN_CSV)!r}, {str(RUN_CSV)!r}]))\n")
     read_end, write_end = os.pipe()
     os.close(read_end)
@@ -419,9 +433,10 @@ def test_hung_worker_times_out(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--pairs", "5"], "5 pairs: 5 values are too few for a 99% confidence interval of the "
-                       "median (even min to max covers it with only 93.75%); at least 8 values "
-                       "are needed; raise --pairs"),
+    (["--pairs", "12"], "12 pairs cannot be spread evenly over 4 processes per side: pass a "
+                        "multiple of 8 (each process times as many AB as BA pairs)"),
+    (["--processes", "1"], "1 worker process per side gives no interval over processes; pass "
+                           "--processes 2 or more"),
     (["--timed-invokes", "0"], "timed invokes 0 and warm-up invokes 50 must be at least 1 and 0"),
     (["--csv", "/no/such/folder/duel.csv"],
      "--csv /no/such/folder/duel.csv: folder /no/such/folder does not exist"),

@@ -177,7 +177,7 @@ def test_the_duel_s_settings_judge_no_run_and_are_not_part_of_the_config_identit
         tmp_path: Path) -> None:
     duel = tmp_path / "thresholds.toml"
     duel.write_text(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").replace(
-        "\npairs = 60\n", "\npairs = 80\n", 1), encoding="utf-8")
+        "\npairs = 64\n", "\npairs = 80\n", 1), encoding="utf-8")
     assert load_config(duel).duel.pairs == 80
     assert config_sha256(load_config(duel)) == config_sha256(load_config())
 

@@ -14,7 +14,7 @@ from pipeline.measure.statistics import (
     lag1_autocorrelation,
     mann_whitney_p,
     median_ci,
-    median_paired_ratio,
+    process_ratio,
 )
 
 
@@ -69,35 +69,61 @@ def test_median_ci_covers_the_true_median_at_its_confidence() -> None:
     assert not all(covered)  # a real interval, not the whole line
 
 
-def test_median_paired_ratio_exact() -> None:
-    reference = [10.0] * 8
-    candidate = [10.0, 10.5, 11.0, 12.0, 9.0, 10.2, 10.4, 30.0]
-    # ratios 1.0 1.05 1.1 1.2 0.9 1.02 1.04 3.0 -> sorted 0.9 1.0 1.02 1.04 1.05 1.1 1.2 3.0
-    estimate = median_paired_ratio(reference, candidate, confidence=0.99)
-    assert estimate == RatioEstimate(ratio=pytest.approx(1.045), ci_low=0.9, ci_high=3.0,
-                                     confidence=0.99)
+def test_process_ratio_exact() -> None:
+    """Per process pair, the median of its pairs' ratios; then their geometric mean, with a
+    Student-t interval on the log scale over the process pairs."""
+    reference = [10.0] * 16
+    ratios = [1.0, 1.02, 1.05, 1.07, 1.1, 1.1, 1.2, 1.22, 0.9, 0.94, 1.02, 1.04, 1.04, 1.08,
+              3.0, 3.2]
+    process = [i // 2 for i in range(16)]
+    # process medians 1.01 1.06 1.1 1.21 0.92 1.03 1.06 3.1; their log mean and t(7) interval
+    medians = np.log([1.01, 1.06, 1.1, 1.21, 0.92, 1.03, 1.06, 3.1])
+    half = 3.4994833 * medians.std(ddof=1) / math.sqrt(8)  # t(0.995, 7 degrees of freedom)
+    estimate = process_ratio(reference, [10.0 * r for r in ratios], process, confidence=0.99)
+    assert estimate == RatioEstimate(
+        ratio=pytest.approx(math.exp(medians.mean())),
+        ci_low=pytest.approx(math.exp(medians.mean() - half)),
+        ci_high=pytest.approx(math.exp(medians.mean() + half)), confidence=0.99)
+    assert (round(estimate.ratio, 4), round(estimate.ci_low, 4), round(estimate.ci_high, 4)) \
+        == (1.2047, 0.7439, 1.951)
 
 
-def test_median_paired_ratio_is_paired() -> None:
+def test_a_process_whose_every_pair_is_slow_counts_once_not_per_pair() -> None:
+    """A quarter of the pairs 1.2x slower, all in one process pair of four: pair by pair it
+    would look like a certain slowdown of some pairs; process by process it is one value of
+    four, and the interval, over processes, spans 1 widely."""
+    reference = [1e-5] * 64
+    process = [(i // 2) % 4 for i in range(64)]
+    candidate = [1.2e-5 if p == 0 else 1e-5 for p in process]
+    estimate = process_ratio(reference, candidate, process, confidence=0.99)
+    assert estimate.ci_low < 1 < estimate.ci_high
+    assert estimate.ratio == pytest.approx(1.2 ** 0.25)
+
+
+def test_process_ratio_is_paired() -> None:
     """A load change that slows both members of a pair cancels: the ratio stays exactly 1.1
     however much the pairs differ from each other."""
-    reference = np.geomspace(1e-6, 1e-4, 12)
-    estimate = median_paired_ratio(reference, reference * 1.1, confidence=0.99)
+    reference = np.geomspace(1e-6, 1e-4, 16)
+    estimate = process_ratio(reference, reference * 1.1, [i // 2 for i in range(16)],
+                                    confidence=0.99)
     assert (estimate.ratio, estimate.ci_low, estimate.ci_high) == pytest.approx((1.1, 1.1, 1.1))
 
 
-@pytest.mark.parametrize(("reference", "candidate", "message"), [
-    ([1.0] * 8, [1.0] * 9,
-     "paired values need equal lengths, got 8 reference and 9 candidate values"),
-    ([1.0] * 7 + [0.0], [1.0] * 8,
+@pytest.mark.parametrize(("reference", "candidate", "process", "message"), [
+    ([1.0] * 8, [1.0] * 9, list(range(8)),
+     "paired values need equal lengths, got 8 reference, 9 candidate values and 8 process "
+     "labels"),
+    ([1.0] * 7 + [0.0], [1.0] * 8, list(range(8)),
      "reference holds 0.0; latency values must be finite and positive"),
-    ([1.0] * 8, [1.0] * 7 + [math.nan],
+    ([1.0] * 8, [1.0] * 7 + [math.nan], list(range(8)),
      "candidate holds nan; latency values must be finite and positive"),
+    ([1.0] * 8, [1.0] * 8, [0] * 8,
+     "1 process pair gives no interval over processes; at least 2 are needed"),
 ])
-def test_median_paired_ratio_refuses(reference: list[float], candidate: list[float],
-                                     message: str) -> None:
+def test_process_ratio_refuses(reference: list[float], candidate: list[float],
+                                      process: list[int], message: str) -> None:
     with pytest.raises(ValueError) as info:
-        median_paired_ratio(reference, candidate, confidence=0.99)
+        process_ratio(reference, candidate, process, confidence=0.99)
     assert str(info.value) == message
 
 

@@ -116,20 +116,38 @@ def median_ci(values: Sequence[float], confidence: float) -> tuple[float, float]
     return float(array[k - 1]), float(array[array.size - k])
 
 
-def median_paired_ratio(reference: Sequence[float], candidate: Sequence[float], *,
-                        confidence: float) -> RatioEstimate:
-    """The median of the per-pair ratios candidate[i] / reference[i], with median_ci's interval.
+def process_ratio(reference: Sequence[float], candidate: Sequence[float],
+                  process: Sequence[int], *, confidence: float) -> RatioEstimate:
+    """The ratio candidate / reference over worker processes: each process pair's median
+    per-pair ratio, their geometric mean, and a Student-t interval of it with the process pair
+    as the unit (on the log scale, n - 1 degrees of freedom).
 
-    For measurements taken in adjacent pairs: a load change that slows both members of a pair
-    cancels in its ratio, so the pairs are far less noisy than either side on its own.
+    The pairs timed by one pair of processes share their memory layouts (one ASLR draw, one
+    heap history, one placement of code and data), so they are not independent draws of what
+    a re-run would see: the process is (Mytkowicz et al., ASPLOS 2009; pyperf's worker
+    processes). Taking it as the unit, the interval covers the spread between processes, not
+    only the noise between blocks of one; the median within a process keeps one slow block
+    from moving it. `process[i]` names the process pair of pair i.
     """
     ref, cand = _positive(reference, "reference"), _positive(candidate, "candidate")
-    if ref.size != cand.size:
-        raise ValueError(f"paired values need equal lengths, got {ref.size} reference and "
-                         f"{cand.size} candidate values")
-    ratios = cand / ref
-    low, high = median_ci(ratios, confidence)
-    return RatioEstimate(float(np.median(ratios)), low, high, confidence)
+    if not ref.size == cand.size == len(process):
+        raise ValueError(f"paired values need equal lengths, got {ref.size} reference, "
+                         f"{cand.size} candidate values and {len(process)} process labels")
+    _check_confidence(confidence)
+    ratios: dict[int, list[float]] = {}
+    for label, ratio in zip(process, cand / ref, strict=True):
+        ratios.setdefault(int(label), []).append(float(ratio))
+    if len(ratios) < 2:
+        raise ValueError(f"{len(ratios)} process pair gives no interval over processes; at "
+                         f"least 2 are needed")
+    from scipy.stats import t as student_t  # here: scipy.stats imports slowly (below)
+
+    logs = np.log([np.median(values) for _, values in sorted(ratios.items())])
+    centre = float(logs.mean())
+    half = float(student_t.ppf(0.5 + confidence / 2, logs.size - 1)
+                 * logs.std(ddof=1) / math.sqrt(logs.size))
+    return RatioEstimate(math.exp(centre), math.exp(centre - half), math.exp(centre + half),
+                         confidence)
 
 
 def judge_ratio(estimate: RatioEstimate, slowdown_max: float) -> Verdict:

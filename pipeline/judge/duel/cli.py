@@ -39,9 +39,11 @@ def _parser() -> argparse.ArgumentParser:
                     "on this machine, each in its own environment, in adjacent ABBA pairs, and "
                     "judge every (model, runtime, threads) latency key of both runs. For when "
                     "history from another machine cannot be used (hosted CI, a laptop).",
-        epilog="A key regresses when the median of its per-pair ratios candidate/reference "
-               "exceeds [duel] slowdown_max of the threshold config and the [duel] confidence "
-               "interval of that median lies above 1 (improved: the mirror image). Keys of one "
+        epilog="Each side's blocks are spread over [duel] processes worker processes. A key "
+               "regresses when the geometric mean over process pairs of their median per-pair "
+               "ratio candidate/reference exceeds [duel] slowdown_max of the threshold config "
+               "and its [duel] confidence interval lies above 1 (improved: the mirror image). "
+               "Keys of one "
                "run only "
                "are listed, not duelled. Exit codes: 0 = no key regressed; 1 = at least one "
                "key regressed; 2 = the duel could not be run (unusable results CSV, missing "
@@ -70,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="timed invokes per block (default: [duel] timed_invokes)")
     parser.add_argument("--seed", metavar="N", type=_count,
                         help="seed of the key order (default: [duel] seed)")
+    parser.add_argument("--processes", metavar="N", type=_count,
+                        help="worker processes per side, the unit of the interval (default: "
+                             "[duel] processes; at least 2)")
     THRESHOLDS.add_to(parser.add_argument, type=Path, default=DEFAULT_CONFIG_PATH)
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="text (default), markdown (GitHub table for a CI job summary) or "
@@ -85,7 +90,8 @@ def settings_from(args: argparse.Namespace) -> DuelSettings:
     """The [duel] settings of the threshold config, with the measurement options given."""
     settings = load_config(args.thresholds).duel
     given = {name: getattr(args, name) for name in ("pairs", "warmup_invokes", "timed_invokes",
-                                                    "seed") if getattr(args, name) is not None}
+                                                    "seed", "processes")
+             if getattr(args, name) is not None}
     return replace(settings, **given)
 
 

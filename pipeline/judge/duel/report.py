@@ -53,9 +53,10 @@ def _header(reference: Run, candidate: Run, settings: DuelSettings) -> tuple[str
     confidence = f"{settings.confidence * 100:g}%"
     return (f"reference {reference.label()} vs candidate {candidate.label()}",
             f"{settings.pairs} pairs of {settings.timed_invokes}-invoke blocks per key, ABBA, "
-            f"seed {settings.seed}; ratio = median of candidate/reference over the pairs; "
-            f"regressed when ratio > x{settings.slowdown_max:g} and its {confidence} CI is "
-            f"above x1",
+            f"seed {settings.seed}, over {settings.processes} worker processes per side; "
+            f"ratio = geometric mean over process pairs of their median candidate/reference; "
+            f"regressed when ratio > x{settings.slowdown_max:g} and its {confidence} CI (t, "
+            f"over the process pairs) is above x1",
             f"{confidence} CI")
 
 

@@ -1,5 +1,5 @@
 """The two sides of a duel: their results CSVs, .tflite artifacts and environments, and the
-loop that times them through one worker process per side."""
+loop that times them through `processes` worker processes per side."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -89,25 +89,32 @@ def check_environment(run: Run, versions: Mapping[str, str]) -> None:
 def run_duel(reference: Run, candidate: Run, keys: Sequence[LatencyKey],
              settings: DuelSettings, *,
              timeout: float = REPLY_TIMEOUT_S) -> dict[LatencyKey, PairedSamples]:
-    """Start a worker per side, check each is its run's environment, time one discarded block
-    of every key on each side (it imports TensorFlow and proves every artifact and runtime
-    loads), then run the schedule. The workers are ended however this returns."""
+    """Start `settings.processes` workers per side, interleaved (reference, candidate,
+    reference, ...: each its own process, its own memory layout), check each is its run's
+    environment, time one discarded block of every key in every worker (it imports TensorFlow
+    and proves every artifact and runtime loads), then run the schedule, each pair in the
+    process pair schedule.process_of gives it. The workers are ended however this returns."""
     runs = {"reference": reference, "candidate": candidate}
     paths = {side: artifact_paths(run, keys) for side, run in runs.items()}
     with ExitStack() as stack:
-        workers = {side: stack.enter_context(Worker(side, run.python, timeout=timeout))
-                   for side, run in runs.items()}
-        for side, worker in workers.items():  # both were started first: they import at once
-            check_environment(runs[side], worker.wait_ready())
-
-        def measure(side: Side, key: LatencyKey) -> float:
-            return workers[side].time_block(paths[side][key.model], key.runtime, key.threads,
-                                            warmup_invokes=settings.warmup_invokes,
-                                            timed_invokes=settings.timed_invokes)
-
-        for key in sorted(keys):
+        workers: dict[Side, list[Worker]] = {side: [] for side in SIDES}
+        for _ in range(settings.processes):  # all started first: they import at once
             for side in SIDES:
-                measure(side, key)
+                workers[side].append(stack.enter_context(
+                    Worker(side, runs[side].python, timeout=timeout)))
+        for side in SIDES:
+            for worker in workers[side]:
+                check_environment(runs[side], worker.wait_ready())
+
+        def measure(side: Side, key: LatencyKey, process: int) -> float:
+            return workers[side][process].time_block(
+                paths[side][key.model], key.runtime, key.threads,
+                warmup_invokes=settings.warmup_invokes, timed_invokes=settings.timed_invokes)
+
+        for process in range(settings.processes):
+            for key in sorted(keys):
+                for side in SIDES:
+                    measure(side, key, process)
         return run_schedule(keys, settings, measure)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from pipeline.config import DuelSettings
 from pipeline.measure.latency import LatencyKey
-from pipeline.measure.statistics import judge_ratio, median_ci, median_paired_ratio
+from pipeline.measure.statistics import judge_ratio, process_ratio
 
 Side = Literal["reference", "candidate"]
 SIDES: tuple[Side, Side] = ("reference", "candidate")
@@ -25,6 +25,12 @@ class DuelError(ValueError):
 
 #: One block of the schedule: (pair index, key, side).
 Step = tuple[int, LatencyKey, Side]
+
+
+def process_of(pair: int, processes: int) -> int:
+    """The worker process (of each side) that times pair `pair`: pairs 2k and 2k+1, one AB and
+    one BA pair, go to process k mod `processes`, so every process times as many of each."""
+    return (pair // 2) % processes
 
 
 def schedule(keys: Iterable[LatencyKey], pairs: int, seed: int) -> list[Step]:
@@ -44,19 +50,28 @@ def schedule(keys: Iterable[LatencyKey], pairs: int, seed: int) -> list[Step]:
 @dataclass(frozen=True)
 class PairedSamples:
     """Seconds per call of each pair's blocks of one key: reference[i] and candidate[i] were
-    timed back to back."""
+    timed back to back, by the process pair process[i] (process_of)."""
 
     reference: tuple[float, ...]
     candidate: tuple[float, ...]
+    process: tuple[int, ...]
 
 
 def run_schedule(keys: Iterable[LatencyKey], settings: DuelSettings,
-                 measure: Callable[[Side, LatencyKey], float]) -> dict[LatencyKey, PairedSamples]:
-    """Run schedule() with `measure(side, key)` timing one block; the pairs of every key."""
+                 measure: Callable[[Side, LatencyKey, int], float]
+                 ) -> dict[LatencyKey, PairedSamples]:
+    """Run schedule() with `measure(side, key, process)` timing one block in that worker
+    process of the side; the pairs of every key."""
     times: dict[LatencyKey, dict[Side, list[float]]] = {}
-    for _, key, side in schedule(keys, settings.pairs, settings.seed):
-        times.setdefault(key, {"reference": [], "candidate": []})[side].append(measure(side, key))
-    return {key: PairedSamples(tuple(t["reference"]), tuple(t["candidate"]))
+    processes: dict[LatencyKey, list[int]] = {}
+    for pair, key, side in schedule(keys, settings.pairs, settings.seed):
+        process = process_of(pair, settings.processes)
+        times.setdefault(key, {"reference": [], "candidate": []})[side].append(
+            measure(side, key, process))
+        if side == "reference":
+            processes.setdefault(key, []).append(process)
+    return {key: PairedSamples(tuple(t["reference"]), tuple(t["candidate"]),
+                               tuple(processes[key]))
             for key, t in sorted(times.items())}
 
 
@@ -69,6 +84,7 @@ class DuelRow:
     threads: int
     verdict: str
     pairs: int = 0
+    processes: int = 0
     reference_median_s: float | None = None
     candidate_median_s: float | None = None
     ratio: float | None = None
@@ -77,12 +93,12 @@ class DuelRow:
 
 
 def judge(key: LatencyKey, samples: PairedSamples, settings: DuelSettings) -> DuelRow:
-    """The row of a duelled key: medians of each side, the median paired ratio, its interval
-    and the verdict."""
-    estimate = median_paired_ratio(samples.reference, samples.candidate,
-                                   confidence=settings.confidence)
+    """The row of a duelled key: medians of each side, the ratio over process pairs
+    (statistics.process_ratio), its interval and the verdict."""
+    estimate = process_ratio(samples.reference, samples.candidate, samples.process,
+                                    confidence=settings.confidence)
     return DuelRow(*key, verdict=judge_ratio(estimate, settings.slowdown_max),
-                   pairs=len(samples.reference),
+                   pairs=len(samples.reference), processes=len(set(samples.process)),
                    reference_median_s=float(np.median(samples.reference)),
                    candidate_median_s=float(np.median(samples.candidate)),
                    ratio=estimate.ratio, ci_low=estimate.ci_low, ci_high=estimate.ci_high)
@@ -93,9 +109,12 @@ def check_settings(settings: DuelSettings) -> None:
     if settings.timed_invokes < 1 or settings.warmup_invokes < 0:
         raise DuelError(f"timed invokes {settings.timed_invokes} and warm-up invokes "
                         f"{settings.warmup_invokes} must be at least 1 and 0")
-    try:
-        median_ci(range(settings.pairs), settings.confidence)
-    except ValueError as exc:
-        raise DuelError(f"{settings.pairs} pairs: {exc}; raise --pairs") from None
+    if settings.processes < 2:
+        raise DuelError(f"{settings.processes} worker process per side gives no interval over "
+                        f"processes; pass --processes 2 or more")
+    if settings.pairs % (2 * settings.processes):
+        raise DuelError(f"{settings.pairs} pairs cannot be spread evenly over "
+                        f"{settings.processes} processes per side: pass a multiple of "
+                        f"{2 * settings.processes} (each process times as many AB as BA pairs)")
 
 
