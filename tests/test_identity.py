@@ -208,3 +208,18 @@ def test_a_run_of_code_hashed_identities_is_refused_with_what_to_do(tmp_path: Pa
         f"and workload by where their code lived, which no run of this version matches; "
         f"re-make the reference with this version (pytest bench on the reference's TensorFlow "
         f"line: docs/gate.md, 'Identities')")
+
+
+def test_a_bumped_workload_version_is_refused_naming_both_versions() -> None:
+    made = read_results(RUNS / "tf2.21.0_b.csv")
+    declared = dataclasses.replace(made.info, identities="declared", schema_version=7,
+                                   workload_sha256="a" * 64, workload_version=1)
+    before = Run(declared, made.rows)
+    after = Run(dataclasses.replace(declared, run_id="20261203T170000Z_tf2.21.0_000000",
+                                    workload_sha256="b" * 64, workload_version=2), made.rows)
+    with pytest.raises(NotComparable) as excinfo:
+        check_comparable(before, after)
+    assert str(excinfo.value).startswith(
+        f"runs differ in workload_sha256 (workload version 1 vs 2): reference run "
+        f"{before.run_id} has '{'a' * 64}', candidate run 20261203T170000Z_tf2.21.0_000000 has "
+        f"'{'b' * 64}'; compare runs of the same workload")
