@@ -29,7 +29,7 @@ from pipeline.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_confi
 from pipeline.data import DataError, Dataset
 from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint
 from pipeline.measure.instructions import InstructionCount, InstructionsUnavailable
-from pipeline.measure.interpreters import RuntimeUnavailable, interpreter_class, is_available
+from pipeline.measure.interpreters import is_available
 from pipeline.measure.latency import Block, LatencyKey
 from pipeline.options import DATA, THRESHOLDS, WORKLOAD
 from pipeline.recipe import DEFAULT_SEED
@@ -379,14 +379,6 @@ def artifact(bench_run: BenchRun, variant: str) -> Artifact:
     return build(bench_run, variant)
 
 
-def _available(runtime: str) -> bool:
-    try:
-        interpreter_class(runtime)
-    except RuntimeUnavailable:
-        return False
-    return True
-
-
 def _selected_params(request: pytest.FixtureRequest, test_name: str) -> list[dict[str, Any]]:
     """The parameters of each selected item of the test function `test_name`."""
     return [item.callspec.params for item in request.session.items
@@ -396,11 +388,11 @@ def _selected_params(request: pytest.FixtureRequest, test_name: str) -> list[dic
 def _selected(request: pytest.FixtureRequest, bench_run: BenchRun, test_name: str,
               threads_of: Callable[[dict[str, Any]], int],
               ) -> tuple[list[LatencyKey], dict[str, Path]]:
-    """The (variant, runtime, threads) keys of the selected items of `test_name` whose runtime
-    is installed and whose variant could be built, and each such variant's .tflite path."""
+    """The (variant, runtime, threads) keys of the selected items of `test_name` whose variant
+    could be built, and each such variant's .tflite path (a runtime this environment lacks
+    has no selected items: pytest_collection_modifyitems deselected them)."""
     keys = sorted({LatencyKey(params["variant"], params["runtime"], threads_of(params))
                    for params in _selected_params(request, test_name)})
-    keys = [key for key in keys if _available(key.runtime)]
     paths = _session(request).built_paths({k.model for k in keys},
                                           lambda name: build(bench_run, name))
     return [key for key in keys if key.model in paths], paths

@@ -28,7 +28,7 @@ import numpy as np
 from pipeline.config import Config
 from pipeline.data import Dataset
 from pipeline.variants.registry import VARIANTS, Variant
-from pipeline.workload import Workload, architecture
+from pipeline.workload import Workload, architecture, jsonable
 
 #: How a run's identities were made, recorded as its `identities` column: from declared values
 #: (this module). A file written before schema 7 holds "code" there (pipeline.results.MIGRATIONS).
@@ -49,11 +49,6 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical(value).encode("utf-8")).hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
-    """Tuples as lists, recursively, as the canonical JSON writes them."""
-    return json.loads(canonical(value))
-
-
 def scaled_input(workload: Workload, dataset: Dataset) -> dict[str, Any]:
     """What the workload's `scale` makes of the first SCALED_SAMPLE training images: dtype,
     shape and the sha256 of their bytes."""
@@ -69,10 +64,10 @@ def workload_definition(workload: Workload, dataset: Dataset) -> dict[str, Any]:
     return {
         "name": workload.name,
         "version": workload.version,
-        "model": {"parameters": _jsonable(workload.model_parameters),
+        "model": {"parameters": jsonable(workload.model_parameters),
                   "layers": architecture(workload)},
         "data": dataset.sha256,
-        "fit": _jsonable(asdict(workload.recipe)),
+        "fit": jsonable(asdict(workload.recipe)),
         "input": scaled_input(workload, dataset),
     }
 
@@ -87,8 +82,8 @@ def variant_definition(variant: Variant) -> dict[str, Any]:
     takes, its converter settings, what it measures and its raw-size reference."""
     return {
         "name": variant.name, "version": variant.version, "parent": variant.parent,
-        "stage": variant.stage, "options": _jsonable(dict(variant.options)),
-        "converter": None if variant.converter is None else _jsonable(asdict(variant.converter)),
+        "stage": variant.stage, "options": jsonable(dict(variant.options)),
+        "converter": None if variant.converter is None else jsonable(asdict(variant.converter)),
         "measures": list(variant.measures), "raw_size_against": variant.raw_size_against,
     }
 
@@ -98,7 +93,7 @@ def recipe_definition(workload: Workload, variants: Iterable[Variant] | None = N
     """The recipe's fields, the workload model's parameters and the definition of every
     variant (of the registry, when `variants` is None)."""
     declared = VARIANTS.values() if variants is None else variants
-    return {"recipe": _jsonable(workload.parameters()),
+    return {"recipe": jsonable(workload.parameters()),
             "variants": [variant_definition(v) for v in declared]}
 
 

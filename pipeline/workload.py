@@ -85,8 +85,9 @@ class Workload:
         return {**asdict(self.recipe), **self.model_parameters}
 
 
-def _jsonable(value: Any) -> Any:
-    """Tuples as lists, recursively, as json.dumps would write them."""
+def jsonable(value: Any) -> Any:
+    """Tuples as lists, recursively, as json.dumps writes them (so a definition compares and
+    hashes as it reads back)."""
     return json.loads(json.dumps(value))
 
 
@@ -107,7 +108,7 @@ def architecture(workload: Workload) -> list[list[Any]]:
     layers = []
     for layer in _built(workload).layers:
         try:
-            shape: Any = _jsonable(layer.output_shape)
+            shape: Any = jsonable(layer.output_shape)
         except AttributeError:  # a layer with several outputs, or not yet called
             shape = None
         layers.append([type(layer).__name__, layer.name, shape, int(layer.count_params())])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -160,17 +161,14 @@ class BenchSession:
         #: Tests of a runtime this environment does not provide: deselected, not a narrowing;
         #: the run records the runtime as not available (runtimes_unavailable).
         self.not_available: set[str] = set()
-        self._unavailable: dict[str, str] | None = None
         #: What the session shared the machine with, once it has finished.
         self.final_sharing = Sharing(False, "")
 
-    @property
+    @cached_property
     def unavailable_runtimes(self) -> dict[str, str]:
         """The interpreters this environment does not provide, with why (found once, on first
         use: it imports TensorFlow)."""
-        if self._unavailable is None:
-            self._unavailable = unavailable_runtimes()
-        return self._unavailable
+        return unavailable_runtimes()
 
     @property
     def instructions_tool(self) -> str:

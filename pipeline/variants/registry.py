@@ -73,7 +73,6 @@ class Variant:
         return ".tflite" if self.kind == "tflite" else ".h5"
 
 
-
 def _root(parent: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
           workload: Workload, callbacks: Sequence[Any] = ()) -> Any:
     """The baseline has no parent: build the workload's model and train it from scratch."""
