@@ -80,10 +80,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--compare-to", metavar="PATH", default=None,
                     help="results CSV or history folder: fail a test for each measurement "
                          "that regressed against its reference run ([compare] rules): the "
-                         "latest complete run of the newest TensorFlow below the installed one.")
+                         "latest complete run of the newest TensorFlow below the installed one, "
+                         "on the installed LiteRT.")
     group.addoption("--compare-tf", metavar="VERSION", default=None,
                     help="with --compare-to: the reference run is the latest complete run of "
                          "this TensorFlow version.")
+    group.addoption("--compare-litert", metavar="VERSION", default=None,
+                    help="with --compare-to: the reference run is of this LiteRT "
+                         "(ai-edge-litert) version instead of the installed one's.")
     group.addoption("--compare-run-id", metavar="ID", default=None,
                     help="with --compare-to: the reference run is the (complete) run with "
                          "this run_id.")
@@ -110,6 +114,7 @@ def _options(config: pytest.Config) -> SessionOptions:
         data=config.getoption("data"), results_dir=Path(config.getoption("results_dir")),
         run_dir=path("run_dir"), reuse_run=path("reuse_run"),
         compare_to=config.getoption("compare_to"), compare_tf=config.getoption("compare_tf"),
+        compare_litert=config.getoption("compare_litert"),
         compare_run_id=config.getoption("compare_run_id"),
         compare_skip_latency=config.getoption("compare_skip_latency"),
         skip_instructions=config.getoption("skip_instructions"))

@@ -13,20 +13,30 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
+from test_compare import relabelled
 
 from pipeline.measure.environment import package_version
+from pipeline.results import read_results
 from pipeline.upgrade import cli, environment
-from pipeline.upgrade.candidate import CandidateError, parse_candidate, tf_keras_requirement
+from pipeline.upgrade.candidate import (
+    CandidateError,
+    current_tensorflow,
+    parse_candidate,
+    tf_keras_requirement,
+)
 from pipeline.upgrade.environment import CandidateEnvironment, Probe, check_import, prepare
 from pipeline.upgrade.verdict import DONE, Step, report, summary, verdict
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 NIGHTLY = (("tf-nightly", "2.23.0.dev20261026"),)
 NIGHTLY_KERAS = (("tf-keras-nightly", "2.23.0.dev2026102609"),)
+STABLE, STABLE_KERAS = (("tensorflow", "2.21.0"),), (("tf-keras", "2.21.0"),)
+LITERT_220 = (("ai-edge-litert", "2.2.0"),)
 
 
 # --- the candidate ---------------------------------------------------------------------------
@@ -81,6 +91,32 @@ def test_tf_keras_of_the_same_line_release_candidates_included() -> None:
             if allowed.contains(v)] == ["2.22.0rc0", "2.22.0", "2.22.1"]
 
 
+def test_a_litert_release_nightly_or_wheel_is_a_litert_candidate(tmp_path: Path) -> None:
+    release = parse_candidate("ai-edge-litert==2.2.0")
+    assert (release.upgrade, release.package, release.slug) == (
+        "litert", "ai_edge_litert", "ai-edge-litert-2.2.0")
+    nightly = parse_candidate("ai-edge-litert-nightly")
+    assert (nightly.upgrade, nightly.accepts("ai_edge_litert_nightly", "2.4.0.dev20261026")) == (
+        "litert", True)
+    wheel = tmp_path / "ai_edge_litert-2.2.0-cp311-cp311-manylinux_2_27_x86_64.whl"
+    wheel.write_bytes(b"wheel")
+    assert parse_candidate(str(wheel)).upgrade == "litert"
+    assert (parse_candidate("tf-nightly").upgrade, parse_candidate("tf-nightly").package) == (
+        "tensorflow", "tensorflow")
+
+
+def test_a_litert_candidate_goes_beside_the_one_current_tensorflow() -> None:
+    beside = current_tensorflow(STABLE, "/venv/bin/python")
+    assert (beside.requirement, beside.accepts("tensorflow", "2.21.0"),
+            beside.accepts("tensorflow", "2.21.1")) == ("tensorflow==2.21.0", True, False)
+    with pytest.raises(CandidateError) as raised:
+        current_tensorflow((), "/venv/bin/python")
+    assert str(raised.value) == (
+        "a LiteRT candidate is installed beside the current environment's TensorFlow, but "
+        "/venv/bin/python has 0 distributions providing the tensorflow package (none); pass "
+        "--reference-python with the environment to gate it in")
+
+
 # --- what the environment must import -------------------------------------------------------
 
 @pytest.mark.parametrize(("probe", "message"), [
@@ -109,6 +145,37 @@ def test_a_nightly_reports_its_version_with_a_hyphen_and_is_accepted() -> None:
                              "2.23.0.dev2026102609, tfmot 0.8.1")
 
 
+@pytest.mark.parametrize(("probe", "message"), [
+    (Probe(STABLE, STABLE_KERAS, "2.21.0", "/x", "0.8.1", (), ""),
+     "installing ai-edge-litert==2.2.0 left no distribution that provides the ai_edge_litert "
+     "package; is ai-edge-litert a LiteRT release?"),
+    (Probe(STABLE, STABLE_KERAS, "2.21.0", "/x", "0.8.1",
+           (("ai-edge-litert", "2.2.0"), ("ai-edge-litert-nightly", "2.4.0.dev20261026")), ""),
+     "the environment holds 2 distributions providing the ai_edge_litert package "
+     "(ai-edge-litert 2.2.0, ai-edge-litert-nightly 2.4.0.dev20261026): a companion pulled in "
+     "another LiteRT; rerun with --recreate, and report the requirement that did it"),
+    (Probe(STABLE, STABLE_KERAS, "2.21.0", "/x", "0.8.1", (("ai-edge-litert", "2.3.0"),), "/y"),
+     "the ai_edge_litert package is provided by ai-edge-litert 2.3.0, not by the candidate "
+     "ai-edge-litert==2.2.0; check the name and version given"),
+    (Probe((("tensorflow", "2.20.0"),), STABLE_KERAS, "2.20.0", "/x", "0.8.1", LITERT_220, "/y"),
+     "the tensorflow package is provided by tensorflow 2.20.0, not by the current "
+     "environment's tensorflow==2.21.0; check the name and version given"),
+    (Probe(STABLE, STABLE_KERAS, "2.21.0", "/x", "0.8.1", LITERT_220, ""),
+     "ai_edge_litert.interpreter of ai-edge-litert 2.2.0 does not import beside tensorflow "
+     "2.21.0; rerun with --recreate"),
+])
+def test_a_litert_environment_that_is_not_the_candidate_beside_the_current_tf_is_refused(
+        probe: Probe, message: str) -> None:
+    with pytest.raises(CandidateError) as raised:
+        check_import(parse_candidate("ai-edge-litert==2.2.0"), probe,
+                     parse_candidate("tensorflow==2.21.0"))
+    assert str(raised.value) == message
+    whole = replace(probe, tensorflow=STABLE, imported="2.21.0", litert=LITERT_220,
+                    litert_imported_from="/y")
+    assert check_import(parse_candidate("ai-edge-litert==2.2.0"), whole,
+                        parse_candidate("tensorflow==2.21.0")) == "2.21.0"
+
+
 @pytest.mark.slow  # the probe imports TensorFlow in a process of its own
 def test_the_probe_runs_in_this_environment_and_finds_its_tensorflow() -> None:
     code, stdout, stderr = cli.capture([sys.executable, "-c", environment.PROBE, "import"])
@@ -121,11 +188,13 @@ def test_the_probe_runs_in_this_environment_and_finds_its_tensorflow() -> None:
 # --- the cached environment ------------------------------------------------------------------
 
 class FakeInstaller:
-    """Stands in for venv and pip: records each command and 'installs' the nightly."""
+    """Stands in for venv and pip: records each command and 'installs' the nightly (or, with
+    `litert`, TF 2.21.0 and that LiteRT)."""
 
-    def __init__(self, fail_on: str = "") -> None:
+    def __init__(self, fail_on: str = "", litert: tuple[tuple[str, str], ...] = ()) -> None:
         self.commands: list[list[str]] = []
         self.fail_on = fail_on
+        self.litert = litert
 
     def stream(self, argv: Sequence[str]) -> int:
         self.commands.append(list(argv))
@@ -137,6 +206,12 @@ class FakeInstaller:
 
     def capture(self, argv: Sequence[str]) -> tuple[int, str, str]:
         imported = argv[-1] == "import"
+        if self.litert:
+            return 0, json.dumps({"tensorflow": STABLE, "tf_keras": STABLE_KERAS,
+                                  "litert": self.litert,
+                                  **({"imported": "2.21.0", "imported_from": "/x",
+                                      "tfmot": "0.8.1", "litert_imported_from": "/y"}
+                                     if imported else {})}), ""
         return 0, json.dumps({"tensorflow": NIGHTLY, "tf_keras": NIGHTLY_KERAS,
                               **({"imported": "2.23.0-dev20261026", "imported_from": "/x",
                                   "tfmot": "0.8.1"} if imported else {})}), ""
@@ -155,7 +230,7 @@ def test_the_environment_is_made_in_two_installs_then_reused(tmp_path: Path) -> 
     assert [c[1:] for c in installer.commands] == [
         ["-m", "venv", str(path)],
         [*environment.PIP, "tf-nightly", "-r", str(requirements / "candidate.txt"), "-r",
-         str(requirements / "test.txt")],
+         str(requirements / "test.txt"), "-r", str(requirements / "litert.txt")],
         [*environment.PIP, "--no-deps", "tf-keras-nightly", "-r",
          str(requirements / "tfmot-no-deps.txt")]]
     assert (made.reused, made.tensorflow, made.python) == (
@@ -168,6 +243,28 @@ def test_the_environment_is_made_in_two_installs_then_reused(tmp_path: Path) -> 
     installer.prepare(tmp_path, messages, recreate=True)
     assert len(installer.commands) == 6
     assert messages[-3] == f"making {path} for tf-nightly (--recreate)"
+
+
+def test_a_litert_environment_pins_the_current_tensorflow_and_is_named_after_both(
+        tmp_path: Path) -> None:
+    installer, messages = FakeInstaller(litert=LITERT_220), []
+    made = prepare(parse_candidate("ai-edge-litert==2.2.0"), tmp_path, recreate=False,
+                   stream=installer.stream, capture=installer.capture, say=messages.append,
+                   beside=parse_candidate("tensorflow==2.21.0"))
+    path = tmp_path / "ai-edge-litert-2.2.0-beside-tensorflow-2.21.0"
+    requirements = environment.REQUIREMENTS
+    assert [c[1:] for c in installer.commands] == [
+        ["-m", "venv", str(path)],
+        [*environment.PIP, "ai-edge-litert==2.2.0", "tensorflow==2.21.0", "-r",
+         str(requirements / "candidate.txt"), "-r", str(requirements / "test.txt")],
+        [*environment.PIP, "--no-deps", "tf-keras>=2.21.0.dev0,<2.22", "-r",
+         str(requirements / "tfmot-no-deps.txt")]]
+    assert (made.tensorflow, made.probe.label()) == (
+        "2.21.0", "tensorflow 2.21.0, tf-keras 2.21.0, ai-edge-litert 2.2.0, tfmot 0.8.1")
+    with pytest.raises(CandidateError, match="LiteRT candidate, installed beside the current "
+                                             "TensorFlow, which was not given"):
+        prepare(parse_candidate("ai-edge-litert==2.2.0"), tmp_path, recreate=False,
+                stream=installer.stream, capture=installer.capture, say=messages.append)
 
 
 def test_changed_requirements_make_it_again(tmp_path: Path,
@@ -264,15 +361,19 @@ class FakeBench:
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bench: FakeBench,
-             *args: str) -> tuple[int, str, str]:
+             *args: str, candidate: str = "tensorflow==2.21.0") -> tuple[int, str, str]:
     env = CandidateEnvironment(tmp_path / "env", tmp_path / "env/bin/python",
-                               Probe((("tensorflow", "2.21.0"),), (("tf-keras", "2.21.0"),),
-                                     "2.21.0", "/x", "0.8.1"), "2.21.0", True, "2026-12-01")
-    monkeypatch.setattr(cli, "prepare", lambda *a, **k: env)
+                               Probe(STABLE, STABLE_KERAS, "2.21.0", "/x", "0.8.1"), "2.21.0",
+                               True, "2026-12-01")
+    prepared: list[dict[str, object]] = []
+    monkeypatch.setattr(cli, "prepare", lambda *a, **k: prepared.append(k) or env)
     monkeypatch.setattr(cli, "stream", bench)
+    monkeypatch.setattr(cli, "capture", lambda argv: (0, json.dumps({"tensorflow": STABLE}), ""))
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(["tensorflow==2.21.0", "--output", str(tmp_path / "out"), *args])
+        code = cli.main([candidate, "--output", str(tmp_path / "out"), *args])
+    if candidate.startswith("ai-edge-litert"):  # installed beside the current TensorFlow
+        assert prepared[0]["beside"] == parse_candidate("tensorflow==2.21.0")
     return code, out.getvalue(), err.getvalue()
 
 
@@ -300,6 +401,27 @@ def test_the_command_gates_the_candidates_run_and_writes_the_report(
     assert "tfmot 0.8.1, in " + str(tmp_path / "env") + " (made 2026-12-01, reused)\n" in text
     assert "## gate against the history, mnist_cnn\n\nreference run " in text
     assert "<details><summary>all " in text
+
+
+def test_a_litert_candidate_is_gated_against_the_litert_below_it_on_its_tensorflow(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The history's 2.20.0 run is on the candidate's LiteRT, the TensorFlow-upgrade reference;
+    the LiteRT candidate is compared with 2.21.0 on the LiteRT below instead."""
+    history = tmp_path / "history"
+    history.mkdir()
+    shutil.copy(RUNS / "tf2.20.0.csv", history)
+    below = relabelled(RUNS / "tf2.21.0_a.csv", history / "litert.csv", litert="2.2.0",
+                       run_id="tf2.21.0_litert2.2.0")
+    code, out, err = run_main(monkeypatch, tmp_path, FakeBench(RUNS / "tf2.21.0_b.csv"),
+                              "--skip-duel", "--history", str(history),
+                              candidate="ai-edge-litert==2.3.0")
+    assert code == 0, err
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert text.startswith("# bench upgrade ai-edge-litert==2.3.0: PASS\n")
+    assert (f"reference run tf2.21.0_litert2.2.0 (tensorflow 2.21.0, cpu "
+            f"{read_results(below).info.cpu}): the latest complete run of the newest LiteRT "
+            f"below the candidate's 2.3.0 (2.2.0) on TensorFlow 2.21.0, written before the "
+            f"candidate") in text
 
 
 def test_a_candidate_failing_its_own_suite_fails_and_a_history_without_reference_errs(

@@ -68,7 +68,8 @@ _RUNTIMES: dict[str, tuple[Callable[[], str | None], Callable[[], Callable[..., 
 }
 
 
-def _base(runtime: str) -> str:
+def interpreter_of(runtime: str) -> str:
+    """The interpreter a runtime runs on: `ai_edge_litert` for `ai_edge_litert:no_xnnpack`."""
     return runtime.removesuffix(NO_XNNPACK)
 
 
@@ -83,7 +84,7 @@ def interpreter_class(runtime: str) -> Callable[..., Any]:
 
 def _runtime(runtime: str) -> tuple[Callable[[], str | None], Callable[[], Callable[..., Any]]]:
     try:
-        return _RUNTIMES[_base(runtime)]
+        return _RUNTIMES[interpreter_of(runtime)]
     except KeyError:
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}") from None
 
@@ -102,7 +103,7 @@ def unavailable_runtimes() -> dict[str, str]:
 
 def is_available(runtime: str, unavailable: Iterable[str]) -> bool:
     """Whether `runtime` (an interpreter, or one with NO_XNNPACK) is none of `unavailable`."""
-    return _base(runtime) not in set(unavailable)
+    return interpreter_of(runtime) not in set(unavailable)
 
 
 def accuracy_runtime() -> str:
@@ -119,7 +120,7 @@ def accuracy_runtime() -> str:
 
 def _without_default_delegates(runtime: str) -> Any:
     """The BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolver type of `runtime`'s own module."""
-    if _base(runtime) == "tf.lite":
+    if interpreter_of(runtime) == "tf.lite":
         return tfenv.tensorflow().lite.experimental.OpResolverType.\
             BUILTIN_WITHOUT_DEFAULT_DELEGATES
     from ai_edge_litert.interpreter import OpResolverType

@@ -97,6 +97,7 @@ class SessionOptions:
     #: As given: messages name it as the user wrote it (`results/`).
     compare_to: str | None = None
     compare_tf: str | None = None
+    compare_litert: str | None = None
     compare_run_id: str | None = None
     compare_skip_latency: bool = False
     skip_instructions: bool = False
@@ -227,7 +228,9 @@ class BenchSession:
             valgrind=self.valgrind, instructions_tool=self.instructions_tool)
         try:
             return session_reference(Path(path), plan, installed_tf=installed("tensorflow")[1],
+                                     installed_litert=installed("litert")[1],
                                      tf=self.options.compare_tf,
+                                     litert=self.options.compare_litert,
                                      run_id=self.options.compare_run_id)
         except ResultsFileError as exc:
             raise SessionError(f"--compare-to: {exc}") from None

@@ -1,10 +1,12 @@
-"""What a candidate TensorFlow build is, and the companions that belong beside it.
+"""What a candidate is (a TensorFlow build or a LiteRT release), and the companions that belong
+beside it.
 
 Pure: nothing here installs or imports anything, so every rule is tested on frozen strings.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,11 @@ from packaging.version import InvalidVersion, Version
 
 #: Distributions built every night: their Keras 2 is tf-keras-nightly, not a tf-keras release.
 NIGHTLY_DISTRIBUTIONS = frozenset({"tf-nightly", "tf-nightly-cpu"})
+#: Distributions that provide the `ai_edge_litert` package: a candidate of one of them is a
+#: LiteRT upgrade, installed beside the current TensorFlow (any other is a TensorFlow build).
+LITERT_DISTRIBUTIONS = frozenset({"ai-edge-litert", "ai-edge-litert-nightly"})
+#: The import package each kind of candidate provides, by what it upgrades.
+PACKAGES = {"tensorflow": "tensorflow", "litert": "ai_edge_litert"}
 
 
 class CandidateError(ValueError):
@@ -24,14 +31,16 @@ class CandidateError(ValueError):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A TensorFlow build to gate: what was given, what pip installs, what must then be
-    importable."""
+    """A TensorFlow build or a LiteRT release to gate: what was given, what pip installs, what
+    must then be importable."""
 
-    #: As the user wrote it: `tf-nightly`, `tensorflow==2.22.0rc1`, `dist/tensorflow-...whl`.
+    #: As the user wrote it: `tf-nightly`, `tensorflow==2.22.0rc1`, `dist/tensorflow-...whl`,
+    #: `ai-edge-litert==2.2.0`, `ai-edge-litert-nightly`.
     spec: str
     #: The argument pip installs: the requirement, or the wheel's absolute path.
     requirement: str
-    #: The distribution that must then provide the `tensorflow` package, as pip spells it.
+    #: The distribution that must then provide the package (`tensorflow`, `ai_edge_litert`),
+    #: as pip spells it.
     distribution: str
     #: The versions that distribution may have (empty: any).
     specifier: SpecifierSet
@@ -41,6 +50,17 @@ class Candidate:
     @property
     def nightly(self) -> bool:
         return self.distribution in NIGHTLY_DISTRIBUTIONS
+
+    @property
+    def upgrade(self) -> str:
+        """What the candidate upgrades, as pipeline.compare --upgrade names it: `litert` for an
+        ai-edge-litert distribution, else `tensorflow`."""
+        return "litert" if self.distribution in LITERT_DISTRIBUTIONS else "tensorflow"
+
+    @property
+    def package(self) -> str:
+        """The import package the candidate must provide: `tensorflow` or `ai_edge_litert`."""
+        return PACKAGES[self.upgrade]
 
     @property
     def slug(self) -> str:
@@ -60,7 +80,8 @@ class Candidate:
 
 def parse_candidate(spec: str) -> Candidate:
     """The candidate of `spec`: a requirement (`tf-nightly`, `tensorflow==2.22.0rc1`,
-    `tensorflow-cpu>=2.22.0rc0`) or the path of a wheel file (`*.whl`)."""
+    `tensorflow-cpu>=2.22.0rc0`, `ai-edge-litert==2.2.0`, `ai-edge-litert-nightly`) or the path
+    of a wheel file (`*.whl`)."""
     text = spec.strip()
     if text.endswith(".whl") and "://" not in text:  # not `name @ https://.../x.whl`
         return _wheel(text)
@@ -69,7 +90,8 @@ def parse_candidate(spec: str) -> Candidate:
     except InvalidRequirement as exc:
         raise CandidateError(
             f"{spec!r} is neither a requirement nor a .whl file ({exc}); give e.g. tf-nightly, "
-            f"tensorflow==2.22.0rc1 or path/to/tensorflow-2.22.0-cp311-cp311-linux_x86_64.whl"
+            f"tensorflow==2.22.0rc1, ai-edge-litert==2.2.0 or "
+            f"path/to/tensorflow-2.22.0-cp311-cp311-linux_x86_64.whl"
         ) from None
     if requirement.url or requirement.marker or requirement.extras:
         raise CandidateError(
@@ -91,11 +113,24 @@ def _wheel(text: str) -> Candidate:
                      path)
 
 
-def tf_keras_requirement(candidate: Candidate, tensorflow_version: str) -> str:
-    """The tf-keras that belongs with the installed candidate: tf-keras-nightly for a nightly,
+def current_tensorflow(found: Sequence[tuple[str, str]], python: str) -> Candidate:
+    """The TensorFlow a LiteRT candidate is installed beside: the one distribution providing
+    `tensorflow` in the current environment (`python`), pinned to its version."""
+    if len(found) != 1:
+        held = ", ".join(f"{name} {version}" for name, version in found) or "none"
+        raise CandidateError(f"a LiteRT candidate is installed beside the current environment's "
+                             f"TensorFlow, but {python} has {len(found)} distributions "
+                             f"providing the tensorflow package ({held}); pass "
+                             f"--reference-python with the environment to gate it in")
+    name, version = found[0]
+    return parse_candidate(f"{name}=={version}")
+
+
+def tf_keras_requirement(tensorflow: Candidate, tensorflow_version: str) -> str:
+    """The tf-keras that belongs with the installed TensorFlow: tf-keras-nightly for a nightly,
     else the newest tf-keras of the same minor line, release candidates included (tf-keras
     2.22.0rc0 for tensorflow 2.22.0rc1; 2.21.0 for 2.21.0)."""
-    if candidate.nightly:
+    if tensorflow.nightly:
         return "tf-keras-nightly"
     version = Version(tensorflow_version)
     return f"tf-keras>={version.major}.{version.minor}.0.dev0,<{version.major}.{version.minor + 1}"

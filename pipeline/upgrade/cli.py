@@ -1,5 +1,6 @@
-"""`bench-upgrade CANDIDATE` (or `python -m pipeline.upgrade`): gate a TensorFlow build in one
-command; see docs/gate.md, "Gate a new TensorFlow build in one command"."""
+"""`bench-upgrade CANDIDATE` (or `python -m pipeline.upgrade`): gate a TensorFlow build or a
+LiteRT release in one command; see docs/gate.md, "Gate a new TensorFlow build in one command"
+and "Gate a LiteRT upgrade"."""
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,13 @@ from pipeline.measure.duel_worker import WorkerError
 from pipeline.measure.environment import cpu_count, cpu_model
 from pipeline.options import WORKLOAD
 from pipeline.results import ResultsFileError
-from pipeline.upgrade.candidate import Candidate, CandidateError, parse_candidate
-from pipeline.upgrade.environment import CandidateEnvironment, prepare
+from pipeline.upgrade.candidate import (
+    Candidate,
+    CandidateError,
+    current_tensorflow,
+    parse_candidate,
+)
+from pipeline.upgrade.environment import PROBE, CandidateEnvironment, Probe, prepare
 from pipeline.upgrade.verdict import DONE, EXIT_CODES, Step, report, summary, verdict
 from pipeline.workloads import DEFAULT_WORKLOAD
 
@@ -41,13 +47,16 @@ EPILOG = """\
 steps, in this order, for each --workload:
   1. the candidate's environment under --envs-dir: made once (the candidate, then the tf-keras
      of its line and tfmot without dependencies), reused while the candidate, the python and
-     the requirements files are unchanged; `import tensorflow` must report the candidate
+     the requirements files are unchanged; `import tensorflow` must report the candidate. A
+     LiteRT candidate (ai-edge-litert, ai-edge-litert-nightly, or its wheel) is installed
+     beside the current environment's TensorFlow, pinned, and ai_edge_litert must import as it
   2. pytest bench --variants all under the candidate
   3. the gate: pipeline.compare HISTORY <that run> --skip-latency (accuracy, size, sparsity,
-     instruction counts against the newest TensorFlow line below the candidate)
+     instruction counts against the newest TensorFlow line below the candidate on its LiteRT;
+     for a LiteRT candidate, --upgrade litert: the newest LiteRT below it on its TensorFlow)
   4. pytest bench under the current environment (--reference-python), then the duel:
-     pipeline.duel <that run> <the candidate's run>, latency on this machine (--skip-duel:
-     neither)
+     pipeline.duel <that run> <the candidate's run>, latency on this machine (for a LiteRT
+     candidate the ai_edge_litert keys only; --skip-duel: neither)
 then the markdown report (OUTPUT/report.md) and one verdict.
 
 exit codes (as pipeline.compare's):
@@ -64,11 +73,14 @@ exit codes (as pipeline.compare's):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
-        description="Gate a TensorFlow build against the history and the current environment "
-                    "in one command: a nightly, a release candidate, a release or a wheel.")
+        description="Gate a TensorFlow build or a LiteRT release against the history and the "
+                    "current environment in one command: a nightly, a release candidate, a "
+                    "release or a wheel.")
     parser.add_argument("candidate", metavar="CANDIDATE",
                         help="what pip installs: tf-nightly, tensorflow==2.22.0rc1, "
-                             "tensorflow-cpu==2.21.0, or path/to/tensorflow-*.whl")
+                             "tensorflow-cpu==2.21.0, path/to/tensorflow-*.whl, or a LiteRT: "
+                             "ai-edge-litert==2.2.0, ai-edge-litert-nightly, "
+                             "path/to/ai_edge_litert-*.whl")
     WORKLOAD.add_to(parser.add_argument, action="append")
     parser.add_argument("--variants", metavar="NAMES", default="all",
                         help="pytest bench --variants for both runs (default all)")
@@ -167,11 +179,12 @@ def bench_step(name: str, python: str, workload: str, variants: str, results: Pa
     return Step(name, "ERROR", detail + why, seconds), csvs[0]
 
 
-def gate_step(name: str, history: Path, candidate_csv: Path) -> Step:
-    """The gate against the history, latency left to the duel (--skip-latency)."""
+def gate_step(name: str, history: Path, candidate_csv: Path, upgrade: str = "tensorflow") -> Step:
+    """The gate against the history, latency left to the duel (--skip-latency); `upgrade` is
+    what the candidate upgrades (pipeline.compare --upgrade)."""
     started = time.monotonic()
     try:
-        result = gate(history, candidate_csv, skip_latency=True)
+        result = gate(history, candidate_csv, skip_latency=True, upgrade=upgrade)
     except GateError as exc:
         return Step(name, "ERROR", str(exc), time.monotonic() - started)
     judged = outcome(result.rows)
@@ -188,13 +201,14 @@ def gate_step(name: str, history: Path, candidate_csv: Path) -> Step:
 
 
 def duel_step(name: str, reference_csv: Path, candidate_csv: Path, reference_python: str,
-              candidate_python: str) -> Step:
+              candidate_python: str, interpreters: frozenset[str] | None = None) -> Step:
     started = time.monotonic()
     try:
         settings = load_config(DEFAULT_CONFIG_PATH).duel
         rows, reference, candidate = duel(reference_csv, candidate_csv, settings,
                                           reference_python=reference_python,
-                                          candidate_python=candidate_python)
+                                          candidate_python=candidate_python,
+                                          interpreters=interpreters)
     except (DuelError, WorkerError, ResultsFileError, ConfigError) as exc:
         return Step(name, "ERROR", str(exc), time.monotonic() - started)
     return Step(name, "FAIL" if duel_exit_code(rows) else "PASS", duel_summary(rows),
@@ -202,12 +216,28 @@ def duel_step(name: str, reference_csv: Path, candidate_csv: Path, reference_pyt
                 duel_report(rows, reference, candidate, settings, "markdown"))
 
 
+def current_environment_tensorflow(python: str) -> Candidate:
+    """The TensorFlow of the current environment (`python`), pinned: what a LiteRT candidate is
+    installed beside."""
+    code, stdout, stderr = capture([python, "-c", PROBE, "metadata"])
+    if code != 0:
+        tail = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise CandidateError(f"cannot read the current environment's TensorFlow from {python} "
+                             f"(exit {code}): {tail}; pass --reference-python")
+    return current_tensorflow(Probe.parse(stdout).tensorflow, python)
+
+
 def environment_step(candidate: Candidate, args: argparse.Namespace,
                      say: Progress) -> tuple[Step, CandidateEnvironment | None]:
     started = time.monotonic()
     try:
+        beside = (current_environment_tensorflow(args.reference_python)
+                  if candidate.upgrade == "litert" else None)
+        if beside is not None:
+            say(f"{candidate.spec} is a LiteRT candidate: installed beside {beside.spec}, the "
+                f"current environment's TensorFlow")
         env = prepare(candidate, args.envs_dir, recreate=args.recreate, stream=stream,
-                      capture=capture, say=say)
+                      capture=capture, say=say, beside=beside)
     except CandidateError as exc:
         return Step("environment", "ERROR", str(exc), time.monotonic() - started), None
     how = "reused" if env.reused else "made"
@@ -233,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps.append(step)
         if env is not None:
             for workload in args.workload or [DEFAULT_WORKLOAD]:
-                steps += _gate_workload(workload, env, args, output, say)
+                steps += _gate_workload(workload, candidate, env, args, output, say)
     except KeyboardInterrupt:
         say("interrupted; an environment whose install did not finish is made again next time")
         return 130
@@ -252,10 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_CODES[verdict(steps)]
 
 
-def _gate_workload(workload: str, env: CandidateEnvironment, args: argparse.Namespace,
-                   output: Path, say: Progress) -> list[Step]:
+def _gate_workload(workload: str, candidate: Candidate, env: CandidateEnvironment,
+                   args: argparse.Namespace, output: Path, say: Progress) -> list[Step]:
     steps: list[Step] = []
-    say(f"{workload}: pytest bench --variants {args.variants} under {env.tensorflow}")
+    say(f"{workload}: pytest bench --variants {args.variants} under {env.probe.label()}")
     bench, candidate_csv = bench_step(f"pytest bench, candidate, {workload}", str(env.python),
                                       workload, args.variants, output / "candidate" / workload,
                                       judged=True)
@@ -264,7 +294,7 @@ def _gate_workload(workload: str, env: CandidateEnvironment, args: argparse.Name
         return steps
     say(f"{workload}: the gate against {args.history}")
     steps.append(gate_step(f"gate against the history, {workload}", args.history,
-                           candidate_csv))
+                           candidate_csv, candidate.upgrade))
     print_report(steps[-1].section)
     if args.skip_duel:
         return steps
@@ -276,7 +306,10 @@ def _gate_workload(workload: str, env: CandidateEnvironment, args: argparse.Name
     if reference_csv is None:
         return steps
     say(f"{workload}: the duel, current environment vs candidate, on this machine")
+    # A LiteRT release changes the ai_edge_litert runtime only: its tf.lite keys are the same
+    # TensorFlow on both sides, so they are not duelled.
+    interpreters = frozenset({"ai_edge_litert"}) if candidate.upgrade == "litert" else None
     steps.append(duel_step(f"duel with the current environment, {workload}", reference_csv,
-                           candidate_csv, args.reference_python, str(env.python)))
+                           candidate_csv, args.reference_python, str(env.python), interpreters))
     print_report(steps[-1].section)
     return steps

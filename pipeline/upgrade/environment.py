@@ -2,9 +2,11 @@
 
 Installed in two steps so that nothing can put a second TensorFlow beside the candidate:
 first the candidate with requirements/candidate.txt and requirements/test.txt (with
-dependencies), then, once the installed TensorFlow's version is known, the tf-keras that belongs
-with it and tfmot, both with --no-deps (tf-keras requires the stable `tensorflow`, tfmot requires
-tf-keras). Then the environment must import the candidate, or it is refused.
+dependencies) and, for a TensorFlow build, requirements/litert.txt (the LiteRT of the history),
+for a LiteRT release the current environment's TensorFlow pinned; then, once the installed
+TensorFlow's version is known, the tf-keras that belongs with it and tfmot, both with --no-deps
+(tf-keras requires the stable `tensorflow`, tfmot requires tf-keras). Then the environment must
+import the candidate, or it is refused.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from pipeline.upgrade.candidate import Candidate, CandidateError, tf_keras_requi
 REQUIREMENTS = REPO_ROOT / "requirements"
 #: Installed with dependencies, beside the candidate.
 WITH_DEPENDENCIES = ("candidate.txt", "test.txt")
+#: Installed with dependencies beside a TensorFlow candidate only: a LiteRT candidate replaces it.
+LITERT = "litert.txt"
 #: Installed with --no-deps, after the candidate's version is known (besides tf-keras).
 WITHOUT_DEPENDENCIES = ("tfmot-no-deps.txt",)
 #: Written last: an environment without it (an interrupted install) is made again.
@@ -42,27 +46,34 @@ PROBE = """\
 import json, sys
 from pipeline.tfenv import TENSORFLOW_PACKAGE, distributions_providing, ensure_legacy_keras
 found = distributions_providing(TENSORFLOW_PACKAGE)
-report = {"tensorflow": found, "tf_keras": distributions_providing("tf_keras")}
+litert = distributions_providing("ai_edge_litert")
+report = {"tensorflow": found, "tf_keras": distributions_providing("tf_keras"), "litert": litert}
 if sys.argv[1] == "import" and len(found) == 1:
     ensure_legacy_keras()
     import tensorflow, tf_keras, tensorflow_model_optimization
     report["imported"] = tensorflow.__version__
     report["imported_from"] = tensorflow.__file__
     report["tfmot"] = tensorflow_model_optimization.__version__
+    if len(litert) == 1:
+        import ai_edge_litert.interpreter
+        report["litert_imported_from"] = ai_edge_litert.interpreter.__file__
 print(json.dumps(report))
 """
 
 
 @dataclass(frozen=True)
 class Probe:
-    """What the environment holds: (distribution, version) pairs providing the `tensorflow`
-    and `tf_keras` packages, and, after the import, what `import tensorflow` reported."""
+    """What the environment holds: (distribution, version) pairs providing the `tensorflow`,
+    `tf_keras` and `ai_edge_litert` packages, and, after the import, what `import tensorflow`
+    reported and where `ai_edge_litert.interpreter` was imported from."""
 
     tensorflow: tuple[tuple[str, str], ...]
     tf_keras: tuple[tuple[str, str], ...]
     imported: str = ""
     imported_from: str = ""
     tfmot: str = ""
+    litert: tuple[tuple[str, str], ...] = ()
+    litert_imported_from: str = ""
 
     @classmethod
     def parse(cls, stdout: str) -> Probe:
@@ -71,39 +82,58 @@ class Probe:
         return cls(tuple(map(tuple, data.get("tensorflow", []))),
                    tuple(map(tuple, data.get("tf_keras", []))),
                    data.get("imported", ""), data.get("imported_from", ""),
-                   data.get("tfmot", ""))
+                   data.get("tfmot", ""), tuple(map(tuple, data.get("litert", []))),
+                   data.get("litert_imported_from", ""))
 
     def label(self) -> str:
-        """`tf-nightly 2.23.0.dev20261026, tf-keras-nightly 2.23.0.dev2026102609, tfmot 0.8.1`."""
-        parts = [f"{name} {version}" for name, version in self.tensorflow + self.tf_keras]
+        """`tf-nightly 2.23.0.dev20261026, tf-keras-nightly 2.23.0.dev2026102609, ai-edge-litert
+        2.3.0, tfmot 0.8.1`."""
+        parts = [f"{name} {version}"
+                 for name, version in self.tensorflow + self.tf_keras + self.litert]
         return ", ".join(parts + ([f"tfmot {self.tfmot}"] if self.tfmot else []))
 
+    def providing(self, package: str) -> tuple[tuple[str, str], ...]:
+        """The distributions providing an import package: `tensorflow` or `ai_edge_litert`."""
+        return self.tensorflow if package == "tensorflow" else self.litert
 
-def installed_tensorflow(candidate: Candidate, probe: Probe) -> str:
-    """The candidate's version as installed; CandidateError when the environment holds no
-    TensorFlow, two of them, or another one than the candidate."""
-    found = ", ".join(f"{name} {version}" for name, version in probe.tensorflow)
-    if not probe.tensorflow:
-        raise CandidateError(f"installing {candidate.spec} left no distribution that provides "
-                             f"the tensorflow package; is {candidate.distribution} a "
-                             f"TensorFlow build?")
-    if len(probe.tensorflow) > 1:
-        raise CandidateError(f"the environment holds {len(probe.tensorflow)} distributions "
-                             f"providing the tensorflow package ({found}): a companion pulled "
-                             f"in another TensorFlow; rerun with --recreate, and report the "
-                             f"requirement that did it")
-    name, version = probe.tensorflow[0]
-    if not candidate.accepts(name, version):
-        wanted = f"{candidate.distribution}{candidate.specifier}"
-        raise CandidateError(f"the tensorflow package is provided by {found}, not by the "
-                             f"candidate {wanted}; check the name and version given")
+
+#: How each import package's provider is named in messages, and what one distribution of it is.
+_NAME = {"tensorflow": "TensorFlow", "ai_edge_litert": "LiteRT"}
+_KIND = {"tensorflow": "a TensorFlow build", "ai_edge_litert": "a LiteRT release"}
+
+
+def installed_version(expected: Candidate, probe: Probe, *, role: str = "the candidate") -> str:
+    """The version `expected` was installed as, in the package it provides (`tensorflow`, or
+    `ai_edge_litert` for a LiteRT candidate); CandidateError when the environment holds no
+    distribution providing that package, two of them, or another one than `expected`. `role`
+    names it in the message: the candidate, or the current TensorFlow beside a LiteRT one."""
+    package = expected.package
+    held = probe.providing(package)
+    found = ", ".join(f"{name} {version}" for name, version in held)
+    if not held:
+        raise CandidateError(f"installing {expected.spec} left no distribution that provides "
+                             f"the {package} package; is {expected.distribution} "
+                             f"{_KIND[package]}?")
+    if len(held) > 1:
+        raise CandidateError(f"the environment holds {len(held)} distributions providing the "
+                             f"{package} package ({found}): a companion pulled in another "
+                             f"{_NAME[package]}; rerun with "
+                             f"--recreate, and report the requirement that did it")
+    name, version = held[0]
+    if not expected.accepts(name, version):
+        wanted = f"{expected.distribution}{expected.specifier}"
+        raise CandidateError(f"the {package} package is provided by {found}, not by {role} "
+                             f"{wanted}; check the name and version given")
     return version
 
 
-def check_import(candidate: Candidate, probe: Probe) -> str:
-    """As installed_tensorflow, and `import tensorflow` must report that same version (a
-    nightly's `2.23.0-dev20261026` is `2.23.0.dev20261026`)."""
-    version = installed_tensorflow(candidate, probe)
+def check_import(candidate: Candidate, probe: Probe, beside: Candidate | None = None) -> str:
+    """The installed TensorFlow's version: as installed_version for the candidate (and, for a
+    LiteRT candidate, for the TensorFlow `beside` it), and `import tensorflow` must report that
+    same version (a nightly's `2.23.0-dev20261026` is `2.23.0.dev20261026`); a LiteRT
+    candidate's `ai_edge_litert.interpreter` must import."""
+    tensorflow = tensorflow_of(candidate, beside)
+    version = installed_version(tensorflow, probe, role=_role(candidate, tensorflow))
     try:
         same = Version(probe.imported) == Version(version)
     except InvalidVersion:
@@ -113,17 +143,46 @@ def check_import(candidate: Candidate, probe: Probe) -> str:
                              f"({probe.imported_from or 'not importable'}), but the installed "
                              f"distribution is {probe.tensorflow[0][0]} {version}; rerun with "
                              f"--recreate")
+    if candidate.upgrade == "litert":
+        litert = installed_version(candidate, probe)
+        if not probe.litert_imported_from:
+            raise CandidateError(f"ai_edge_litert.interpreter of {probe.litert[0][0]} {litert} "
+                                 f"does not import beside tensorflow {version}; rerun with "
+                                 f"--recreate")
     return version
 
 
-def inputs(candidate: Candidate, python: str = sys.version) -> dict[str, Any]:
+def tensorflow_of(candidate: Candidate, beside: Candidate | None) -> Candidate:
+    """What must provide `tensorflow`: the candidate, or for a LiteRT candidate the current
+    TensorFlow `beside` it."""
+    if candidate.upgrade == "tensorflow":
+        return candidate
+    if beside is None:
+        raise CandidateError(f"{candidate.spec} is a LiteRT candidate, installed beside the "
+                             f"current TensorFlow, which was not given")
+    return beside
+
+
+def _role(candidate: Candidate, tensorflow: Candidate) -> str:
+    return "the candidate" if tensorflow is candidate else "the current environment's"
+
+
+def with_dependencies(candidate: Candidate) -> tuple[str, ...]:
+    """The requirements files installed with dependencies beside the candidate: a LiteRT
+    candidate takes the place of requirements/litert.txt."""
+    return WITH_DEPENDENCIES + (() if candidate.upgrade == "litert" else (LITERT,))
+
+
+def inputs(candidate: Candidate, beside: Candidate | None = None,
+           python: str = sys.version) -> dict[str, Any]:
     """Everything the environment is made from: when any of it changes, it is made again."""
     files = {name: hashlib.sha256((REQUIREMENTS / name).read_bytes()).hexdigest()
-             for name in WITH_DEPENDENCIES + WITHOUT_DEPENDENCIES}
+             for name in with_dependencies(candidate) + WITHOUT_DEPENDENCIES}
     wheel = (hashlib.sha256(candidate.wheel.read_bytes()).hexdigest()
              if candidate.wheel is not None else "")
     return {"requirement": candidate.requirement, "wheel_sha256": wheel, "python": python,
-            "requirements": files, "install": " ".join(PIP)}
+            "requirements": files, "install": " ".join(PIP),
+            **({"beside": beside.requirement} if beside is not None else {})}
 
 
 def inputs_sha256(values: Mapping[str, Any]) -> str:
@@ -150,18 +209,24 @@ def _requirements(names: Sequence[str]) -> list[str]:
 
 
 def prepare(candidate: Candidate, envs_dir: Path, *, recreate: bool, stream: Stream,
-            capture: Capture, say: Callable[[str], None]) -> CandidateEnvironment:
+            capture: Capture, say: Callable[[str], None],
+            beside: Candidate | None = None) -> CandidateEnvironment:
     """The candidate's environment under envs_dir/<slug>: reused when its marker records the
-    same inputs (and it still imports the candidate), else made from nothing."""
-    path = (envs_dir / candidate.slug).absolute()
+    same inputs (and it still imports the candidate), else made from nothing. A LiteRT
+    candidate is installed `beside` the current TensorFlow (pinned), in an environment named
+    after both."""
+    tensorflow = tensorflow_of(candidate, beside)
+    extra = () if tensorflow is candidate else (tensorflow.requirement,)
+    slug = candidate.slug if not extra else f"{candidate.slug}-beside-{tensorflow.slug}"
+    path = (envs_dir / slug).absolute()
     python = python_of(path)
-    wanted = inputs(candidate)
+    wanted = inputs(candidate, beside if extra else None)
     digest = inputs_sha256(wanted)
     marker = path / MARKER
     previous = _read_marker(marker)
     if not recreate and previous.get("inputs_sha256") == digest and python.is_file():
         probe = _probe(capture, python, "import")
-        version = check_import(candidate, probe)
+        version = check_import(candidate, probe, beside)
         say(f"reusing {path} ({probe.label()}; made {previous.get('created_utc')}; "
             f"--recreate installs {candidate.spec} again)")
         return CandidateEnvironment(path, python, probe, version, True,
@@ -172,15 +237,18 @@ def prepare(candidate: Candidate, envs_dir: Path, *, recreate: bool, stream: Str
     if path.exists():
         shutil.rmtree(path)
     _run(stream, [sys.executable, "-m", "venv", str(path)], "making the virtual environment")
-    _run(stream, [str(python), *PIP, candidate.requirement,
-                  *_requirements(WITH_DEPENDENCIES)], f"installing {candidate.spec}")
-    version = installed_tensorflow(candidate, _probe(capture, python, "metadata"))
-    companions = [tf_keras_requirement(candidate, version)]
+    _run(stream, [str(python), *PIP, candidate.requirement, *extra,
+                  *_requirements(with_dependencies(candidate))], f"installing {candidate.spec}")
+    installed = _probe(capture, python, "metadata")
+    version = installed_version(tensorflow, installed, role=_role(candidate, tensorflow))
+    if extra:
+        installed_version(candidate, installed)
+    companions = [tf_keras_requirement(tensorflow, version)]
     say(f"installed TensorFlow {version}; now {companions[0]} and tfmot, without dependencies")
     _run(stream, [str(python), *PIP, "--no-deps", *companions,
                   *_requirements(WITHOUT_DEPENDENCIES)], "installing tf-keras and tfmot")
     probe = _probe(capture, python, "import")
-    version = check_import(candidate, probe)
+    version = check_import(candidate, probe, beside)
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     marker.write_text(json.dumps({"inputs_sha256": digest, "inputs": wanted,
                                   "created_utc": created, "probe": asdict(probe)}, indent=2))

@@ -1,4 +1,5 @@
-"""`python -m pipeline.compare REFERENCE CANDIDATE`: the gate for a TensorFlow upgrade."""
+"""`python -m pipeline.compare REFERENCE CANDIDATE`: the gate for a TensorFlow or LiteRT
+upgrade."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,7 @@ from pipeline.judge.compare.report import (
 )
 from pipeline.judge.compare.rules import ComparisonRow, compare_runs, not_selected
 from pipeline.judge.compare.selection import (
+    UPGRADES,
     NotComparable,
     RunIdentity,
     SelectionError,
@@ -66,13 +68,23 @@ def _parser() -> argparse.ArgumentParser:
                         help="a results CSV, or a folder of them (the history). Only complete "
                              "runs written before the candidate are eligible; by default the "
                              "latest one of the newest TensorFlow version below the "
-                             "candidate's that covers every gated measurement of the "
-                             "candidate. The candidate's own file and run are never picked")
+                             "candidate's, on the candidate's LiteRT, that covers every gated "
+                             "measurement of the candidate (see --upgrade). The candidate's "
+                             "own file and run are never picked")
     parser.add_argument("candidate", metavar="CANDIDATE", type=Path,
                         help="the results CSV of the run to judge")
     parser.add_argument("--tf", metavar="VERSION",
                         help="use the latest complete run of this TensorFlow version written "
                              "before the candidate")
+    parser.add_argument("--litert", metavar="VERSION",
+                        help="use a run of this LiteRT (ai-edge-litert) version: with "
+                             "--upgrade tensorflow the LiteRT the reference stays on (default "
+                             "the candidate's), with --upgrade litert the one it had")
+    parser.add_argument("--upgrade", choices=UPGRADES, default="tensorflow",
+                        help="what the candidate upgrades: tensorflow (default: the reference "
+                             "has the candidate's LiteRT and the newest TensorFlow below its) "
+                             "or litert (the candidate's TensorFlow and the newest LiteRT "
+                             "below its)")
     parser.add_argument("--run-id", metavar="ID",
                         help="use the (complete) reference run with this run_id")
     parser.add_argument("--skip-latency", action="store_true",
@@ -100,6 +112,7 @@ class GateResult:
 
 
 def gate(reference: Path, candidate_path: Path, *, tf: str | None = None,
+         litert: str | None = None, upgrade: str = "tensorflow",
          run_id: str | None = None, skip_latency: bool = False,
          config: Path = DEFAULT_CONFIG_PATH) -> GateResult:
     """Judge the run of `candidate_path` against its reference in `reference` (a CSV or the
@@ -108,7 +121,8 @@ def gate(reference: Path, candidate_path: Path, *, tf: str | None = None,
     try:
         rules = load_config(config).compare
         candidate = read_results(candidate_path)
-        choice = load_reference(reference, candidate=candidate, tf=tf, run_id=run_id,
+        choice = load_reference(reference, candidate=candidate, tf=tf, litert=litert,
+                                upgrade=upgrade, run_id=run_id,
                                 exclude_path=candidate_path,
                                 gaps=candidate_gaps(candidate, rules, skip_latency=skip_latency))
         check_comparable(choice.run, candidate)
@@ -138,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The CLI; returns the exit code (0 pass, 1 fail, 2 unusable input, 3 inconclusive)."""
     args = _parser().parse_args(argv)
     try:
-        result = gate(args.reference, args.candidate, tf=args.tf, run_id=args.run_id,
+        result = gate(args.reference, args.candidate, tf=args.tf, litert=args.litert,
+                      upgrade=args.upgrade, run_id=args.run_id,
                       skip_latency=args.skip_latency, config=args.thresholds)
     except GateError as exc:
         return fail(PROG, str(exc))

@@ -155,12 +155,35 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
+#: Which package a candidate upgrades (`--upgrade`): its reference has the other package's
+#: version and the newest version of this one below the candidate's.
+UPGRADES: tuple[str, ...] = ("tensorflow", "litert")
+#: How each package is named in the selection's reasons and errors.
+_PACKAGE_LABEL = {"tensorflow": "TensorFlow", "litert": "LiteRT"}
+#: The option that names a package's version for the reference, in advice.
+_FLAG = {"tensorflow": "--tf", "litert": "--litert"}
+
+
+def version_of(run: Run, package: str) -> str:
+    """The run's version of `package` (`tensorflow` or `litert`); "" when it had none."""
+    return (run.info.tensorflow if package == "tensorflow" else run.info.litert) or ""
+
+
+def _pair(tensorflow: str, litert: str) -> str:
+    return f"{tensorflow} + litert {litert or 'none'}"
+
+
 def _describe_available(runs: Sequence[Run]) -> str:
-    counts: dict[str, int] = {}
+    """`2.15.1 (1 run), 2.20.0 (2 runs)`; as (TensorFlow, LiteRT) pairs, `2.21.0 + litert 2.2.0
+    (1 run), ...`, when the runs hold more than one LiteRT."""
+    pairs = len({version_of(run, "litert") for run in runs}) > 1
+    counts: dict[tuple[str, str], int] = {}
     for run in runs:
-        counts[run.info.tensorflow] = counts.get(run.info.tensorflow, 0) + 1
-    return ", ".join(f"{v} ({_count(counts[v], 'run')})"
-                     for v in sorted(counts, key=tf_version_key))
+        key = (run.info.tensorflow, version_of(run, "litert") if pairs else "")
+        counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts, key=lambda k: (tf_version_key(k[0]), tf_version_key(k[1])))
+    return ", ".join(f"{_pair(*key) if pairs else key[0]} ({_count(counts[key], 'run')})"
+                     for key in ordered)
 
 
 def _never_chosen(runs: Sequence[Run]) -> str:
@@ -190,20 +213,25 @@ def _newest_first(runs: Sequence[Run]) -> list[Run]:
 
 
 def select_reference(history: History | Sequence[Run], *, candidate_tf: str | None = None,
+                     candidate_litert: str | None = None, upgrade: str = "tensorflow",
                      before: pd.Timestamp | None = None, tf: str | None = None,
-                     run_id: str | None = None, gaps: Gaps | None = None,
-                     workload: str | None = None) -> ReferenceChoice:
-    """The reference run of `history` for a candidate of TensorFlow `candidate_tf` and workload
-    `workload` written at `before`.
+                     litert: str | None = None, run_id: str | None = None,
+                     gaps: Gaps | None = None, workload: str | None = None) -> ReferenceChoice:
+    """The reference run of `history` for a candidate of TensorFlow `candidate_tf`, LiteRT
+    `candidate_litert` and workload `workload` written at `before`.
 
-    Only complete runs of the workload (of any, when None) are eligible. `run_id` names one;
-    `tf` picks the latest complete run of that version written before the candidate; by
-    default, the latest complete run of the newest TensorFlow version below the candidate's,
-    written before the candidate. Among the runs of
-    that version, the latest one without `gaps` is chosen; when every run has some, the one with
-    the fewest (the latest of those), and the reason says what it lacks. Raises SelectionError
-    saying what is available.
+    Only complete runs of the workload (of any, when None) are eligible. `run_id` names one.
+    Otherwise the reference differs from the candidate in the package it `upgrade`s only: a
+    TensorFlow candidate is compared within its LiteRT (`litert`, else the candidate's; any
+    when unknown) with the latest complete run of `tf`, else of the newest TensorFlow below the
+    candidate's; a LiteRT candidate within its TensorFlow (`tf`, else the candidate's) with
+    `litert`, else the newest LiteRT below the candidate's. Among the runs of that pair, the
+    latest one without `gaps` is chosen; when every run has some, the one with the fewest (the
+    latest of those), and the reason says what it lacks. Raises SelectionError saying what is
+    available.
     """
+    if upgrade not in UPGRADES:
+        raise SelectionError(f"upgrade {upgrade!r} is not one of {', '.join(UPGRADES)}")
     runs = list(history)
     if not runs:
         raise SelectionError("the history holds no runs")
@@ -226,32 +254,50 @@ def select_reference(history: History | Sequence[Run], *, candidate_tf: str | No
         return ReferenceChoice(named[0], "the run named as the reference")
     eligible = complete if before is None else [r for r in complete if r.info.time < before]
     later = len(complete) - len(eligible)
-    later_note = (f"; {_count(later, 'complete run')} not written before the candidate left out"
-                  if later else "")
-    if tf is not None:
-        matching = [run for run in eligible if run.info.tensorflow == tf]
+    notes = partial_note + (f"; {_count(later, 'complete run')} not written before the "
+                            f"candidate left out" if later else "")
+    moved = upgrade
+    held = "litert" if upgrade == "tensorflow" else "tensorflow"
+    wanted = {"tensorflow": tf, "litert": litert}
+    # A candidate without LiteRT (or of an older schema) holds no LiteRT to stay within.
+    given = {"tensorflow": candidate_tf, "litert": candidate_litert or None}
+    held_version = wanted[held] if wanted[held] is not None else given[held]
+    if held == "tensorflow" and held_version is None:
+        raise SelectionError("the candidate's TensorFlow version is unknown; pass --tf")
+    within = [run for run in eligible
+              if held_version is None or version_of(run, held) == held_version]
+    # Named only where it chose: when every eligible run has the held version, it left none out.
+    on_held = (f" on {_PACKAGE_LABEL[held]} {held_version or 'none'}"
+               if held_version is not None and len(within) < len(eligible) else "")
+    available = f"complete runs: {_describe_available(eligible) or 'none'}"
+    if wanted[moved] is not None:
+        matching = [run for run in within if version_of(run, moved) == wanted[moved]]
         if not matching:
-            raise SelectionError(f"no complete run of tensorflow {tf!r} written before the "
-                                 f"candidate{partial_note}{later_note}; complete runs: "
-                                 f"{_describe_available(eligible) or 'none'}")
-        why = f"the latest complete run of tensorflow {tf} written before the candidate"
+            what = (f"tensorflow {wanted[moved]!r}" if moved == "tensorflow"
+                    else f"litert {wanted[moved]!r}")
+            raise SelectionError(f"no complete run of {what}{on_held} written before the "
+                                 f"candidate{notes}; {available}")
+        why = (f"the latest complete run of {moved} {wanted[moved]}{on_held} written before "
+               f"the candidate")
     else:
-        if candidate_tf is None:
-            raise SelectionError("the candidate's TensorFlow version is unknown; pass --tf")
-        older = {run.info.tensorflow for run in eligible
-                 if tf_version_key(run.info.tensorflow) < tf_version_key(candidate_tf)}
+        label, version = _PACKAGE_LABEL[moved], given[moved]
+        if not version:
+            raise SelectionError(f"the candidate's {label} version is unknown; pass "
+                                 f"{_FLAG[moved]}")
+        older = {version_of(run, moved) for run in within
+                 if tf_version_key(version_of(run, moved)) < tf_version_key(version)}
         if not older:
-            raise SelectionError(f"no complete run of a TensorFlow version below the "
-                                 f"candidate's {candidate_tf} written before it"
-                                 f"{partial_note}{later_note}; complete runs: "
-                                 f"{_describe_available(eligible) or 'none'} (pass --tf VERSION "
-                                 f"to compare with a run of that version)")
+            flags = f"{_FLAG[moved]} VERSION" + (f" or {_FLAG[held]} VERSION" if on_held else "")
+            raise SelectionError(f"no complete run of a {label} version below the "
+                                 f"candidate's {version}{on_held} written before it{notes}; "
+                                 f"{available} (pass {flags} to compare with a run of "
+                                 f"that version)")
         newest = max(older, key=tf_version_key)
-        matching = [run for run in eligible if run.info.tensorflow == newest]
-        why = (f"the latest complete run of the newest TensorFlow below the candidate's "
-               f"{candidate_tf} ({newest}), written before the candidate")
+        matching = [run for run in within if version_of(run, moved) == newest]
+        why = (f"the latest complete run of the newest {label} below the candidate's "
+               f"{version} ({newest}){on_held}, written before the candidate")
     chosen, coverage_note = _covering(matching, gaps)
-    return ReferenceChoice(chosen, why + coverage_note + partial_note + later_note)
+    return ReferenceChoice(chosen, why + coverage_note + notes)
 
 
 def _covering(matching: Sequence[Run], gaps: Gaps | None) -> tuple[Run, str]:
@@ -274,14 +320,16 @@ def _covering(matching: Sequence[Run], gaps: Gaps | None) -> tuple[Run, str]:
 
 
 def load_reference(path: Path, *, candidate: Run | None = None,
-                   candidate_tf: str | None = None, before: pd.Timestamp | None = None,
-                   tf: str | None = None, run_id: str | None = None,
+                   candidate_tf: str | None = None, candidate_litert: str | None = None,
+                   upgrade: str = "tensorflow", before: pd.Timestamp | None = None,
+                   tf: str | None = None, litert: str | None = None, run_id: str | None = None,
                    exclude_path: Path | None = None, gaps: Gaps | None = None,
                    workload: str | None = None) -> ReferenceChoice:
     """The reference run from a results CSV or history folder (see select_reference); a CSV
-    named without --tf / --run-id is the reference itself, if complete.
+    named without --tf / --litert / --run-id is the reference itself, if complete.
 
-    With `candidate`, its TensorFlow version, workload and time are the selection's, and its
+    With `candidate`, its TensorFlow and LiteRT versions, workload and time are the
+    selection's, and its
     own file and run id are left out first: a run must never be its own reference, or the gate
     would always pass. Raises ResultsFileError for an unusable file, SelectionError when no run
     fits.
@@ -290,18 +338,20 @@ def load_reference(path: Path, *, candidate: Run | None = None,
     runs = list(history)
     if candidate is not None:
         candidate_tf, workload = candidate.info.tensorflow, candidate.info.workload
-        before = candidate.info.time
+        candidate_litert, before = candidate.info.litert, candidate.info.time
         runs = [run for run in runs if run.run_id != candidate.run_id]
         if not runs:
             raise SelectionError(f"holds only the candidate's own run {candidate.run_id!r}; "
                                  f"pass a history with an earlier run as REFERENCE")
-    if Path(path).is_file() and tf is None and run_id is None:
+    if Path(path).is_file() and tf is None and litert is None and run_id is None:
         # A file named on its own is the reference: there is nothing to choose between, only
         # its completeness to check.
         choice = select_reference(runs, run_id=runs[0].run_id)
     else:
-        choice = select_reference(runs, candidate_tf=candidate_tf, before=before, tf=tf,
-                                  run_id=run_id, gaps=gaps, workload=workload)
+        choice = select_reference(runs, candidate_tf=candidate_tf,
+                                  candidate_litert=candidate_litert, upgrade=upgrade,
+                                  before=before, tf=tf, litert=litert, run_id=run_id, gaps=gaps,
+                                  workload=workload)
     return replace(choice, passed_over=history.passed_over)
 
 

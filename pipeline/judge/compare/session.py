@@ -79,9 +79,11 @@ class SessionPlan:
 
 
 def session_reference(path: Path, plan: SessionPlan, *, installed_tf: str,
-                      tf: str | None = None, run_id: str | None = None) -> ReferenceChoice:
+                      installed_litert: str = "", tf: str | None = None,
+                      litert: str | None = None, run_id: str | None = None) -> ReferenceChoice:
     """The reference run for a session (ResultsFileError, SelectionError as load_reference):
-    by default the latest complete run of the newest TensorFlow below the installed one,
-    written before now, that covers the plan."""
-    return load_reference(path, candidate_tf=installed_tf, before=pd.Timestamp.now(tz="UTC"),
-                          tf=tf, run_id=run_id, gaps=plan.gaps(), workload=plan.workload)
+    by default the latest complete run of the newest TensorFlow below the installed one, on
+    the installed LiteRT, written before now, that covers the plan."""
+    return load_reference(path, candidate_tf=installed_tf, candidate_litert=installed_litert,
+                          before=pd.Timestamp.now(tz="UTC"), tf=tf, litert=litert,
+                          run_id=run_id, gaps=plan.gaps(), workload=plan.workload)

@@ -15,6 +15,7 @@ from pipeline.judge.duel.report import exit_code, format_report, records
 from pipeline.judge.duel.runs import Run, duel_rows, load_run, run_duel
 from pipeline.judge.duel.schedule import SIDES, DuelError, DuelRow, check_settings
 from pipeline.measure.duel_worker import WorkerError
+from pipeline.measure.interpreters import interpreter_of
 from pipeline.options import THRESHOLDS
 from pipeline.results import ResultsFileError
 
@@ -98,9 +99,10 @@ def settings_from(args: argparse.Namespace) -> DuelSettings:
 def duel(reference_csv: Path, candidate_csv: Path, settings: DuelSettings, *,
          reference_python: str = sys.executable, candidate_python: str = sys.executable,
          reference_run_dir: Path | None = None, candidate_run_dir: Path | None = None,
-         ) -> tuple[list[DuelRow], Run, Run]:
-    """Duel every latency key the two runs share; DuelError, WorkerError or ResultsFileError
-    with the one line the CLI prints when it cannot be run (exit 2)."""
+         interpreters: frozenset[str] | None = None) -> tuple[list[DuelRow], Run, Run]:
+    """Duel every latency key the two runs share (of `interpreters` only, when given: a LiteRT
+    upgrade changes no tf.lite key); DuelError, WorkerError or ResultsFileError with the one
+    line the CLI prints when it cannot be run (exit 2)."""
     check_settings(settings)
     reference = load_run("reference", reference_csv, reference_run_dir, reference_python)
     candidate = load_run("candidate", candidate_csv, candidate_run_dir, candidate_python)
@@ -108,10 +110,12 @@ def duel(reference_csv: Path, candidate_csv: Path, settings: DuelSettings, *,
         raise DuelError(f"the runs built different workloads: reference {reference.run_id} "
                         f"{reference.workload!r}, candidate {candidate.run_id} "
                         f"{candidate.workload!r}; duel two runs of one workload")
-    keys = sorted(reference.keys & candidate.keys)
+    keys = sorted(key for key in reference.keys & candidate.keys
+                  if interpreters is None or interpreter_of(key.runtime) in interpreters)
     if not keys:
-        raise DuelError(f"no latency key is in both runs (reference {reference.run_id} has "
-                        f"{len(reference.keys)}, candidate {candidate.run_id} has "
+        only = f" of {', '.join(sorted(interpreters))}" if interpreters is not None else ""
+        raise DuelError(f"no latency key{only} is in both runs (reference {reference.run_id} "
+                        f"has {len(reference.keys)}, candidate {candidate.run_id} has "
                         f"{len(candidate.keys)}); duel two runs that both timed latency")
     samples = run_duel(reference, candidate, keys, settings)
     return duel_rows(reference, candidate, samples, settings), reference, candidate
