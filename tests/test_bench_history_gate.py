@@ -149,11 +149,14 @@ def test_compare_skip_latency_gates_accuracy_and_size_and_names_the_reference(
     assert ("FAILED bench/test_history_gate.py::test_no_regression_against_history"
             "[baseline-accuracy]") in output
     assert "regressed against history (beyond -0.50 pt):" in output
-    # The test history's runs are schema 2, from before raw_bytes was recorded: nothing judges
-    # this session's raw sizes, and the coverage test says so.
-    assert ("4 gated measurement(s) of this session have no reference measurement in run "
+    # The test history's runs are schema 2, from before raw_bytes and each interpreter's
+    # accuracy were recorded: nothing judges this session's raw sizes and per-interpreter
+    # accuracies, and the coverage test says so.
+    assert ("8 gated measurement(s) of this session have no reference measurement in run "
             f"{reference}, so nothing judged them: baseline (raw_bytes), pruned (raw_bytes), "
-            "pruned_tflite (raw_bytes), pruned_quantized_tflite (raw_bytes)") in output, output
+            "pruned_tflite (accuracy ai_edge_litert, accuracy tf.lite, raw_bytes), "
+            "pruned_quantized_tflite (accuracy ai_edge_litert, accuracy tf.lite, raw_bytes)"
+            ) in output, output
 
 
 def test_compare_to_a_reuse_run_fails_the_measurements_it_never_made(
@@ -177,7 +180,8 @@ def test_compare_to_a_reuse_run_fails_the_measurements_it_never_made(
     assert (f"gated measurement(s) of this session have no reference measurement in run "
             f"{reference}, so nothing judged them: baseline (accuracy, zipped_bytes, "
             f"raw_bytes), pruned (accuracy, zipped_bytes, raw_bytes, sparsity), pruned_tflite "
-            f"(raw_bytes), pruned_quantized_tflite (raw_bytes)") in output, output
+            f"(accuracy ai_edge_litert, accuracy tf.lite, raw_bytes), pruned_quantized_tflite "
+            f"(accuracy ai_edge_litert, accuracy tf.lite, raw_bytes)") in output, output
 
 
 def test_compare_to_without_an_eligible_run_stops_before_training(tmp_path: Path,

@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 from PIL import Image
 
 from pipeline.config import load_config
-from pipeline.judge.history.cli import main
+from pipeline.judge.history.cli import main, newest_complete_run
 from pipeline.judge.history.picture import (
     COLUMN_TITLES,
     FIGURE_DPI,
@@ -236,6 +236,23 @@ def test_runs_of_the_same_minute_get_their_run_id_suffix(results_dir: Path) -> N
     assert labels[a] == f"{label_of('tf2.21.0_a.csv')}\n{a[-6:]}"
     assert labels[b] == f"{label_of('tf2.21.0_a.csv')}\n{b[-6:]}"
     assert labels[run_id_of("tf2.20.0.csv")] == label_of("tf2.20.0.csv")
+
+
+def test_litert_releases_of_one_line_sort_by_version_and_are_labelled(results_dir: Path) -> None:
+    """A LiteRT release added to the 2.21.0 line after its 2.3.0 runs (b, the latest complete
+    run, relabelled 2.2.0) sorts before them, so the line's newest LiteRT stays the Pareto
+    view's run; with two LiteRTs in the history every label names its run's."""
+    history = read_history(results_dir)
+    a, b = run_id_of("tf2.21.0_a.csv"), run_id_of("tf2.21.0_b.csv")
+    history = edited(history, b, litert="2.2.0")
+    table = history_table(history)
+    order = run_order(history)
+    assert order.index(b) < order.index(a)
+    assert newest_complete_run(table) == a
+    labels = dict(zip(order, run_labels(table, order), strict=True))
+    assert labels[b] == label_of("tf2.21.0_b.csv").replace("2.21.0\n", "2.21.0\nlitert 2.2.0\n")
+    assert labels[a].split("\n")[:2] == ["2.21.0", "litert 2.3.0"]
+    assert "litert" not in run_labels(history_table(read_history(results_dir)), [a])[0]
 
 
 def test_labels_carry_the_year_when_runs_span_years(results_dir: Path) -> None:

@@ -4,6 +4,8 @@ real models of a `pytest bench` run (tests/fixtures/duel), a callgrind worker of
 dump parsing, the client requests and the refusals on frozen input."""
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -213,6 +215,22 @@ def test_both_runtimes_have_a_native_wrapper_to_count() -> None:
     assert wrapper_path("tf.lite").name.startswith("_pywrap_tensorflow_interpreter_wrapper")
     assert wrapper_path("ai_edge_litert:no_xnnpack").name.startswith(
         "_pywrap_litert_interpreter_wrapper")
+
+
+def test_litert_1_and_2_0_keep_tflites_wrapper_name(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """ai-edge-litert 1.4.0 and 2.0.3 ship ai_edge_litert/_pywrap_tensorflow_interpreter_wrapper
+    .so (2.1 on: _pywrap_litert_...): found, so their counts are made (a run of LiteRT 1.4.0
+    beside TF 2.21 skipped 16 counting tests before)."""
+    package = tmp_path / "ai_edge_litert"
+    package.mkdir()
+    (package / "_pywrap_tensorflow_interpreter_wrapper.so").write_bytes(b"")
+    spec = importlib.machinery.ModuleSpec("ai_edge_litert", None, is_package=True)
+    spec.submodule_search_locations = [str(package)]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    assert wrapper_path("ai_edge_litert") == package / "_pywrap_tensorflow_interpreter_wrapper.so"
+    (package / "_pywrap_litert_interpreter_wrapper.so").write_bytes(b"")
+    assert wrapper_path("ai_edge_litert") == package / "_pywrap_litert_interpreter_wrapper.so"
 
 
 def test_client_requests_do_nothing_outside_valgrind() -> None:

@@ -67,12 +67,13 @@ RESOLVER_DEFAULT, RESOLVER_NO_DEFAULT_DELEGATES = 1, 3
 #: Where each runtime's native interpreter wrapper lies inside its package, first match wins:
 #: the extension its Interpreter class imports. TF 2.15-2.20 import it from
 #: lite/python/interpreter_wrapper/; in 2.21 that folder holds a Python shim importing the one
-#: in lite/python/.
+#: in lite/python/. LiteRT 2.1 on names it _pywrap_litert_*; 1.x and 2.0 kept TFLite's name.
 _WRAPPERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tf.lite": ("tensorflow", (
         "lite/python/interpreter_wrapper/_pywrap_tensorflow_interpreter_wrapper*.so",
         "lite/python/_pywrap_tensorflow_interpreter_wrapper*.so")),
-    "ai_edge_litert": ("ai_edge_litert", ("_pywrap_litert_interpreter_wrapper*.so",)),
+    "ai_edge_litert": ("ai_edge_litert", ("_pywrap_litert_interpreter_wrapper*.so",
+                                          "_pywrap_tensorflow_interpreter_wrapper*.so")),
 }
 #: callgrind, printing nothing but errors, instrumenting nothing until the worker's child asks
 #: (pipeline.measure.client_requests) and collecting only inside the two functions.

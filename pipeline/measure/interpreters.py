@@ -118,6 +118,15 @@ def accuracy_runtime() -> str:
                              f"{'; '.join(missing.values())}")
 
 
+def accuracy_interpreters() -> tuple[str, ...]:
+    """Every interpreter TFLite accuracy is measured on: accuracy_runtime() first, then each
+    other one this environment provides. A LiteRT release can change the predictions of the
+    runtime a team ships while tf.lite's stay, so each interpreter's accuracy is its own row."""
+    first = accuracy_runtime()
+    missing = unavailable_runtimes()
+    return (first, *(name for name in INTERPRETERS if name != first and name not in missing))
+
+
 def _without_default_delegates(runtime: str) -> Any:
     """The BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolver type of `runtime`'s own module."""
     if interpreter_of(runtime) == "tf.lite":
@@ -187,13 +196,15 @@ def output_of(interpreter: Any) -> np.ndarray:
     return as_output(interpreter.get_tensor(detail["index"]), detail)
 
 
-def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> float:
-    """Interpreter accuracy over all of `x_test`, one image per invoke, as the reference does.
+def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray,
+                    runtime: str | None = None) -> float:
+    """Interpreter accuracy over all of `x_test`, one image per invoke, as the reference does,
+    on `runtime` (accuracy_runtime() when None).
 
     Batched invokes were tried and are slower here (0.30 s vs 0.17 s for 10,000 images with
     TF 2.21): XNNPACK re-plans for the resized input, while a single-image invoke is ~15 us.
     """
-    interpreter = load_interpreter(path)
+    interpreter = load_interpreter(path, runtime)
     input_detail = interpreter.get_input_details()[0]
     output_index = interpreter.get_output_details()[0]["index"]
     inputs = as_input(x_test.astype(np.float32), input_detail)

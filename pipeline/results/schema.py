@@ -71,6 +71,12 @@ MIGRATIONS: tuple[Migration, ...] = (
               "the distribution that provided ai_edge_litert; and the TFLite interpreters the "
               "run's environment did not provide (a TensorFlow without tf.lite.Interpreter), "
               "space-separated, whose rows are absent by the build, not missing"),
+    Migration(8, {},
+              "no new column: a TFLite model's accuracy on each interpreter is a row of its "
+              "own, `accuracy` with that runtime (tf.lite, ai_edge_litert), beside the model's "
+              "accuracy without a runtime (on the first interpreter there is); an older file "
+              "has none, so a run of this schema compared with one has those rows `no "
+              "reference`"),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 #: Schema versions the reader understands. A file from a newer writer is refused rather than

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import numpy as np
 
 from pipeline.data import Dataset
 from pipeline.measure.instructions import InstructionCounter
-from pipeline.measure.interpreters import tflite_accuracy, tflite_kernels
+from pipeline.measure.interpreters import accuracy_interpreters, tflite_accuracy, tflite_kernels
 from pipeline.measure.measurement import Measurement
 from pipeline.measure.size import zipped_size
 from pipeline.run.source import SourceRun
@@ -51,6 +51,8 @@ class Artifact:
 
     `source_accuracy` is the accuracy of the parent it was made from (None for the root);
     `kernels` the Conv2D and Dense weights when the variant measures sparsity or clusters.
+    A TFLite model's `accuracy` is the one on the accuracy runtime (tf.lite where there is
+    one); `interpreter_accuracy` holds it on every interpreter measured, that one first.
     """
 
     variant: Variant
@@ -61,6 +63,7 @@ class Artifact:
     raw_bytes: int
     source_accuracy: float | None
     kernels: dict[str, np.ndarray] | None
+    interpreter_accuracy: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -173,6 +176,7 @@ class BenchRun:
         y_train, y_test = self.dataset.y_train, self.dataset.y_test
         path = self.run_dir / f"{variant.name}{variant.suffix}"
         model: Any | None = None
+        on: dict[str, float] = {}  # a TFLite model's accuracy per interpreter
         parent_model = None if parent is None else parent.model
         if self.source is not None and variant.kind == "keras":
             return self._recorded(variant, parent)
@@ -186,7 +190,9 @@ class BenchRun:
             if self._counter is not None and variant.name in self._to_count:
                 self._counter.submit(path, variant.name)
             with self._stage("evaluate", variant.name):
-                accuracy = tflite_accuracy(path, x_test, y_test)
+                on = {runtime: tflite_accuracy(path, x_test, y_test, runtime)
+                      for runtime in accuracy_interpreters()}
+            accuracy = next(iter(on.values()))
             kernels = tflite_kernels(path) if variant.measures else None
         else:
             assert variant.step is not None  # the registry checks one of step/converter
@@ -201,7 +207,7 @@ class BenchRun:
             kernels = pruned_kernels(model) if variant.measures else None
         artifact = Artifact(variant, path, model, accuracy, zipped_size(path),
                             path.stat().st_size,
-                            None if parent is None else parent.accuracy, kernels)
+                            None if parent is None else parent.accuracy, kernels, on)
         self._record(artifact)
         return artifact
 
@@ -220,6 +226,12 @@ class BenchRun:
         name = artifact.name
         self.record(Measurement(model=name, metric="accuracy", value=artifact.accuracy,
                                 unit="fraction"))
+        # And a TFLite model's on each interpreter, as its own row: a build without one of them
+        # has its rows `not available`, while the row above (on the first interpreter there
+        # is) stays the model's accuracy.
+        for runtime, accuracy in artifact.interpreter_accuracy.items():
+            self.record(Measurement(model=name, metric="accuracy", value=accuracy,
+                                    unit="fraction", runtime=runtime))
         self.record(Measurement(model=name, metric="zipped_bytes", value=artifact.zipped_bytes,
                                 unit="bytes"))
         self.record(Measurement(model=name, metric="raw_bytes", value=artifact.raw_bytes,

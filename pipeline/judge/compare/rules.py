@@ -167,8 +167,9 @@ def describe_keys(keys: Sequence[MeasurementKey], limit: int | None = DESCRIBED_
         return f"those of {', '.join(models)} (the rows say which)"
     grouped: dict[str, list[str]] = {}
     for key in sorted(keys, key=report_order):
-        what = key.metric if key.runtime is None else (
-            f"{key.metric} {key.runtime} {key.threads} thread{'s' if key.threads != 1 else ''}")
+        what = " ".join([key.metric, *([key.runtime] if key.runtime else []),
+                         *([f"{key.threads} thread{'s' if key.threads != 1 else ''}"]
+                           if key.threads is not None else [])])
         grouped.setdefault(key.model, []).append(what)
     return ", ".join(f"{model} ({', '.join(whats)})" for model, whats in grouped.items())
 

@@ -12,17 +12,19 @@ checkout). `--out docs` regenerates the pictures docs/history.md shows; `--csv`,
 matplotlib/Pillow versions give the same bytes (no time or path in a file), so regenerating
 docs/ when nothing changed leaves git clean, and tests/test_history.py fails when docs/ is stale.
 
-* history.csv, one row per run x (model, runtime, threads), each with the run's `complete`
-  flag (False marks a partial run, never a reference run). A model row (runtime and threads
-  empty) carries accuracy, zipped_bytes and size_ratio (baseline zipped_bytes / this model's
+* history.csv, one row per run x (model, runtime, threads), each with the run's TensorFlow
+  and LiteRT versions and its `complete` flag (False marks a partial run, never a reference
+  run). A model row (runtime and threads empty) carries accuracy (a TFLite model's on
+  tf.lite), zipped_bytes and size_ratio (baseline zipped_bytes / this model's
   zipped_bytes; empty on the baseline row), a latency row carries latency_median_s with the
   quartiles of its repetitions (latency_q1_s, latency_q3_s) and, where counted, the
   instructions per invoke of that (model, runtime, threads); a key that was counted but never
   timed (`tf.lite:no_xnnpack`) has a row of its own. Each number appears once, so the table can
   be filtered or summed without double counting.
 * history.png, 1600 px wide: one row of panels per model, runs on the x axis ordered by
-  (TensorFlow version, time). A run is labelled with its TF version, UTC date and HH:MM (plus
-  its run_id's suffix when two runs would read the same), "(partial)" under a partial run and
+  (TensorFlow version, LiteRT version, time). A run is labelled with its TF version (and its
+  LiteRT's when the history holds several), UTC date and HH:MM (plus its run_id's suffix when
+  two runs would read the same), "(partial)" under a partial run and
   "reuses XXXXXX" under a `--reuse-run` session. Left, the model's accuracy and, shaded, the
   band its bound allowed in each run that measured it (`accuracy_min` for the root; within
   `accuracy_drop_max` of its parent's accuracy in that run otherwise, so only where the parent

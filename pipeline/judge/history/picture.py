@@ -61,13 +61,18 @@ def _run_suffix(run_id: str) -> str:
 def run_labels(table: pd.DataFrame, run_ids: Sequence[str],
                sources: Mapping[str, str] | None = None) -> list[str]:
     """x-tick labels, distinct per run: "TF version\nUTC date\nHH:MM" (the date without its
-    year when every run is of one year, which the title then names: narrower labels), plus the
+    year when every run is of one year, which the title then names: narrower labels), with
+    "litert VERSION" under the TF version when the runs hold more than one LiteRT, plus the
     run_id's suffix where two runs would read the same, then "(partial)" and "reuses SOURCE"
     marks, one short item per line so that the labels of many runs still fit side by side."""
     runs = table.drop_duplicates("run_id").set_index("run_id")
     times = run_times(runs.reset_index()).set_axis(runs.index)
     date = "%m-%d" if len(run_years(table)) == 1 else "%Y-%m-%d"
-    base = {r: f"{runs.at[r, 'tensorflow']!s}\n{times[r]:{date}}\n{times[r]:%H:%M}"
+    litert = runs["litert"] if "litert" in runs else pd.Series("", index=runs.index)
+    several = litert.loc[list(run_ids)].fillna("").nunique() > 1
+    base = {r: f"{runs.at[r, 'tensorflow']!s}"
+               + (f"\nlitert {litert.at[r] or 'none'!s}" if several else "")
+               + f"\n{times[r]:{date}}\n{times[r]:%H:%M}"
             for r in run_ids}
     seen = pd.Series(base).value_counts()
     labels = []

@@ -1,8 +1,8 @@
 """The history table: every run of a history as tidy rows, and the facts its picture needs.
 
 One row per run x (model, runtime, threads), each number once (see cli.py for the columns), in
-run order (TensorFlow version, then time); the machines the runs were measured on, labelled
-as briefly as tells them apart.
+run order (TensorFlow version, LiteRT version, then time); the machines the runs were measured
+on, labelled as briefly as tells them apart.
 """
 from __future__ import annotations
 
@@ -17,23 +17,26 @@ from pipeline.results import Run, is_missing, parse_samples, tf_version_key
 from pipeline.variants.registry import registry_rank
 
 TABLE_COLUMNS: tuple[str, ...] = (
-    "run_id", "timestamp_utc", "tensorflow", "workload", "cpu", "complete", "model", "runtime",
-    "threads",
+    "run_id", "timestamp_utc", "tensorflow", "litert", "workload", "cpu", "complete", "model",
+    "runtime", "threads",
     "accuracy", "zipped_bytes", "size_ratio", "latency_median_s", "latency_q1_s",
     "latency_q3_s", "instructions_per_invoke",
 )
 
 
 def _run_order(runs: Iterable[Run]) -> list[Run]:
-    """Runs ordered by (TensorFlow version, timestamp); unparseable versions go last."""
-    return sorted(runs, key=lambda run: (tf_version_key(run.info.tensorflow), run.info.time,
+    """Runs ordered by (TensorFlow version, LiteRT version, timestamp); unparseable versions go
+    last. A LiteRT release added to a line later sorts among that line's runs by its version,
+    so the line's newest LiteRT stays last (the Pareto view's run)."""
+    return sorted(runs, key=lambda run: (tf_version_key(run.info.tensorflow),
+                                         tf_version_key(run.info.litert or ""), run.info.time,
                                          run.run_id))
 
 
 #: The run fields the table repeats on each of a run's rows. `complete` marks partial runs
 #: (False: never a reference run) and is empty for schema-1 runs, whose completeness is unknown.
-_RUN_FIELDS: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow", "workload", "cpu",
-                                "complete")
+_RUN_FIELDS: tuple[str, ...] = ("run_id", "timestamp_utc", "tensorflow", "litert", "workload",
+                                "cpu", "complete")
 
 
 def source_runs(runs: Iterable[Run]) -> dict[str, str]:
@@ -78,7 +81,9 @@ def history_table(runs: Iterable[Run]) -> pd.DataFrame:
 def _run_rows(run: Run, baseline_bytes: float | None) -> list[dict[str, Any]]:
     """The table rows of one run (unsorted): one per model, one per latency measurement."""
     ident = {c: getattr(run.info, c) for c in _RUN_FIELDS}
-    model_level = run.rows[run.rows["metric"].isin(["accuracy", "zipped_bytes"])]
+    # The model's own figures: not a TFLite model's accuracy on a further interpreter.
+    model_level = run.rows[run.rows["metric"].isin(["accuracy", "zipped_bytes"])
+                           & run.rows["runtime"].map(lambda r: is_missing(r) or r == "")]
     value = {(r["model"], r["metric"]): r["value"] for r in model_level.to_dict("records")}
     rows = []
     for model in run.rows["model"].unique():
