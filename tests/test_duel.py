@@ -329,6 +329,20 @@ def test_cli_lists_keys_of_one_run_only(fake_duel: dict[str, float], tmp_path: P
     assert out.splitlines()[-1] == "PASS: 7 ok, 1 reference only"
 
 
+def test_a_litert_upgrade_duels_the_ai_edge_litert_keys_only(fake_duel: dict[str, float],
+                                                              tmp_path: Path) -> None:
+    """bench upgrade of a LiteRT candidate: the tf.lite keys are the same TensorFlow on both
+    sides, so they are neither duelled nor listed as one side's (a candidate key the duel left
+    out read `candidate only` before)."""
+    tf_lite = [key for key in KEYS if key.runtime == "tf.lite"]
+    candidate = write_run(tmp_path / "candidate.csv", drop=tf_lite[:1], run_id="cand")
+    rows, _, _ = duel.cli.duel(RUN_CSV, candidate, SETTINGS,
+                               interpreters=frozenset({"ai_edge_litert"}))
+    assert {row.runtime for row in rows} == {"ai_edge_litert"}
+    assert {row.verdict for row in rows} == {"ok"}
+    assert len(rows) == len([k for k in KEYS if k.runtime == "ai_edge_litert"])
+
+
 def test_cli_output_to_a_closed_pipe_is_quiet() -> None:
     """`python -m pipeline.duel ... | head -1`: the reader goes away; no traceback."""
     script = ("import pipeline.judge.duel.cli as d\n"

@@ -110,8 +110,12 @@ def duel(reference_csv: Path, candidate_csv: Path, settings: DuelSettings, *,
         raise DuelError(f"the runs built different workloads: reference {reference.run_id} "
                         f"{reference.workload!r}, candidate {candidate.run_id} "
                         f"{candidate.workload!r}; duel two runs of one workload")
-    keys = sorted(key for key in reference.keys & candidate.keys
-                  if interpreters is None or interpreter_of(key.runtime) in interpreters)
+    if interpreters is not None:  # the other keys are not this duel's: left out of both sides
+        reference, candidate = (
+            replace(run, keys=frozenset(k for k in run.keys
+                                        if interpreter_of(k.runtime) in interpreters))
+            for run in (reference, candidate))
+    keys = sorted(reference.keys & candidate.keys)
     if not keys:
         only = f" of {', '.join(sorted(interpreters))}" if interpreters is not None else ""
         raise DuelError(f"no latency key{only} is in both runs (reference {reference.run_id} "
