@@ -63,3 +63,20 @@ def test_a_pair_the_history_does_not_hold_lists_the_pairs_it_does(tmp_path: Path
     assert err == (f"{ERROR}{folder}: no complete run of tensorflow '2.20.0' on LiteRT 1.4.0 "
                    f"written before the candidate; complete runs: 2.20.0 + litert 2.3.0 (1 "
                    f"run), 2.21.0 + litert 2.1.6 (1 run), 2.21.0 + litert 2.2.0 (1 run)\n")
+
+
+def test_the_committed_history_gates_each_litert_release_against_the_one_before() -> None:
+    """results/ holds LiteRT 1.4.0, 2.1.6, 2.2.0 (and 2.3.0) under TF 2.21 for both workloads:
+    with --upgrade litert each release's run is compared with the release below it, on 2.21."""
+    from pipeline import REPO_ROOT
+    from pipeline.judge.compare.selection import load_reference
+    from pipeline.results import read_history
+
+    results = REPO_ROOT / "results"
+    runs = [run for run in read_history(results) if run.info.tensorflow == "2.21.0"]
+    for workload in ("mnist_cnn", "ds_cnn"):
+        by_litert = {run.info.litert: run for run in runs if run.info.workload == workload}
+        assert sorted(by_litert) == ["1.4.0", "2.1.6", "2.2.0", "2.3.0"], workload
+        for below, release in (("1.4.0", "2.1.6"), ("2.1.6", "2.2.0")):
+            choice = load_reference(results, candidate=by_litert[release], upgrade="litert")
+            assert choice.run.run_id == by_litert[below].run_id, (workload, release)
