@@ -433,6 +433,14 @@ def test_json_names_the_reference_run_and_the_outcome() -> None:
     assert document["summary"]["verdict"] == "PASS"
 
 
+def test_counts_of_a_million_and_more_are_shown_whole() -> None:
+    from pipeline.judge.compare.report import shown_value
+
+    assert shown_value("instructions_allocate", 2524900.0) == "2524900"
+    assert shown_value("instructions_per_invoke", 172031.0) == "172031"
+    assert shown_value("distinct_weights", 16.0) == "16"
+
+
 def test_markdown_is_a_github_table_with_one_line_per_row() -> None:
     _, out, _ = run_cli(A, B, "--format", "markdown")
     table = [line for line in out.splitlines() if line.startswith("|")]

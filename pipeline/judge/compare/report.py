@@ -74,7 +74,7 @@ def summary_line(result: Outcome) -> str:
         f"; {result.note}" if result.note else "")
 
 
-def _show(metric: str, value: float | None) -> str:
+def shown_value(metric: str, value: float | None) -> str:
     """A value in the unit a reader expects: accuracy as a fraction, sizes and memory in
     bytes, latency in microseconds."""
     if value is None:
@@ -89,6 +89,8 @@ def _show(metric: str, value: float | None) -> str:
         return f"{value * 1e6:.2f} us"
     if metric == "stage_seconds":
         return f"{value:.2f} s"
+    if metric.startswith("instructions_") or metric == "distinct_weights":
+        return f"{value:.0f}"  # whole counts: `:g` wrote 2,524,900 as 2.5249e+06
     return f"{value:g}"
 
 
@@ -101,7 +103,7 @@ _NUMERIC_COLUMNS = frozenset({"threads", "reference", "candidate", "change"})
 def _cells(row: ComparisonRow) -> list[str]:
     threads = "" if row.threads is None else str(row.threads)
     return [row.model, row.metric, row.runtime or "", threads, row.stage or "",
-            _show(row.metric, row.reference), _show(row.metric, row.candidate),
+            shown_value(row.metric, row.reference), shown_value(row.metric, row.candidate),
             row.change, row.allowed, row.verdict, row.detail]
 
 
