@@ -47,7 +47,7 @@ from pipeline.console import fail
 from pipeline.data import scale_pixels
 from pipeline.measure.client_requests import SUPPORTED_MACHINES
 from pipeline.measure.instruction_worker import ALLOCATE_DUMP, INVOKE_DUMP
-from pipeline.measure.interpreters import INTERPRETERS, NO_XNNPACK, RUNTIMES
+from pipeline.measure.interpreters import INTERPRETERS, NO_XNNPACK, RUNTIMES, interpreter_of
 from pipeline.measure.measurement import Measurement
 
 #: The valgrind tool that counts, recorded with each run (run column `instructions_tool`).
@@ -151,7 +151,7 @@ def ensure_countable(valgrind: str = "valgrind") -> str:
 
 def wrapper_path(runtime: str) -> Path:
     """The native interpreter wrapper of `runtime` (found without importing its package)."""
-    base = runtime.removesuffix(NO_XNNPACK)
+    base = interpreter_of(runtime)
     if runtime not in RUNTIMES or base not in _WRAPPERS:
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
     package, patterns = _WRAPPERS[base]
@@ -336,7 +336,7 @@ class InstructionCounter:
     def start(self) -> InstructionCounter:
         """Launch the workers (once); a runtime whose package is missing is refused here."""
         for base in INTERPRETERS:
-            if base in self._workers or not any(r.removesuffix(NO_XNNPACK) == base
+            if base in self._workers or not any(interpreter_of(r) == base
                                                 for r in self.runtimes):
                 continue
             stderr = (self._folder / f"{base}.stderr").open("w+")
@@ -365,7 +365,7 @@ class InstructionCounter:
         shutil.copyfile(model, copy)
         self._copies += 1
         for runtime in self.runtimes:
-            worker = self._workers[runtime.removesuffix(NO_XNNPACK)]
+            worker = self._workers[interpreter_of(runtime)]
             resolver = (RESOLVER_NO_DEFAULT_DELEGATES if runtime.endswith(NO_XNNPACK)
                         else RESOLVER_DEFAULT)
             assert worker.process.stdin is not None

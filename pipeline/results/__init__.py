@@ -28,6 +28,7 @@ from pipeline.results.schema import (
     run_times,
     selected_variants,
     tf_version_key,
+    without_runtime,
 )
 from pipeline.results.writer import run_of, to_frame, write_atomic
 
@@ -38,5 +39,5 @@ __all__ = [
     "ResultsFileError", "Run", "RunInfo", "added_after", "columns_of", "completeness",
     "is_missing", "key_of", "measurements_of", "parse_samples",
     "read_history", "read_results", "run_of", "run_times", "selected_variants", "tf_version_key",
-    "to_frame", "write_atomic",
+    "to_frame", "without_runtime", "write_atomic",
 ]

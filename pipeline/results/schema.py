@@ -189,6 +189,12 @@ def is_missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def without_runtime(rows: pd.DataFrame) -> pd.Series:
+    """Which rows have no runtime: a model's own figures (its accuracy, sizes), not a TFLite
+    model's accuracy on one interpreter (schema 8) nor a latency, count or footprint row."""
+    return rows["runtime"].map(lambda runtime: is_missing(runtime) or runtime == "")
+
+
 def completeness(value: object) -> bool | None:
     """A run's `complete` cell as read: True or False, None when unknown (schema 1)."""
     return None if is_missing(value) else bool(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.results import ResultsFileError, is_missing, read_results
+from pipeline.results import ResultsFileError, read_results, without_runtime
 from pipeline.run.source import RECORDED_METRICS, ReuseError, SourceRun
 
 
@@ -53,9 +53,7 @@ def load_source_run(folder: Path, results_dir: Path, *, recipe_sha256: str,
                          f"--reuse-run")
     variants = info.variants or tuple(
         dict.fromkeys(run.rows.loc[run.rows["metric"] == "accuracy", "model"]))
-    # The model's own figures, not a TFLite model's accuracy on a further interpreter.
-    recorded = run.rows[run.rows["metric"].isin(RECORDED_METRICS)
-                        & run.rows["runtime"].map(lambda r: is_missing(r) or r == "")]
+    recorded = run.rows[run.rows["metric"].isin(RECORDED_METRICS) & without_runtime(run.rows)]
     source = SourceRun(folder, info, variants, {
         (str(model), str(metric)): float(value) for model, metric, value
         in zip(recorded["model"], recorded["metric"], recorded["value"], strict=True)})

@@ -34,7 +34,7 @@ from pipeline.upgrade.candidate import (
     current_tensorflow,
     parse_candidate,
 )
-from pipeline.upgrade.environment import PROBE, CandidateEnvironment, Probe, prepare
+from pipeline.upgrade.environment import CandidateEnvironment, prepare, run_probe
 from pipeline.upgrade.verdict import DONE, EXIT_CODES, Step, report, summary, verdict
 from pipeline.workloads import DEFAULT_WORKLOAD
 
@@ -219,12 +219,9 @@ def duel_step(name: str, reference_csv: Path, candidate_csv: Path, reference_pyt
 def current_environment_tensorflow(python: str) -> Candidate:
     """The TensorFlow of the current environment (`python`), pinned: what a LiteRT candidate is
     installed beside."""
-    code, stdout, stderr = capture([python, "-c", PROBE, "metadata"])
-    if code != 0:
-        tail = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise CandidateError(f"cannot read the current environment's TensorFlow from {python} "
-                             f"(exit {code}): {tail}; pass --reference-python")
-    return current_tensorflow(Probe.parse(stdout).tensorflow, python)
+    probe = run_probe(capture, python, "metadata", failed="cannot tell which TensorFlow the "
+                      "current environment holds; pass --reference-python")
+    return current_tensorflow(probe.tensorflow, python)
 
 
 def environment_step(candidate: Candidate, args: argparse.Namespace,

@@ -225,7 +225,7 @@ def prepare(candidate: Candidate, envs_dir: Path, *, recreate: bool, stream: Str
     marker = path / MARKER
     previous = _read_marker(marker)
     if not recreate and previous.get("inputs_sha256") == digest and python.is_file():
-        probe = _probe(capture, python, "import")
+        probe = run_probe(capture, python, "import")
         version = check_import(candidate, probe, beside)
         say(f"reusing {path} ({probe.label()}; made {previous.get('created_utc')}; "
             f"--recreate installs {candidate.spec} again)")
@@ -239,7 +239,7 @@ def prepare(candidate: Candidate, envs_dir: Path, *, recreate: bool, stream: Str
     _run(stream, [sys.executable, "-m", "venv", str(path)], "making the virtual environment")
     _run(stream, [str(python), *PIP, candidate.requirement, *extra,
                   *_requirements(with_dependencies(candidate))], f"installing {candidate.spec}")
-    installed = _probe(capture, python, "metadata")
+    installed = run_probe(capture, python, "metadata")
     version = installed_version(tensorflow, installed, role=_role(candidate, tensorflow))
     if extra:
         installed_version(candidate, installed)
@@ -247,7 +247,7 @@ def prepare(candidate: Candidate, envs_dir: Path, *, recreate: bool, stream: Str
     say(f"installed TensorFlow {version}; now {companions[0]} and tfmot, without dependencies")
     _run(stream, [str(python), *PIP, "--no-deps", *companions,
                   *_requirements(WITHOUT_DEPENDENCIES)], "installing tf-keras and tfmot")
-    probe = _probe(capture, python, "import")
+    probe = run_probe(capture, python, "import")
     version = check_import(candidate, probe, beside)
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     marker.write_text(json.dumps({"inputs_sha256": digest, "inputs": wanted,
@@ -271,10 +271,12 @@ def _run(stream: Stream, argv: Sequence[str], what: str) -> None:
                              f"above")
 
 
-def _probe(capture: Capture, python: Path, mode: str) -> Probe:
+def run_probe(capture: Capture, python: Path | str, mode: str,
+              failed: str = "cannot import the candidate's TensorFlow stack") -> Probe:
+    """What PROBE finds in the environment of `python` (`mode` metadata: its distributions only;
+    import: and what they import as); CandidateError, saying `failed`, when it does not run."""
     code, stdout, stderr = capture([str(python), "-c", PROBE, mode])
     if code != 0:
         tail = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise CandidateError(f"{python} cannot import the candidate's TensorFlow stack "
-                             f"(exit {code}): {tail}")
+        raise CandidateError(f"{python} {failed} (exit {code}): {tail}")
     return Probe.parse(stdout)

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import CompareRules
-from pipeline.measure.interpreters import NO_XNNPACK, is_available
+from pipeline.measure.interpreters import interpreter_of, is_available
 from pipeline.measure.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
 from pipeline.results import (
     METRICS,
@@ -290,7 +290,7 @@ def _absent_by_build(key: MeasurementKey, side: str, run: Run) -> str | None:
     unavailable = run.info.runtimes_unavailable or ()
     if key.runtime is None or is_available(key.runtime, unavailable):
         return None
-    return (f"{key.runtime.removesuffix(NO_XNNPACK)} is not available in the {side}'s build "
+    return (f"{interpreter_of(key.runtime)} is not available in the {side}'s build "
             f"(run {run.run_id}, runtimes_unavailable)")
 
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from pipeline.results import Run, is_missing, parse_samples, tf_version_key
+from pipeline.results import Run, is_missing, parse_samples, tf_version_key, without_runtime
 from pipeline.variants.registry import registry_rank
 
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -81,9 +81,8 @@ def history_table(runs: Iterable[Run]) -> pd.DataFrame:
 def _run_rows(run: Run, baseline_bytes: float | None) -> list[dict[str, Any]]:
     """The table rows of one run (unsorted): one per model, one per latency measurement."""
     ident = {c: getattr(run.info, c) for c in _RUN_FIELDS}
-    # The model's own figures: not a TFLite model's accuracy on a further interpreter.
     model_level = run.rows[run.rows["metric"].isin(["accuracy", "zipped_bytes"])
-                           & run.rows["runtime"].map(lambda r: is_missing(r) or r == "")]
+                           & without_runtime(run.rows)]
     value = {(r["model"], r["metric"]): r["value"] for r in model_level.to_dict("records")}
     rows = []
     for model in run.rows["model"].unique():
