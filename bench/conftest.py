@@ -37,6 +37,7 @@ from pipeline.results import MeasurementKey, Run, RunInfo
 from pipeline.run.bench_run import Artifact, BenchRun
 from pipeline.suite.session import BenchSession, SessionError, SessionOptions, SessionStop
 from pipeline.tfenv import EnvironmentProblem, ensure_single_tensorflow
+from pipeline.variants.registry import default_variants
 from pipeline.workload import Workload, WorkloadError
 from pipeline.workloads import DEFAULT_WORKLOAD, resolve_workload
 
@@ -152,7 +153,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--workload: {exc}") from None
     path = config.getoption("thresholds")
     try:
-        thresholds = load_config(path or DEFAULT_CONFIG_PATH, bounds=workload.bounds)
+        thresholds = load_config(path or DEFAULT_CONFIG_PATH, bounds=workload.bounds,
+                             required=default_variants(workload))
         config.stash[_SESSION] = BenchSession(_options(config), workload, thresholds,
                                               narrowed=_selection_narrowed(config))
     except (ConfigError, SessionError) as exc:

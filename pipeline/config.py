@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline import THRESHOLDS_PATH
-from pipeline.variants.registry import DEFAULT_VARIANTS, VARIANTS, Variant
+from pipeline.variants.registry import DEFAULT_VARIANTS, VARIANTS, Variant, applies
 
 DEFAULT_CONFIG_PATH = THRESHOLDS_PATH
 
@@ -207,8 +207,12 @@ def _allowed_bounds(variant: Variant) -> set[str]:
     return _required_bounds(variant) | (set() if variant.parent is None else {"size_ratio_min"})
 
 
+#: The variants the default config bounds: every one a workload with a Keras model can build.
+KERAS_VARIANTS: tuple[str, ...] = tuple(name for name in VARIANTS if applies(name, None))
+
+
 def _variant_sections(raw: dict[str, Any], path: Path,
-                      required: tuple[str, ...] = tuple(VARIANTS)) -> dict[str, VariantBounds]:
+                      required: tuple[str, ...] = KERAS_VARIANTS) -> dict[str, VariantBounds]:
     """A [variants.NAME] table for each `required` variant (and any other registered one),
     each with exactly its bounds."""
     tables = raw.get("variants")
@@ -251,14 +255,15 @@ def _read(path: Path, missing: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
 
 
-def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | None = None
-                ) -> Config:
+def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | None = None,
+                required: tuple[str, ...] = DEFAULT_VARIANTS) -> Config:
     """Read and check the threshold config; raise ConfigError naming the file and key.
 
     `bounds` is a workload's own file of [variants.NAME] tables (pipeline.workload), read in
-    place of this file's: it must bound the default variants, and a session refuses to select
-    one it does not bound (`Config.bounds`). This file bounds every variant: the bounds of
-    the reference recipe's `mnist_cnn` workload, whose `bounds` is the default config.
+    place of this file's: it must bound the workload's default variants (`required`), and a
+    session refuses to select one it does not bound (`Config.bounds`). This file bounds every
+    variant of a Keras model: the bounds of the reference recipe's `mnist_cnn` workload, whose
+    `bounds` is the default config.
     """
     path = Path(path)
     raw = _read(path, "threshold config not found; pass --thresholds PATH or restore "
@@ -278,7 +283,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | Non
         if unexpected:
             raise ConfigError(f"{bounds_path}: a workload's bounds file holds [variants.NAME] "
                               f"tables only; [{unexpected[0]}] belongs in {path}.")
-        variants = _variant_sections(bounds_raw, bounds_path, required=DEFAULT_VARIANTS)
+        variants = _variant_sections(bounds_raw, bounds_path, required=required)
     return Config(
         variants=variants,
         latency=_section(raw, "latency", LatencySettings, path),

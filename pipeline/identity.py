@@ -27,8 +27,17 @@ import numpy as np
 
 from pipeline.config import Config
 from pipeline.data import Dataset
-from pipeline.variants.registry import VARIANTS, Variant
-from pipeline.workload import Workload, architecture, jsonable
+from pipeline.variants.registry import VARIANTS, Variant, applies
+from pipeline.workload import (
+    FROM_SCRATCH,
+    REFERENCE_COMPILE,
+    WHOLE_MODEL,
+    Workload,
+    architecture,
+    first_training_images,
+    jsonable,
+    model_file_sha256,
+)
 
 #: How a run's identities were made, recorded as its `identities` column: from declared values
 #: (this module). A file written before schema 7 holds "code" there (pipeline.results.MIGRATIONS).
@@ -49,27 +58,45 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical(value).encode("utf-8")).hexdigest()
 
 
+def array_digest(images: np.ndarray) -> dict[str, Any]:
+    """An array as dtype, shape and the sha256 of its bytes."""
+    images = np.ascontiguousarray(images)
+    return {"dtype": str(images.dtype), "shape": list(images.shape),
+            "sha256": hashlib.sha256(images.tobytes()).hexdigest()}
+
+
 def scaled_input(workload: Workload, dataset: Dataset) -> dict[str, Any]:
-    """What the workload's `scale` makes of the first SCALED_SAMPLE training images: dtype,
-    shape and the sha256 of their bytes."""
-    scaled = np.ascontiguousarray(workload.scale(dataset.x_train[:SCALED_SAMPLE]))
-    return {"dtype": str(scaled.dtype), "shape": list(scaled.shape),
-            "sha256": hashlib.sha256(scaled.tobytes()).hexdigest()}
+    """What the workload's `scale` makes of the first SCALED_SAMPLE training images."""
+    return array_digest(workload.scale(dataset.x_train[:SCALED_SAMPLE]))
 
 
 def workload_definition(workload: Workload, dataset: Dataset) -> dict[str, Any]:
     """The workload as the values it declares: name, version, model (parameters and each
     layer's type, name, output shape and parameter count), data (its content sha256), fit (the
-    recipe) and input (what `scale` makes of the data)."""
-    return {
+    recipe) and input (what `scale` makes of the data).
+
+    What a workload can declare beyond those (a model file to start from, its compile, its
+    wrapping, its calibration data) joins the definition only where it differs from what
+    every workload of the committed history had, so those runs keep their workload_sha256.
+    """
+    definition: dict[str, Any] = {
         "name": workload.name,
         "version": workload.version,
         "model": {"parameters": jsonable(workload.model_parameters),
                   "layers": architecture(workload)},
         "data": dataset.sha256,
-        "fit": jsonable(asdict(workload.recipe)),
+        "fit": jsonable(workload.recipe.declared()),
         "input": scaled_input(workload, dataset),
     }
+    if workload.start != FROM_SCRATCH:
+        definition["start"] = {"from": workload.start, "sha256": model_file_sha256(workload)}
+    if workload.compile != REFERENCE_COMPILE:
+        definition["compile"] = jsonable(asdict(workload.compile))
+    if workload.wrapping != WHOLE_MODEL:
+        definition["wrapping"] = jsonable(asdict(workload.wrapping))
+    if workload.calibration is not first_training_images:
+        definition["calibration"] = array_digest(workload.scale(workload.calibration(dataset)))
+    return definition
 
 
 def workload_sha256(workload: Workload, dataset: Dataset) -> str:
@@ -91,8 +118,9 @@ def variant_definition(variant: Variant) -> dict[str, Any]:
 def recipe_definition(workload: Workload, variants: Iterable[Variant] | None = None
                       ) -> dict[str, Any]:
     """The recipe's fields, the workload model's parameters and the definition of every
-    variant (of the registry, when `variants` is None)."""
-    declared = VARIANTS.values() if variants is None else variants
+    variant (of the registry that applies to the workload, when `variants` is None)."""
+    declared = ([v for v in VARIANTS.values() if applies(v.name, workload)] if variants is None
+                else variants)
     return {"recipe": jsonable(workload.parameters()),
             "variants": [variant_definition(v) for v in declared]}
 

@@ -13,7 +13,8 @@ CSV identifies the recipe, the workload's model parameters and every variant's d
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,33 @@ class Recipe:
     cluster_learning_rate: float = 1e-5
     #: Clusters per layer of the clustering variants.
     clusters: int = 16
+    #: Training images every fit after the baseline's takes (the first ones; None: all). A
+    #: model trained elsewhere cannot fine-tune on all its data in a CI session; the reference
+    #: recipe fine-tunes on all.
+    finetune_images: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.finetune_images is not None and (type(self.finetune_images) is not int
+                                                 or self.finetune_images < 1):
+            raise ValueError(f"finetune_images {self.finetune_images!r} is not a whole number "
+                             f"from 1 up; declare how many training images the fine-tunes "
+                             f"take, or None for all")
+
+    def declared(self) -> dict[str, Any]:
+        """The fields as the identities hash them (pipeline.identity): a field added after the
+        committed history was recorded is left out while it holds the value every earlier run
+        had, so those runs keep their recipe_sha256 and workload_sha256."""
+        return {name: value for name, value in asdict(self).items()
+                if name not in ADDED_SINCE_HISTORY or value != ADDED_SINCE_HISTORY[name]}
 
     def prune_end_step(self, n_train: int) -> int:
         """end_step = ceil(training images after the validation split / batch) * epochs."""
         steps_per_epoch = math.ceil(n_train * (1 - self.validation_split) / self.prune_batch_size)
         return steps_per_epoch * self.prune_epochs
 
+
+#: Fields added after the committed history was recorded, with the value its runs had.
+ADDED_SINCE_HISTORY: dict[str, Any] = {"finetune_images": None}
 
 RECIPE = Recipe()
 DEFAULT_SEED = 0

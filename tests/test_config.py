@@ -39,7 +39,8 @@ def with_value(section: str, key: str, value: str | None) -> str:
 
 def test_shipped_config_loads_with_sane_bounds() -> None:
     config = load_config()
-    assert sorted(config.variants) == sorted(VARIANTS)
+    # Every variant but a .tflite workload's own file, which only its workload's bounds bound.
+    assert sorted(config.variants) == sorted(set(VARIANTS) - {"shipped_tflite"})
     assert config.variants["pruned"].sparsity_target == 0.80
     assert (config.variants["pruned_quantized_tflite"].size_ratio_min or 0) > (
         config.variants["pruned_tflite"].size_ratio_min or 0)

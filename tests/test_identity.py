@@ -11,6 +11,7 @@ from types import ModuleType
 
 import pytest
 
+from pipeline import tfenv
 from pipeline.config import DEFAULT_CONFIG_PATH, load_config
 from pipeline.data import dataset_from_arrays, load_npz
 from pipeline.identity import (
@@ -24,7 +25,14 @@ from pipeline.identity import (
 from pipeline.judge.compare import NotComparable, check_comparable
 from pipeline.results import Run, read_results
 from pipeline.variants.registry import VARIANTS
-from pipeline.workload import Workload, WorkloadError
+from pipeline.workload import (
+    Compile,
+    Workload,
+    WorkloadError,
+    Wrapping,
+    file_sha256,
+    model_file_sha256,
+)
 from pipeline.workloads import DS_CNN, MNIST_CNN
 
 SAMPLE = Path(__file__).parent / "data" / "mnist_sample.npz"
@@ -223,3 +231,67 @@ def test_a_bumped_workload_version_is_refused_naming_both_versions() -> None:
         f"runs differ in workload_sha256 (workload version 1 vs 2): reference run "
         f"{before.run_id} has '{'a' * 64}', candidate run 20261203T170000Z_tf2.21.0_000000 has "
         f"'{'b' * 64}'; compare runs of the same workload")
+
+
+def test_what_a_workload_may_declare_beyond_the_history_joins_its_identity_only_when_set(
+        ) -> None:
+    """A model file, a compile, a wrapping, calibration data and a fine-tune subset were added
+    after the committed history: left at what its workloads had, they are not hashed (the
+    stable identities above hold); declared, each changes the identity."""
+    sample = load_npz(SAMPLE)
+    definition = workload_definition(MNIST_CNN, sample)
+    assert set(definition) == {"name", "version", "model", "data", "fit", "input"}
+    assert "finetune_images" not in definition["fit"]
+    declared = {
+        "compile": dataclasses.replace(MNIST_CNN, compile=Compile(learning_rate=1e-4)),
+        "wrapping": dataclasses.replace(MNIST_CNN, wrapping=Wrapping(("Dense",))),
+        "calibration": dataclasses.replace(MNIST_CNN,
+                                           calibration=lambda data: data.x_train[-100:]),
+    }
+    for key, workload in declared.items():
+        assert key in workload_definition(workload, sample)
+    subset = dataclasses.replace(MNIST_CNN, recipe=dataclasses.replace(MNIST_CNN.recipe,
+                                                                       finetune_images=500))
+    assert workload_definition(subset, sample)["fit"]["finetune_images"] == 500
+    digests = {workload_sha256(w, sample) for w in (*declared.values(), subset)}
+    assert len(digests) == 4 and workload_sha256(MNIST_CNN, sample) not in digests
+    assert recipe_sha256(subset) != recipe_sha256(MNIST_CNN)
+
+
+def test_a_trained_file_s_digest_is_part_of_the_identity(tmp_path: Path) -> None:
+    keras = tfenv.keras()
+    model = keras.Sequential([keras.layers.InputLayer(input_shape=(28, 28), name="input_1"),
+                              keras.layers.Flatten(name="flatten"),
+                              keras.layers.Dense(10, name="dense")], name="tiny")
+    path = tmp_path / "trained.h5"
+    keras.models.save_model(model, str(path), include_optimizer=False)
+    trained = Workload(name="trained", description="a file", data=load_npz, trained=path,
+                       bounds=tmp_path / "bounds.toml")
+    sample = load_npz(SAMPLE)
+    definition = workload_definition(trained, sample)
+    assert definition["start"] == {"from": "trained", "sha256": file_sha256(path)}
+    assert definition["model"]["layers"] == [["Flatten", "flatten", [None, 784], 0],
+                                             ["Dense", "dense", [None, 10], 7850]]
+    assert model_file_sha256(trained) == file_sha256(path)
+    weights = model.get_weights()
+    weights[0][0, 0] += 0.5
+    model.set_weights(weights)
+    keras.models.save_model(model, str(path), include_optimizer=False)
+    again = dataclasses.replace(trained)  # a new workload object: its digest is read again
+    assert workload_definition(again, sample)["start"]["sha256"] != definition["start"]["sha256"]
+
+
+def test_a_changed_model_file_is_refused_naming_both_digests() -> None:
+    made = read_results(RUNS / "tf2.21.0_b.csv")
+    declared = dataclasses.replace(made.info, identities="declared", schema_version=9,
+                                   workload_sha256="a" * 64, model_file_sha256="c" * 64)
+    before = Run(declared, made.rows)
+    after = Run(dataclasses.replace(declared, run_id="20261203T170000Z_tf2.21.0_000000",
+                                    workload_sha256="b" * 64, model_file_sha256="d" * 64),
+                made.rows)
+    with pytest.raises(NotComparable) as excinfo:
+        check_comparable(before, after)
+    assert str(excinfo.value).startswith(
+        f"runs differ in workload_sha256 (model file sha256 {'c' * 64} vs {'d' * 64}): "
+        f"reference run {before.run_id} has '{'a' * 64}', candidate run "
+        f"20261203T170000Z_tf2.21.0_000000 has '{'b' * 64}'; compare runs of the same workload")

@@ -48,10 +48,11 @@ BAD_REASONS: dict[str, str] = {
                      "(was the run interrupted?)",
     "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
                          "results CSV written by `pytest bench`",
-    "bad_missing_column.csv": "missing column(s) unit; a schema_version 8 file has all of its "
+    "bad_missing_column.csv": "missing column(s) unit; a schema_version 9 file has all of its "
                               "columns (docs/results-csv.md, 'Results CSV')",
     "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4, "
-                          "5, 6, 7, 8 (read a newer file with the pipeline version that wrote it)",
+                          "5, 6, 7, 8, 9 (read a newer file with the pipeline version that "
+                          "wrote it)",
     "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
                          "finite number (NaN is written as an empty cell)",
     "bad_non_numeric_value.csv": "line 8 (pruned accuracy): value 'n/a' is not a number",
@@ -114,7 +115,7 @@ def test_base_fixture_reads_as_one_typed_run_of_the_current_schema() -> None:
     assert sorted(set(latency["threads"])) == [1, 2] and set(latency["rounds"]) == {20}
     assert frame.loc[frame["metric"] == "accuracy", "runtime"].isna().all()
     info = run.info
-    assert info.schema_version == 8
+    assert info.schema_version == 9
     assert (info.workload, info.workload_sha256) == ("mnist_cnn", "")
     assert (info.identities, info.workload_version) == ("declared", 1)
     assert info.runtimes_unavailable == ()

@@ -12,14 +12,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline import tfenv
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from pipeline.data import DataFormatError, dataset_from_arrays
+from pipeline.data import DataFormatError, dataset_from_arrays, load_npz
 from pipeline.identity import config_sha256
 from pipeline.measure.interpreters import load_interpreter
 from pipeline.suite.reuse import ReuseError, load_source_run
 from pipeline.variants.conversion import to_tflite
-from pipeline.variants.registry import DEFAULT_VARIANTS, VARIANT_NAMES, InapplicableVariant, select
-from pipeline.workload import WorkloadError
+from pipeline.variants.models import compile_model
+from pipeline.variants.registry import (
+    DEFAULT_VARIANTS,
+    VARIANT_NAMES,
+    VARIANTS,
+    InapplicableVariant,
+    default_variants,
+    select,
+    stage_of,
+)
+from pipeline.workload import Compile, Workload, WorkloadError
 from pipeline.workloads import DS_CNN, MNIST_CNN, WORKLOADS, resolve_workload
 from tests.test_compare import ERROR, RUNS, run_cli, with_columns
 
@@ -159,7 +169,7 @@ def test_a_variant_that_does_not_apply_says_why() -> None:
     no_clusters = dataclasses.replace(MNIST_CNN, inapplicable={
         "clustered": "its Dense layer is a tfmot custom layer"})
     assert set(select("all", no_clusters)) == set(VARIANT_NAMES) - {
-        "clustered", "clustered_cqat", "clustered_cqat_int8_tflite"}
+        "clustered", "clustered_cqat", "clustered_cqat_int8_tflite", "shipped_tflite"}
     with pytest.raises(InapplicableVariant) as excinfo:
         select("clustered_cqat_int8_tflite", no_clusters)
     assert str(excinfo.value) == ("variant 'clustered' does not apply to workload 'mnist_cnn': "
@@ -292,3 +302,90 @@ def test_thresholds_of_your_own_still_bound_the_reference_workload(tmp_path: Pat
                                                              "accuracy_min = 0.9"))
     config = load_config(other, bounds=MNIST_CNN.bounds)
     assert (config.bounds_file, config.bounds("baseline").accuracy_min) == (other, 0.9)
+
+
+# --- how a workload starts: from scratch, from a trained file, from a .tflite file ---------
+
+def _shipped(tmp_path: Path) -> Workload:
+    return Workload(name="shipped", description="a .tflite file", data=load_npz,
+                    tflite=tmp_path / "model.tflite", bounds=tmp_path / "bounds.toml")
+
+
+def test_a_workload_declares_exactly_one_start(tmp_path: Path) -> None:
+    with pytest.raises(WorkloadError) as excinfo:
+        dataclasses.replace(MNIST_CNN, trained=tmp_path / "model.h5")
+    assert str(excinfo.value) == (
+        "workload 'mnist_cnn' declares model and trained of model, trained and tflite; declare "
+        "exactly one: model= (a builder trained from scratch), trained= (a tf_keras .h5 or "
+        "SavedModel) or tflite= (a .tflite file)")
+    with pytest.raises(WorkloadError, match="declares none of model, trained and tflite"):
+        Workload(name="empty", description="", data=load_npz, bounds=tmp_path / "b.toml")
+
+
+def test_a_missing_model_file_says_which_and_how_to_declare_it(tmp_path: Path) -> None:
+    with pytest.raises(WorkloadError) as excinfo:
+        _shipped(tmp_path).load(str(SAMPLE))
+    assert str(excinfo.value) == (
+        f"workload 'shipped': its model file {tmp_path / 'model.tflite'} does not exist; declare "
+        f"the path of the file (an absolute path, or one relative to the workload's module: "
+        f"Path(__file__).parent / NAME)")
+
+
+def test_a_tflite_workload_is_its_shipped_file_only(tmp_path: Path) -> None:
+    shipped = _shipped(tmp_path)
+    assert select(None, shipped) == select("all", shipped) == ("shipped_tflite",)
+    assert default_variants(shipped) == ("shipped_tflite",)
+    assert stage_of(VARIANTS["baseline"], MNIST_CNN) == "train"
+    with pytest.raises(InapplicableVariant) as excinfo:
+        select("pruned_tflite", shipped)
+    assert str(excinfo.value) == (
+        f"variant 'pruned_tflite' does not apply to workload 'shipped': it is made from a Keras "
+        f"model, and the workload is a .tflite file only ({tmp_path / 'model.tflite'}); its one "
+        f"variant is 'shipped_tflite'")
+    with pytest.raises(InapplicableVariant) as excinfo:
+        select("shipped_tflite", MNIST_CNN)
+    assert str(excinfo.value) == (
+        "variant 'shipped_tflite' does not apply to workload 'mnist_cnn': it is the .tflite "
+        "file a workload declaring tflite= ships")
+
+
+def test_a_trained_workload_loads_its_baseline(tmp_path: Path) -> None:
+    trained = dataclasses.replace(MNIST_CNN, model=None, model_parameters={},
+                                  trained=tmp_path / "model.h5")
+    assert stage_of(VARIANTS["baseline"], trained) == "load"
+    assert stage_of(VARIANTS["pruned"], trained) == "prune"
+
+
+def test_a_tflite_workload_bounds_its_own_file(tmp_path: Path) -> None:
+    bounds = tmp_path / "bounds.toml"
+    bounds.write_text("[variants.shipped_tflite]\naccuracy_min = 0.8\n")
+    shipped = _shipped(tmp_path)
+    config = load_config(DEFAULT_CONFIG_PATH, bounds=bounds,
+                         required=default_variants(shipped))
+    assert config.bounds("shipped_tflite").accuracy_min == 0.8
+    bounds.write_text("[variants.shipped_tflite]\naccuracy_min = 0.8\naccuracy_drop_max = 0.1\n")
+    with pytest.raises(ConfigError, match="variants.shipped_tflite.accuracy_drop_max does not "
+                                          "apply to shipped_tflite; its bounds: accuracy_min"):
+        load_config(DEFAULT_CONFIG_PATH, bounds=bounds, required=default_variants(shipped))
+
+
+def test_a_workload_compiles_as_it_declares() -> None:
+    keras = tfenv.keras()
+    model = keras.Sequential([keras.layers.InputLayer(input_shape=(4,)), keras.layers.Dense(2)])
+    compile_model(model, Compile(optimizer="SGD", learning_rate=0.01, from_logits=False))
+    assert type(model.optimizer).__name__ == "SGD"
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+    assert type(model.loss).__name__ == "SparseCategoricalCrossentropy"
+    assert model.loss.get_config()["from_logits"] is False
+    compile_model(model)  # the reference's
+    assert (type(model.optimizer).__name__, model.loss.get_config()["from_logits"]) == (
+        "Adam", True)
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(0.001)
+
+
+def test_a_fine_tune_subset_is_a_whole_number_or_none() -> None:
+    with pytest.raises(ValueError) as excinfo:
+        dataclasses.replace(MNIST_CNN.recipe, finetune_images=0)
+    assert str(excinfo.value) == ("finetune_images 0 is not a whole number from 1 up; declare "
+                                  "how many training images the fine-tunes take, or None for "
+                                  "all")

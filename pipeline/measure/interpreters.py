@@ -217,6 +217,12 @@ def tflite_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray,
     return float(np.mean(predictions == y_test))
 
 
+def input_shape_of(path: Path) -> tuple[int, ...]:
+    """The shape of one input of the .tflite model at `path` (without the batch dimension)."""
+    detail = load_interpreter(path).get_input_details()[0]
+    return tuple(int(d) for d in detail["shape"][1:])
+
+
 def tflite_kernels(path: Path) -> dict[str, np.ndarray]:
     """The Conv2D and FullyConnected weight tensors stored in a .tflite file, keyed as
     pipeline.variants.pruning keys Keras kernels (`Conv2D:<tensor name>`).

@@ -77,6 +77,11 @@ MIGRATIONS: tuple[Migration, ...] = (
               "accuracy without a runtime (on the first interpreter there is); an older file "
               "has none, so a run of this schema compared with one has those rows `no "
               "reference`"),
+    Migration(9, {"model_file_sha256": ""},
+              "the sha256 of the file the workload starts from: a model trained elsewhere "
+              "(tf_keras .h5 or SavedModel) or a .tflite file shipped as it is, also part of "
+              "workload_sha256, so a refusal can say that the files differ; empty for a model "
+              "built from scratch, as every workload of an older file was"),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 #: Schema versions the reader understands. A file from a newer writer is refused rather than

@@ -21,22 +21,27 @@ import numpy as np
 
 from pipeline.data import Dataset
 from pipeline.measure.instructions import InstructionCounter
-from pipeline.measure.interpreters import accuracy_interpreters, tflite_accuracy, tflite_kernels
+from pipeline.measure.interpreters import (
+    accuracy_interpreters,
+    input_shape_of,
+    tflite_accuracy,
+    tflite_kernels,
+)
 from pipeline.measure.measurement import Measurement
 from pipeline.measure.size import zipped_size
 from pipeline.run.source import SourceRun
 from pipeline.variants.clustering import distinct_weights
 from pipeline.variants.conversion import save_h5, to_tflite
 from pipeline.variants.pruning import (
-    PRUNED_LAYER_TYPES,
     kernel_sparsity,
     kernel_type,
     overall_sparsity,
     pruned_kernels,
+    wrapped_types,
 )
-from pipeline.variants.registry import VARIANTS, Variant
+from pipeline.variants.registry import VARIANTS, Variant, stage_of
 from pipeline.variants.training import epoch_lines, evaluate_accuracy, tf_data_autotune_off
-from pipeline.workload import Workload
+from pipeline.workload import Workload, WorkloadError
 from pipeline.workloads import MNIST_CNN
 
 #: Where progress lines go (pytest bench: the terminal, even with -q and output captured).
@@ -49,8 +54,9 @@ TFLITE_CHANNEL_AXIS = 0
 class Artifact:
     """A built variant: its file, its Keras model (None for TFLite), what was measured on it.
 
-    `source_accuracy` is the accuracy of the parent it was made from (None for the root);
-    `kernels` the Conv2D and Dense weights when the variant measures sparsity or clusters.
+    `source_accuracy` is the accuracy of the parent it was made from (None for a root);
+    `kernels` the weights of the layers the workload's techniques wrap (Conv2D and Dense,
+    wrapping the whole model) when the variant measures sparsity or clusters.
     A TFLite model's `accuracy` is the one on the accuracy runtime (tf.lite where there is
     one); `interpreter_accuracy` holds it on every interpreter measured, that one first.
     """
@@ -71,11 +77,12 @@ class Artifact:
 
     @property
     def pruned_kernels(self) -> dict[str, np.ndarray]:
-        """The kernels the variant prunes (its `layer_types` option, else Conv2D and Dense)."""
+        """The kernels the variant prunes (of its `layer_types` option, else all measured)."""
         if self.kernels is None:
             raise ValueError(f"{self.name} does not measure its kernels")
-        layers = self.variant.options.get("layer_types", PRUNED_LAYER_TYPES)
-        return {key: kernel for key, kernel in self.kernels.items() if kernel_type(key) in layers}
+        layers = self.variant.options.get("layer_types")
+        return {key: kernel for key, kernel in self.kernels.items()
+                if layers is None or kernel_type(key) in layers}
 
     @property
     def kernel_sparsity(self) -> dict[str, float]:
@@ -113,6 +120,7 @@ class BenchRun:
         #: Counts the instructions of these TFLite variants as soon as their files exist.
         self._counter: InstructionCounter | None = None
         self._to_count: frozenset[str] = frozenset()
+        self._fit_cache: dict[int | None, tuple[Any, Any]] = {}
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
     def say(self, message: str) -> None:
@@ -121,8 +129,24 @@ class BenchRun:
             self._progress(f"[{time.perf_counter() - self._started:6.1f} s] {message}")
 
     @cached_property
-    def _scaled(self) -> tuple[Any, Any]:
-        return self.workload.scale(self.dataset.x_train), self.workload.scale(self.dataset.x_test)
+    def _x_test(self) -> Any:
+        return self.workload.scale(self.dataset.x_test)
+
+    def _fit_data(self, root: bool) -> tuple[Any, Any]:
+        """The scaled training images and labels of the baseline's fit (all of them), or of a
+        fine-tune (the recipe's `finetune_images`), each scaled once per run."""
+        images = None if root else self.workload.recipe.finetune_images
+        if images not in self._fit_cache:
+            x, y = self.dataset.x_train, self.dataset.y_train
+            if images is not None:
+                x, y = x[:images], y[:images]
+            self._fit_cache[images] = (self.workload.scale(x), y)
+        return self._fit_cache[images]
+
+    @cached_property
+    def _calibration(self) -> Any:
+        """The full-integer conversions' representative images, scaled."""
+        return self.workload.scale(self.workload.calibration(self.dataset))
 
     def record(self, measurement: Measurement) -> None:
         self.measurements.append(measurement)
@@ -172,21 +196,27 @@ class BenchRun:
         return tuple(self._built)
 
     def _build(self, variant: Variant, parent: Artifact | None) -> Artifact:
-        x_train, x_test = self._scaled
-        y_train, y_test = self.dataset.y_train, self.dataset.y_test
+        x_test, y_test = self._x_test, self.dataset.y_test
         path = self.run_dir / f"{variant.name}{variant.suffix}"
         model: Any | None = None
         on: dict[str, float] = {}  # a TFLite model's accuracy per interpreter
         parent_model = None if parent is None else parent.model
         if self.source is not None and variant.kind == "keras":
             return self._recorded(variant, parent)
-        if variant.converter is not None:
+        if variant.kind == "tflite":
             if self.source is not None:
                 shutil.copyfile(self.source.path(variant.name), path)
                 self.say(f"reuse {variant.name} from run {self.source.run_id}")
-            else:
+            elif variant.shipped:
+                assert self.workload.tflite is not None  # registry.applies
                 with self._stage(variant.stage, variant.name):
-                    to_tflite(parent_model, path, variant.converter, representative=x_train)
+                    shutil.copyfile(self.workload.tflite, path)
+                self._check_input(path, x_test)
+            else:
+                assert variant.converter is not None
+                with self._stage(variant.stage, variant.name):
+                    to_tflite(parent_model, path, variant.converter,
+                              representative=self._calibration)
             if self._counter is not None and variant.name in self._to_count:
                 self._counter.submit(path, variant.name)
             with self._stage("evaluate", variant.name):
@@ -197,19 +227,31 @@ class BenchRun:
         else:
             assert variant.step is not None  # the registry checks one of step/converter
             watch = [] if self._progress is None else [epoch_lines(self.say, variant.name)]
+            fit_x, fit_y = self._fit_data(root=parent is None)
             with tf_data_autotune_off():
-                with self._stage(variant.stage, variant.name):
-                    model = variant.step(parent_model, x_train, y_train, self.seed,
+                with self._stage(stage_of(variant, self.workload), variant.name):
+                    model = variant.step(parent_model, fit_x, fit_y, self.seed,
                                          self.workload, **variant.options, callbacks=watch)
                 with self._stage("evaluate", variant.name):
                     accuracy = evaluate_accuracy(model, x_test, y_test)
             save_h5(model, path)
-            kernels = pruned_kernels(model) if variant.measures else None
+            kernels = (pruned_kernels(model, wrapped_types(self.workload)) if variant.measures
+                       else None)
         artifact = Artifact(variant, path, model, accuracy, zipped_size(path),
                             path.stat().st_size,
                             None if parent is None else parent.accuracy, kernels, on)
         self._record(artifact)
         return artifact
+
+    def _check_input(self, path: Path, x_test: Any) -> None:
+        """A shipped .tflite file takes the workload's scaled images; else a WorkloadError with
+        both shapes."""
+        expected, scaled = input_shape_of(path), tuple(x_test.shape[1:])
+        if expected != scaled:
+            raise WorkloadError(
+                f"workload {self.workload.name!r}: its .tflite file {self.workload.tflite} takes "
+                f"inputs of shape {expected}, but its data ({self.dataset.source}) scaled by "
+                f"its scale= gives {scaled}; make scale= return the model's input shape")
 
     def _recorded(self, variant: Variant, parent: Artifact | None) -> Artifact:
         """A Keras variant of the source run as it recorded it: never rebuilt, never recorded

@@ -83,6 +83,9 @@ class RunInfo:
     #: The TFLite interpreters this environment did not provide (pipeline.measure.interpreters
     #: .unavailable_runtimes): the run holds no rows of them, by its build. None: unknown.
     runtimes_unavailable: tuple[str, ...] | None = ()
+    #: sha256 of the file the workload starts from (a trained tf_keras model or a .tflite),
+    #: also part of workload_sha256; empty for a model built from scratch.
+    model_file_sha256: str | None = ""
     #: The schema of the file it was read from (pipeline.results); None for a run made here
     #: and not written yet (the writer writes the current one).
     schema_version: int | None = None
@@ -102,7 +105,8 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
                      valgrind: str = "", instructions_tool: str = "",
                      workload: str = DEFAULT_WORKLOAD, workload_sha256: str = "",
                      workload_version: int = 1,
-                     runtimes_unavailable: tuple[str, ...] = ()) -> RunInfo:
+                     runtimes_unavailable: tuple[str, ...] = (),
+                     model_file_sha256: str = "") -> RunInfo:
     """Everything about this run except its measurements; `valgrind` and `instructions_tool`
     say what counted its instruction rows (empty: none counted), `workload`,
     `workload_version` and `workload_sha256` what it built (pipeline.identity)."""
@@ -126,5 +130,5 @@ def collect_run_info(run_id: str, *, dataset_sha256: str, seed: int, recipe_sha2
         tensorflow_distribution=tensorflow[0], tf_keras_distribution=tf_keras[0],
         workload=workload, workload_sha256=workload_sha256, identities=IDENTITIES,
         workload_version=workload_version, litert_distribution=litert[0],
-        runtimes_unavailable=runtimes_unavailable,
+        runtimes_unavailable=runtimes_unavailable, model_file_sha256=model_file_sha256,
     )

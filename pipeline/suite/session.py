@@ -72,7 +72,7 @@ from pipeline.run.info import collect_run_info
 from pipeline.run.source import ReuseError, SourceRun
 from pipeline.suite.reuse import load_source_run
 from pipeline.variants.registry import VARIANTS, UnknownVariant, select
-from pipeline.workload import Workload
+from pipeline.workload import Workload, model_file_sha256
 
 
 class SessionError(Exception):
@@ -369,7 +369,8 @@ class BenchSession:
                                 workload=run.workload.name,
                                 workload_sha256=workload_sha256(run.workload, run.dataset),
                                 workload_version=run.workload.version,
-                                runtimes_unavailable=tuple(self.unavailable_runtimes))
+                                runtimes_unavailable=tuple(self.unavailable_runtimes),
+                                model_file_sha256=model_file_sha256(run.workload))
 
     def finish(self, *, tests_ran: bool, items: int) -> Path | None:
         """End the session: whom it shared the machine with, counting stopped, and the CSV of

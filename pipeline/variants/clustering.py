@@ -7,30 +7,28 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.variants.models import compile_like_reference, copy_of
+from pipeline.variants.models import compile_model, wrapped
 from pipeline.variants.training import seed_everything
 from pipeline.workload import Workload
 
 
 def cluster(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
             workload: Workload, callbacks: Sequence[Any] = ()) -> Any:
-    """`cluster_weights` with `recipe.clusters` clusters (k-means++ centroids), fine-tuned as
-    the TF MOT clustering guide does (Adam at `cluster_learning_rate`), then stripped."""
-    keras = tfenv.keras()
+    """`cluster_weights` with `recipe.clusters` clusters (k-means++ centroids) on the whole
+    model or the layers the workload's wrapping names, fine-tuned as the TF MOT clustering
+    guide does (the workload's optimizer at `cluster_learning_rate`), then stripped."""
     clustering = tfenv.tfmot().clustering.keras
     recipe = workload.recipe
     seed_everything(seed)
-    model = clustering.cluster_weights(
-        copy_of(source), number_of_clusters=recipe.clusters,
-        cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=recipe.cluster_learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model = wrapped(source, workload.wrapping, lambda target: clustering.cluster_weights(
+        target, number_of_clusters=recipe.clusters,
+        cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS))
+    compile_model(model, workload.compile, learning_rate=recipe.cluster_learning_rate)
     model.fit(x_train, y_train, batch_size=recipe.finetune_batch_size,
               epochs=recipe.finetune_epochs, validation_split=recipe.validation_split,
               callbacks=list(callbacks), verbose=0)
     stripped = clustering.strip_clustering(model)
-    compile_like_reference(stripped)
+    compile_model(stripped, workload.compile)
     return stripped
 
 

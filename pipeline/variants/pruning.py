@@ -7,10 +7,9 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.recipe import Recipe
-from pipeline.variants.models import compile_like_reference, copy_of
+from pipeline.variants.models import compile_model, wrapped
 from pipeline.variants.training import seed_everything
-from pipeline.workload import Workload
+from pipeline.workload import Workload, Wrapping
 
 #: Layer types whose kernels tfmot's prune_low_magnitude (and cluster_weights) change. Its
 #: registries also list DepthwiseConv2D, with no prunable (or clusterable) weights.
@@ -18,15 +17,17 @@ PRUNED_LAYER_TYPES = ("Conv2D", "Dense")
 
 
 def _fit_and_strip(model_for_pruning: Any, x_train: np.ndarray, y_train: np.ndarray,
-                   recipe: Recipe, callbacks: Sequence[Any]) -> Any:
+                   workload: Workload, callbacks: Sequence[Any]) -> Any:
     tfmot = tfenv.tfmot()
-    compile_like_reference(model_for_pruning)  # steps_per_execution=1: the callback needs it
+    recipe = workload.recipe
+    # steps_per_execution=1: the callback needs it
+    compile_model(model_for_pruning, workload.compile)
     model_for_pruning.fit(x_train, y_train, batch_size=recipe.prune_batch_size,
                           epochs=recipe.prune_epochs, validation_split=recipe.validation_split,
                           callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), *callbacks],
                           verbose=0)
     stripped = tfmot.sparsity.keras.strip_pruning(model_for_pruning)
-    compile_like_reference(stripped)  # for evaluate(); the saved .h5 excludes the optimizer
+    compile_model(stripped, workload.compile)  # for evaluate(); the .h5 excludes the optimizer
     return stripped
 
 
@@ -37,7 +38,8 @@ def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
 
     `final_sparsity` defaults to the recipe's 0.80; the sparsity sweep passes others. A copy,
     because prune_low_magnitude wraps the *original* layer objects: pruning the baseline
-    directly would change it under any later stage that uses it.
+    directly would change it under any later stage that uses it. The whole model, or the layers
+    the workload's wrapping names.
     """
     tfmot = tfenv.tfmot()
     recipe = workload.recipe
@@ -46,9 +48,9 @@ def prune(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
     schedule = tfmot.sparsity.keras.PolynomialDecay(
         initial_sparsity=min(recipe.initial_sparsity, final), final_sparsity=final,
         begin_step=recipe.begin_step, end_step=recipe.prune_end_step(len(x_train)))
-    model_for_pruning = tfmot.sparsity.keras.prune_low_magnitude(copy_of(baseline),
-                                                                 pruning_schedule=schedule)
-    return _fit_and_strip(model_for_pruning, x_train, y_train, recipe, callbacks)
+    model_for_pruning = wrapped(baseline, workload.wrapping, lambda target: (
+        tfmot.sparsity.keras.prune_low_magnitude(target, pruning_schedule=schedule)))
+    return _fit_and_strip(model_for_pruning, x_train, y_train, workload, callbacks)
 
 
 def prune_m_by_n(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
@@ -61,19 +63,11 @@ def prune_m_by_n(baseline: Any, x_train: np.ndarray, y_train: np.ndarray, seed: 
     Only Dense by default: tfmot rejects m:n on this Conv2D, whose kernel has one input channel
     (bench/test_sparsity.py keeps that limitation visible).
     """
-    keras = tfenv.keras()
     tfmot = tfenv.tfmot()
     seed_everything(seed)
-    source = copy_of(baseline)
-
-    def wrap(layer: Any) -> Any:
-        if type(layer).__name__ in layer_types:
-            return tfmot.sparsity.keras.prune_low_magnitude(layer, sparsity_m_by_n=m_by_n)
-        return layer
-
-    # The clone reuses the copy's layer objects (wrapped or not), so it keeps their weights.
-    model_for_pruning = keras.models.clone_model(source, clone_function=wrap)
-    return _fit_and_strip(model_for_pruning, x_train, y_train, workload.recipe, callbacks)
+    model_for_pruning = wrapped(baseline, Wrapping(layer_types), lambda layer: (
+        tfmot.sparsity.keras.prune_low_magnitude(layer, sparsity_m_by_n=m_by_n)))
+    return _fit_and_strip(model_for_pruning, x_train, y_train, workload, callbacks)
 
 
 def kernel_key(layer_type: str, name: str) -> str:
@@ -98,16 +92,24 @@ def kernels_of(model: Any, layer_types: tuple[str, ...]) -> dict[str, np.ndarray
             for layer in model.layers if type(layer).__name__ in layer_types}
 
 
-def pruned_kernels(model: Any) -> dict[str, np.ndarray]:
-    """The kernels tfmot's pruning and clustering touch: every Conv2D and Dense kernel.
+def wrapped_types(workload: Workload) -> tuple[str, ...]:
+    """The layer types whose kernels the workload's techniques change: those its wrapping
+    names, or, wrapping the whole model, every Conv2D and Dense."""
+    return workload.wrapping.layer_types or PRUNED_LAYER_TYPES
+
+
+def pruned_kernels(model: Any, layer_types: tuple[str, ...] = PRUNED_LAYER_TYPES
+                   ) -> dict[str, np.ndarray]:
+    """The kernels tfmot's pruning and clustering touch: every kernel of `layer_types` (the
+    workload's `wrapped_types`).
 
     Keyed by layer type and name, the names being fixed by the workload's builder (Keras numbers
     default names per process, `dense_3`, which would make figures depend on what ran before).
     """
-    kernels = kernels_of(model, PRUNED_LAYER_TYPES)
+    kernels = kernels_of(model, layer_types)
     if not kernels:
         raise ValueError(f"the model has no layer of the types pruning touches "
-                         f"({', '.join(PRUNED_LAYER_TYPES)}): layers "
+                         f"({', '.join(layer_types)}): layers "
                          f"{', '.join(type(layer).__name__ for layer in model.layers)}")
     return kernels
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.variants.models import compile_like_reference, copy_of
+from pipeline.variants.models import compile_model, copy_of, wrapped
 from pipeline.variants.training import seed_everything
 from pipeline.workload import Workload
 
@@ -27,7 +27,8 @@ SCHEMES: dict[str, str | None] = {
 def quantize_aware(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
                    workload: Workload, preserve: str = "none",
                    callbacks: Sequence[Any] = ()) -> Any:
-    """A copy of `source` with fake-quantization, fine-tuned one epoch (the QAT guide's fit).
+    """A copy of `source` with fake-quantization (on the whole model, or the layers the
+    workload's wrapping names), fine-tuned one epoch (the QAT guide's fit).
 
     The result keeps tfmot's quantize wrappers: the converter reads the learned ranges from
     them, so it is converted as is (no strip step exists for QAT).
@@ -36,14 +37,20 @@ def quantize_aware(source: Any, x_train: np.ndarray, y_train: np.ndarray, seed: 
     seed_everything(seed)
     quantization = tfmot.quantization.keras
     scheme_name = SCHEMES[preserve]
+    whole = workload.wrapping.layer_types is None
     with quantization.quantize_scope():
-        if scheme_name is None:
+        if scheme_name is None and whole:
             model = quantization.quantize_model(copy_of(source))
         else:
-            scheme = getattr(tfmot.experimental.combine, scheme_name)()
-            annotated = quantization.quantize_annotate_model(copy_of(source))
+            # Annotate the whole model, or the wrapping's layers only, then apply the scheme:
+            # quantize_model is exactly quantize_annotate_model + quantize_apply.
+            annotated = wrapped(source, workload.wrapping,
+                                quantization.quantize_annotate_model if whole
+                                else quantization.quantize_annotate_layer)
+            scheme = (quantization.default_8bit.Default8BitQuantizeScheme() if scheme_name is None
+                      else getattr(tfmot.experimental.combine, scheme_name)())
             model = quantization.quantize_apply(annotated, scheme)
-    compile_like_reference(model)
+    compile_model(model, workload.compile)
     recipe = workload.recipe
     model.fit(x_train, y_train, batch_size=recipe.finetune_batch_size,
               epochs=recipe.finetune_epochs, validation_split=recipe.validation_split,

@@ -1,15 +1,18 @@
 """The variant registry: every model the suite can build, declared as data.
 
 A variant is a name, the variant it starts from, and the stage that makes it: a Keras step
-(train, prune, cluster, quantization-aware fine-tune) or a TFLite conversion with declared
-converter settings. `BenchRun` builds any variant from its parent, each once per session;
-fixtures, parametrized tests, threshold sections, the spread, the history and the comparison
-all take their model lists from here. Adding a variant is one entry below, its
+(train, prune, cluster, quantization-aware fine-tune), a TFLite conversion with declared
+converter settings, or the file a .tflite-only workload ships (`shipped_tflite`, no parent).
+`BenchRun` builds any variant from its parent, each once per session; fixtures, parametrized
+tests, threshold sections, the spread, the history and the comparison all take their model
+lists from here. Adding a variant is one entry below, its
 `[variants.NAME]` table in bench/thresholds.toml, and at most one new step function
 (docs/variants-and-workloads.md, "Adding a variant").
 
 The four `default` variants are the reference recipe (`pytest bench`); the others run with
-`pytest bench --variants all` or `--variants NAME,...`.
+`pytest bench --variants all` or `--variants NAME,...`. Which apply follows from how the
+workload starts (pipeline.workload): every variant but `shipped_tflite` needs a Keras model,
+and `shipped_tflite` is all a .tflite-only workload has.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from pipeline.variants.conversion import DYNAMIC_RANGE, FLOAT, ConverterSettings
 from pipeline.variants.pruning import prune, prune_m_by_n
 from pipeline.variants.quantization_aware import quantize_aware
 from pipeline.variants.training import train_baseline
-from pipeline.workload import Workload
+from pipeline.workload import FROM_TFLITE, FROM_TRAINED, Workload
 
 #: A Keras step: (parent model or None, x_train, y_train, seed, workload, **options,
 #: callbacks=...) -> model. The callbacks only watch (epoch lines); they never change weights.
@@ -42,7 +45,8 @@ FULL_INTEGER = ConverterSettings(optimizations=("DEFAULT",), representative_imag
 
 @dataclass(frozen=True)
 class Variant:
-    """One model the suite can build. Exactly one of `step` (Keras) or `converter` (TFLite)."""
+    """One model the suite can build. Exactly one of `step` (Keras), `converter` (TFLite) or
+    `shipped` (the workload's own .tflite file, copied as it is)."""
 
     name: str
     parent: str | None
@@ -53,7 +57,9 @@ class Variant:
     #: Keyword arguments of `step`, part of the variant's definition (and of recipe_sha256).
     options: Mapping[str, Any] = field(default_factory=dict)
     converter: ConverterSettings | None = None
-    #: In plain `pytest bench` (the reference recipe).
+    #: The .tflite file a workload of FROM_TFLITE declares, measured as shipped.
+    shipped: bool = False
+    #: In plain `pytest bench` (the reference recipe; a .tflite workload's own file).
     default: bool = False
     #: Which of MEASURES apply: sparsity of pruned kernels, distinct values of clustered ones.
     measures: tuple[str, ...] = ()
@@ -66,7 +72,7 @@ class Variant:
     @property
     def kind(self) -> str:
         """'keras' (an .h5 file) or 'tflite' (a .tflite file)."""
-        return "tflite" if self.converter is not None else "keras"
+        return "tflite" if self.converter is not None or self.shipped else "keras"
 
     @property
     def suffix(self) -> str:
@@ -75,7 +81,8 @@ class Variant:
 
 def _root(parent: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int,
           workload: Workload, callbacks: Sequence[Any] = ()) -> Any:
-    """The baseline has no parent: build the workload's model and train it from scratch."""
+    """The baseline has no parent: the workload's model trained from scratch, or its trained
+    file loaded."""
     return train_baseline(x_train, y_train, seed, workload, callbacks)
 
 
@@ -129,15 +136,21 @@ _VARIANTS: tuple[Variant, ...] = (
             step=prune, options={"final_sparsity": 0.50}, measures=("sparsity",)),
     Variant("pruned_sparsity90", "baseline", "prune", "the seed's schedule, final sparsity 0.90",
             step=prune, options={"final_sparsity": 0.90}, measures=("sparsity",)),
+    # A .tflite-only workload's file.
+    Variant("shipped_tflite", None, "load", "the workload's own .tflite file, as shipped",
+            shipped=True, default=True),
 )
 
 #: Every variant by name, in declaration order (parents before children).
 VARIANTS: dict[str, Variant] = {v.name: v for v in _VARIANTS}
 #: Names in declaration order: the order of reports, tables and pictures.
 VARIANT_NAMES: tuple[str, ...] = tuple(VARIANTS)
-DEFAULT_VARIANTS: tuple[str, ...] = tuple(v.name for v in _VARIANTS if v.default)
 #: The model every size ratio is taken against and every accuracy chain starts from.
 ROOT = "baseline"
+#: The variant a .tflite-only workload is.
+SHIPPED = "shipped_tflite"
+
+
 
 
 def registry_rank(name: str) -> tuple[int, str]:
@@ -162,10 +175,13 @@ def _check_registry(variants: Iterable[Variant]) -> None:
     for variant in variants:
         if variant.name in seen:
             raise ValueError(f"variant {variant.name!r} is declared twice")
-        if (variant.step is None) == (variant.converter is None):
-            raise ValueError(f"variant {variant.name!r} needs exactly one of step or converter")
-        if variant.parent is None and variant.name != ROOT:
-            raise ValueError(f"variant {variant.name!r} has no parent; only {ROOT!r} is a root")
+        if [variant.step is not None, variant.converter is not None,
+                variant.shipped].count(True) != 1:
+            raise ValueError(f"variant {variant.name!r} needs exactly one of step, converter "
+                             f"or shipped")
+        if (variant.parent is None) != (variant.name == ROOT or variant.shipped):
+            raise ValueError(f"variant {variant.name!r}: only {ROOT!r} and a shipped file are "
+                             f"roots, and they have no parent")
         if variant.parent is not None and variant.parent not in seen:
             raise ValueError(f"variant {variant.name!r}: parent {variant.parent!r} must be "
                              f"declared before it")
@@ -207,19 +223,59 @@ def requires(name: str) -> list[str]:
     return needed
 
 
+def applies(name: str, workload: Workload | None) -> bool:
+    """Whether variant `name` can be built for a workload that starts as `workload` does
+    (None: one that builds a Keras model): the shipped file for a .tflite-only workload,
+    everything else for the others."""
+    tflite_only = workload is not None and workload.start == FROM_TFLITE
+    return VARIANTS[lineage(name)[0]].shipped == tflite_only
+
+
+def stage_of(variant: Variant, workload: Workload) -> str:
+    """The stage_seconds label of building `variant` for `workload`: its declared stage, but
+    `load` for the baseline of a workload that starts from a trained file (nothing is fitted)."""
+    if variant.name == ROOT and workload.start == FROM_TRAINED:
+        return "load"
+    return variant.stage
+
+
+def default_variants(workload: Workload | None = None) -> tuple[str, ...]:
+    """The variants plain `pytest bench` selects for `workload`: the reference recipe's four,
+    or a .tflite-only workload's file."""
+    return tuple(v.name for v in _VARIANTS if v.default and applies(v.name, workload))
+
+
+#: The reference recipe: what `pytest bench` selects for a workload with a Keras model.
+DEFAULT_VARIANTS: tuple[str, ...] = default_variants()
+
+
+def _foreign(name: str, workload: Workload | None) -> str:
+    """Why variant `name` cannot be built for how `workload` starts (registry.applies)."""
+    if workload is None or workload.tflite is None:
+        shown = "mnist_cnn" if workload is None else workload.name
+        return (f"variant {name!r} does not apply to workload {shown!r}: it is the .tflite "
+                f"file a workload declaring tflite= ships")
+    return (f"variant {name!r} does not apply to workload {workload.name!r}: it is made from a "
+            f"Keras model, and the workload is a .tflite file only ({workload.tflite}); its one "
+            f"variant is {SHIPPED!r}")
+
+
 def select(spec: str | None, workload: Workload | None = None) -> tuple[str, ...]:
     """The variants a `--variants` value selects, with everything they need, in registry order.
 
-    None or "default": the reference recipe's four. "all": every variant that applies to
-    `workload` (those its `inapplicable` names are left out). Otherwise a comma-separated list
-    of names, added to the default four (the reference recipe is always measured, so every run
-    can be gated against history); naming one that does not apply is an error saying why.
+    None or "default": the workload's defaults (default_variants). "all": every variant that
+    applies to `workload` (those its `inapplicable` names are left out). Otherwise a
+    comma-separated list of names, added to the defaults (the reference recipe is always
+    measured, so every run can be gated against history); naming one that does not apply is
+    an error saying why.
     """
     inapplicable = {} if workload is None else dict(workload.inapplicable)
+    defaults = default_variants(workload)
     if spec is None or spec.strip() in ("", "default"):
-        names: list[str] = list(DEFAULT_VARIANTS)
+        names: list[str] = list(defaults)
     elif spec.strip() == "all":
-        names = [n for n in VARIANT_NAMES if not set(requires(n)) & inapplicable.keys()]
+        names = [n for n in VARIANT_NAMES if applies(n, workload)
+                 and not set(requires(n)) & inapplicable.keys()]
     else:
         asked = [n.strip() for n in spec.split(",") if n.strip()]
         unknown = [n for n in asked if n not in VARIANTS]
@@ -227,7 +283,10 @@ def select(spec: str | None, workload: Workload | None = None) -> tuple[str, ...
             raise UnknownVariant(
                 f"unknown variant(s) {', '.join(repr(n) for n in unknown)}; known: "
                 f"{', '.join(VARIANT_NAMES)} (or 'all', 'default')")
-        names = list(DEFAULT_VARIANTS) + asked
+        foreign = [n for n in asked if not applies(n, workload)]
+        if foreign:
+            raise InapplicableVariant("; ".join(_foreign(name, workload) for name in foreign))
+        names = list(defaults) + asked
     needed = {n for name in names for n in requires(name)}
     refused = sorted(needed & inapplicable.keys(), key=VARIANT_NAMES.index)
     if refused:

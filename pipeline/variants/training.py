@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from pipeline import tfenv
-from pipeline.variants.models import compile_like_reference
-from pipeline.workload import Workload
+from pipeline.variants.models import compile_model
+from pipeline.workload import FROM_SCRATCH, Workload
 
 
 def seed_everything(seed: int) -> None:
@@ -59,7 +59,8 @@ def tf_data_autotune_off() -> Iterator[None]:
 def train_baseline(x_train: np.ndarray, y_train: np.ndarray, seed: int, workload: Workload,
                    callbacks: Sequence[Any] = ()) -> Any:
     """Build the workload's model and fit it: `recipe.epochs` epochs, validation_split, default
-    batch size.
+    batch size. A workload that starts from a trained file is loaded instead, not fitted: what
+    it was trained to is what its variants start from.
 
     `callbacks` are for watching only (pipeline.run.bench_run's epoch lines): none changes the
     weights.
@@ -67,9 +68,10 @@ def train_baseline(x_train: np.ndarray, y_train: np.ndarray, seed: int, workload
     recipe = workload.recipe
     seed_everything(seed)
     model = workload.build_model()
-    compile_like_reference(model, steps_per_execution=recipe.baseline_steps_per_execution)
-    model.fit(x_train, y_train, epochs=recipe.epochs, validation_split=recipe.validation_split,
-              callbacks=list(callbacks), verbose=0)
+    compile_model(model, workload.compile, steps_per_execution=recipe.baseline_steps_per_execution)
+    if workload.start == FROM_SCRATCH:
+        model.fit(x_train, y_train, epochs=recipe.epochs,
+                  validation_split=recipe.validation_split, callbacks=list(callbacks), verbose=0)
     return model
 
 

@@ -355,6 +355,18 @@ def load_reference(path: Path, *, candidate: Run | None = None,
     return replace(choice, passed_over=history.passed_over)
 
 
+def _workload_difference(ref: RunInfo, cand: RunInfo) -> str:
+    """What the two runs' workload records show of why their definitions differ: the declared
+    version, the model file the workload starts from."""
+    shown = []
+    if ref.workload_version is not None and ref.workload_version != cand.workload_version:
+        shown.append(f"workload version {ref.workload_version} vs {cand.workload_version}")
+    if ref.model_file_sha256 is not None and ref.model_file_sha256 != cand.model_file_sha256:
+        shown.append(f"model file sha256 {ref.model_file_sha256 or 'none (built from scratch)'} "
+                     f"vs {cand.model_file_sha256 or 'none (built from scratch)'}")
+    return f" ({'; '.join(shown)})" if shown else ""
+
+
 def check_comparable(reference: Run, candidate: Run) -> None:
     """Raise NotComparable when the runs differ in workload, dataset, seed or recipe (or one of
     them does not record it), or in the workload's definition where both record it: the first
@@ -363,10 +375,7 @@ def check_comparable(reference: Run, candidate: Run) -> None:
     known = [name for name in REFUSING_WHERE_KNOWN if getattr(ref, name) and getattr(cand, name)]
     for name in REFUSING_FIELDS + tuple(known):
         if _differs(ref, cand, name):
-            versions = (f" (workload version {ref.workload_version} vs "
-                        f"{cand.workload_version})"
-                        if name == "workload_sha256" and ref.workload_version is not None
-                        and ref.workload_version != cand.workload_version else "")
+            versions = (_workload_difference(ref, cand) if name == "workload_sha256" else "")
             advice = _REFUSAL_ADVICE.get(name, "compare runs of the same workload, dataset, "
                                                "seed and recipe (choose another reference run "
                                                "with --tf or --run-id, or re-run one side)")

@@ -78,6 +78,7 @@ from pipeline.results import (
     read_history,
     write_atomic,
 )
+from pipeline.variants.registry import default_variants
 from pipeline.workload import Workload, WorkloadError
 from pipeline.workloads import DEFAULT_WORKLOAD, WORKLOADS, resolve_workload
 
@@ -190,7 +191,8 @@ def _draw_workload(args: argparse.Namespace, history: History, table: pd.DataFra
                 f"--workload package.module:attribute for it (its bounds file gives the "
                 f"bounds)"]
     out = output_paths(args, name)
-    config = load_config(args.thresholds, bounds=workload.bounds)
+    config = load_config(args.thresholds, bounds=workload.bounds,
+                             required=default_variants(workload))
     rows = table[table["workload"] == name].reset_index(drop=True)
     plot_history(rows, out["png"], config,
                  run_facts(run for run in history if run.info.workload == name))
