@@ -154,7 +154,7 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("thresholds")
     try:
         thresholds = load_config(path or DEFAULT_CONFIG_PATH, bounds=workload.bounds,
-                             required=default_variants(workload))
+                                 required=default_variants(workload))
         config.stash[_SESSION] = BenchSession(_options(config), workload, thresholds,
                                               narrowed=_selection_narrowed(config))
     except (ConfigError, SessionError) as exc:

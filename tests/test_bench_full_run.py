@@ -19,7 +19,14 @@ from pipeline.data import load_npz
 from pipeline.identity import config_sha256, recipe_sha256, workload_sha256
 from pipeline.measure.environment import cpu_count, cpu_model, package_version, platform_label
 from pipeline.measure.instructions import valgrind_version
-from pipeline.results import COLUMNS, LATENCY_SETTING_COLUMNS, Run, parse_samples, read_results
+from pipeline.results import (
+    COLUMNS,
+    LATENCY_SETTING_COLUMNS,
+    SCHEMA_VERSION,
+    Run,
+    parse_samples,
+    read_results,
+)
 from pipeline.variants.registry import DEFAULT_VARIANTS
 from pipeline.workloads import MNIST_CNN
 from tests.bench_sessions import (
@@ -113,7 +120,8 @@ def test_full_session_records_what_decides_comparability(full_session: Session) 
     """The run columns schema 2 added hold this session's recipe, config, data and machine."""
     info = only_run(full_session.folder).info
     config = load_config()
-    assert info.schema_version == 8
+    assert info.schema_version == SCHEMA_VERSION
+    assert info.model_file_sha256 == ""  # mnist_cnn is built, not loaded from a file
     assert info.recipe_sha256 == recipe_sha256(MNIST_CNN)
     assert (info.workload, info.workload_sha256) == (
         "mnist_cnn", workload_sha256(MNIST_CNN, load_npz(SAMPLE)))

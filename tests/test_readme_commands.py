@@ -42,6 +42,16 @@ def _environment() -> dict[str, str]:
     return env
 
 
+def _script_path(script: str) -> str:
+    """A script as the docs name it, from the repository root: a bare name that is not there is
+    run inside a copy of an example folder (`cd ~/my_models` after `cp -r
+    examples/own_workload ~/my_models`), so it is that example's one file of the name."""
+    if "/" in script or (ROOT / script).exists():
+        return script
+    found = sorted((ROOT / "examples").rglob(script))
+    return str(found[0].relative_to(ROOT)) if len(found) == 1 else script
+
+
 def check_of(words: tuple[str, ...]) -> tuple[str, ...] | None:
     """The command that shows `words`' program is installed, or None (a shell builtin)."""
     program, args = words[0], words[1:]
@@ -51,7 +61,7 @@ def check_of(words: tuple[str, ...]) -> tuple[str, ...] | None:
         if args[:1] == ("-m",) and len(args) > 1:
             return ("python", "-m", args[1], "--help")
         if args and args[0].endswith(".py"):
-            return ("python", args[0], "--help")
+            return ("python", _script_path(args[0]), "--help")
         return ("python", "--version")
     if program == "bash" and args and not args[0].startswith("-"):
         return ("bash", "-n", args[0])  # the script exists and parses

@@ -9,6 +9,7 @@ tf.lite calls, as a training job of your own would make them; the suite reads on
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from tiny_cnn import own_data, tiny_cnn
@@ -19,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     keras, tf = tfenv.keras(), tfenv.tensorflow()
     data = own_data(None)
     keras.utils.set_random_seed(0)

@@ -41,7 +41,7 @@ from pipeline.variants.pruning import (
 )
 from pipeline.variants.registry import VARIANTS, Variant, stage_of
 from pipeline.variants.training import epoch_lines, evaluate_accuracy, tf_data_autotune_off
-from pipeline.workload import Workload, WorkloadError
+from pipeline.workload import FROM_SCRATCH, Workload, WorkloadError
 from pipeline.workloads import MNIST_CNN
 
 #: Where progress lines go (pytest bench: the terminal, even with -q and output captured).
@@ -227,7 +227,10 @@ class BenchRun:
         else:
             assert variant.step is not None  # the registry checks one of step/converter
             watch = [] if self._progress is None else [epoch_lines(self.say, variant.name)]
-            fit_x, fit_y = self._fit_data(root=parent is None)
+            # A trained baseline is loaded, not fitted: it takes the fine-tune subset (unused)
+            # rather than every training image scaled.
+            fit_x, fit_y = self._fit_data(
+                root=parent is None and self.workload.start == FROM_SCRATCH)
             with tf_data_autotune_off():
                 with self._stage(stage_of(variant, self.workload), variant.name):
                     model = variant.step(parent_model, fit_x, fit_y, self.seed,

@@ -13,9 +13,10 @@ import sys
 from pipeline.workload import Workload, WorkloadError
 from pipeline.workloads.ds_cnn import DS_CNN
 from pipeline.workloads.mnist_cnn import MNIST_CNN
+from pipeline.workloads.mobilenet_v3 import MOBILENET_V3_SMALL
 
 #: Every built-in workload by name; the first is the default.
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (MNIST_CNN, DS_CNN)}
+WORKLOADS: dict[str, Workload] = {w.name: w for w in (MNIST_CNN, DS_CNN, MOBILENET_V3_SMALL)}
 DEFAULT_WORKLOAD = MNIST_CNN.name
 
 

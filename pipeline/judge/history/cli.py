@@ -192,7 +192,7 @@ def _draw_workload(args: argparse.Namespace, history: History, table: pd.DataFra
                 f"bounds)"]
     out = output_paths(args, name)
     config = load_config(args.thresholds, bounds=workload.bounds,
-                             required=default_variants(workload))
+                         required=default_variants(workload))
     rows = table[table["workload"] == name].reset_index(drop=True)
     plot_history(rows, out["png"], config,
                  run_facts(run for run in history if run.info.workload == name))
