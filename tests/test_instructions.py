@@ -143,6 +143,41 @@ def test_a_count_does_not_depend_on_the_checkout_s_path_or_the_interpreter_s_nam
 
 
 @needs_valgrind
+def test_a_count_does_not_depend_on_the_venv_s_path(tmp_path: Path) -> None:
+    """Two venvs of the same pins counted allocate 179,077 and 179,972 (AMD EPYC Zen 5,
+    2026-12-04): the byte-code caches pip writes hold each module's path in its venv. Here a
+    second venv at a longer path, with its own copy of numpy (the one package the counting
+    process imports) byte-compiled there and every other package linked, counts the same."""
+    site = Path(np.__file__).resolve().parent.parent
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("not in a venv: the counter counts from the interpreter's own paths")
+    venv = tmp_path / ("another-venv-at-a-longer-path" * 3)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    other_site = venv / "lib" / version / "site-packages"
+    for entry in site.iterdir():
+        if entry.name == "numpy":
+            shutil.copytree(entry, other_site / entry.name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        elif not (other_site / entry.name).exists():
+            (other_site / entry.name).symlink_to(entry)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q",
+                    str(other_site / "numpy")], check=True, capture_output=True)
+    script = tmp_path / "count_once.py"
+    script.write_text(COUNT_ONCE)
+    arguments = [str(script), str(SAMPLE), str(MODELS / "pruned_tflite.tflite")]
+
+    def counted_by(python: Path) -> str:
+        env = {**os.environ, "PYTHONPATH": str(Path(pipeline.__file__).resolve().parent.parent)}
+        done = subprocess.run([str(python), *arguments], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert counted_by(venv / "bin" / "python") == counted_by(Path(sys.executable))
+
+
+@needs_valgrind
 def test_an_invoke_without_xnnpack_executes_more_and_is_counted_so(counted) -> None:
     """Real slower work: TFLite's builtin kernels run ~2.7x the instructions of XNNPACK's
     (measured 427,688 against 158,028 on tf.lite for the int8 model); and without the delegate

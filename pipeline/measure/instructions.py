@@ -90,6 +90,9 @@ WORKER_ENVIRONMENT: dict[str, str] = {"PYTHONHASHSEED": "0", "LC_ALL": "C"}
 WORKER_NICENESS = 19
 
 
+#: What each counting process runs (python -m).
+WORKER_MODULE = "pipeline.measure.instruction_worker"
+
 #: This package's folder, as it lies on disk: what compile_package compiles and the counting
 #: process imports (through its link in FixedLayout).
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -223,7 +226,8 @@ def compile_package() -> None:
     as `pipeline/...` (`ddir`), the caches read the same from any checkout; a copy of the
     package at a longer path counted 179,009 against 179,676 otherwise. Rewritten each time
     (`force`), since caches the session's own imports wrote hold their real path. A package
-    that cannot be written keeps compiling from source, the same way every time."""
+    that cannot be written keeps compiling from source, the same way every time. (In a venv
+    the counting process reads byte code of its layout's own instead: FixedLayout.warm.)"""
     compileall.compile_dir(PACKAGE, quiet=2, force=True, ddir=PACKAGE.name)
 
 
@@ -238,8 +242,9 @@ class FixedLayout:
     (bin/python), 180,419 and 179,918 in two clones whose paths differ by one character
     (measured 2026-12-03). So the process starts from a folder of its own: a venv there whose
     bin/python and site-packages link to the real ones, the package linked into src/ (it is
-    imported from there), cwd that folder. A session that does not run in a venv
-    counts from its own interpreter and paths, as given."""
+    imported from there), cwd that folder, and byte code cached there too (pip's caches hold
+    the venv's own path). A session that does not run in a venv counts from its own
+    interpreter and paths, as given."""
 
     python: Path
     cwd: Path
@@ -281,8 +286,20 @@ class FixedLayout:
         # Without site (-S): site-packages is on PYTHONPATH, so no .pth file runs (an
         # editable install's names the checkout).
         path = os.pathsep.join([str(folder / "src"), str(linked)])
-        return cls(venv / "bin" / "python", folder, {**WORKER_ENVIRONMENT, "PYTHONPATH": path},
-                   purelib, linked, ("-S",))
+        # Byte code cached in the layout (pycache/), not in the venv: the caches pip wrote
+        # hold each module's path in that venv, whose length moved allocate counts between two
+        # venvs of the same pins (179,077 against 179,972; the checkout's path no longer did).
+        # Compiled here, every module's cache holds its path in the layout. warm() fills it.
+        env = {**WORKER_ENVIRONMENT, "PYTHONPATH": path,
+               "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
+        return cls(venv / "bin" / "python", folder, env, purelib, linked, ("-S",))
+
+    def warm(self, module: str) -> None:
+        """Import `module` once, natively, as the counting process will: its byte code (and
+        its imports') is cached before callgrind runs, which would compile it 50x slower."""
+        subprocess.run([str(self.python), *self.options, "-c", f"import {module}"],
+                       env=self.env, cwd=self.cwd, check=False, capture_output=True,
+                       timeout=_TIMEOUT_S)
 
 
 @dataclass
@@ -323,6 +340,7 @@ class InstructionCounter:
         self._image = self._folder / "input.npy"
         np.save(self._image, np.asarray(image, dtype=np.float32))
         self._layout = FixedLayout.in_folder(self._folder)
+        self._layout.warm(WORKER_MODULE)
         self._workers: dict[str, _Worker] = {}
         self._copies = 0  # models copied into the folder so far
         self._collected: dict[tuple[str, str], InstructionCount | InstructionsUnavailable] = {}
@@ -343,7 +361,7 @@ class InstructionCounter:
             command = [self._valgrind, *CALLGRIND_ARGS,
                        f"--callgrind-out-file={self._folder / 'callgrind.out'}.%p",
                        str(self._layout.python), *self._layout.options,
-                       "-m", "pipeline.measure.instruction_worker",
+                       "-m", WORKER_MODULE,
                        str(self._layout.path_of(wrapper_path(base))), str(self._image),
                        str(self.invokes)]
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
