@@ -77,7 +77,7 @@ def test_two_counters_count_the_same_and_the_first_invoke_costs_more(counted, im
     first = counted[("first", "ai_edge_litert")]
     # Measured 172,031 per invoke, ~473,600 first, ~179,900 allocate (2026-12-03, valgrind
     # 3.19, ai-edge-litert 2.3.0), each to the instruction in every count of one checkout once
-    # the package's imports no longer depend on its byte-code caches (compile_package).
+    # the package's imports no longer depend on its byte-code caches (FixedLayout.warm).
     assert (again.allocate, again.first_invoke, again.per_invoke) == (
         first.allocate, first.first_invoke, first.per_invoke)
     assert first.first_invoke > 2 * first.per_invoke > 0
@@ -89,7 +89,8 @@ def test_a_count_does_not_depend_on_the_package_s_byte_code_caches(image) -> Non
     """The first count in a fresh clone imported the package from source and counted
     allocate_tensors() 182,239 where every later one counted 179,918 (its caches written by
     then): CI, which always starts from a fresh clone, failed the two-counters check above.
-    The counter byte-compiles the package first, so a count finds the caches either way."""
+    The counter readies the byte code the counting process reads before it starts
+    (FixedLayout.warm), so a count finds it cached either way."""
     model = MODELS / "pruned_tflite.tflite"
     cached = count_instructions(model, "ai_edge_litert", image, invokes=2)
     package = Path(pipeline.__file__).resolve().parent
@@ -114,6 +115,19 @@ print(count.allocate, count.first_invoke, count.per_invoke)
 """
 
 
+def count_once(python: Path, package_parent: Path, folder: Path) -> str:
+    """COUNT_ONCE run by `python` with the package imported from `package_parent`, in
+    `folder`: "allocate first_invoke per_invoke"."""
+    script = folder / "count_once.py"
+    script.write_text(COUNT_ONCE)
+    done = subprocess.run(
+        [str(python), str(script), str(SAMPLE), str(MODELS / "pruned_tflite.tflite")],
+        env={**os.environ, "PYTHONPATH": str(package_parent)}, cwd=folder,
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 @needs_valgrind
 def test_a_count_does_not_depend_on_the_checkout_s_path_or_the_interpreter_s_name(
         tmp_path: Path) -> None:
@@ -127,19 +141,8 @@ def test_a_count_does_not_depend_on_the_checkout_s_path_or_the_interpreter_s_nam
                     ignore=shutil.ignore_patterns("__pycache__"))
     (elsewhere / "runs").mkdir()  # what a checkout holds beside the package varies too
     bin_dir = Path(sys.executable).parent
-    script = tmp_path / "count_once.py"
-    script.write_text(COUNT_ONCE)
-    arguments = [str(script), str(SAMPLE), str(MODELS / "pruned_tflite.tflite")]
-
-    def counted_by(python: Path, path: Path) -> str:
-        env = {**os.environ, "PYTHONPATH": str(path)}
-        done = subprocess.run([str(python), *arguments], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    here = counted_by(bin_dir / "python", package.parent)
-    assert counted_by(bin_dir / "python3", elsewhere) == here
+    here = count_once(bin_dir / "python", package.parent, tmp_path)
+    assert count_once(bin_dir / "python3", elsewhere, tmp_path) == here
 
 
 @needs_valgrind
@@ -163,18 +166,9 @@ def test_a_count_does_not_depend_on_the_venv_s_path(tmp_path: Path) -> None:
             (other_site / entry.name).symlink_to(entry)
     subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q",
                     str(other_site / "numpy")], check=True, capture_output=True)
-    script = tmp_path / "count_once.py"
-    script.write_text(COUNT_ONCE)
-    arguments = [str(script), str(SAMPLE), str(MODELS / "pruned_tflite.tflite")]
-
-    def counted_by(python: Path) -> str:
-        env = {**os.environ, "PYTHONPATH": str(Path(pipeline.__file__).resolve().parent.parent)}
-        done = subprocess.run([str(python), *arguments], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    assert counted_by(venv / "bin" / "python") == counted_by(Path(sys.executable))
+    checkout = Path(pipeline.__file__).resolve().parent.parent
+    assert (count_once(venv / "bin" / "python", checkout, tmp_path)
+            == count_once(Path(sys.executable), checkout, tmp_path))
 
 
 @needs_valgrind

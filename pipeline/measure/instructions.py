@@ -226,8 +226,9 @@ def compile_package() -> None:
     as `pipeline/...` (`ddir`), the caches read the same from any checkout; a copy of the
     package at a longer path counted 179,009 against 179,676 otherwise. Rewritten each time
     (`force`), since caches the session's own imports wrote hold their real path. A package
-    that cannot be written keeps compiling from source, the same way every time. (In a venv
-    the counting process reads byte code of its layout's own instead: FixedLayout.warm.)"""
+    that cannot be written keeps compiling from source, the same way every time. Used by
+    FixedLayout.warm for a session outside a venv; in a venv the counting process reads byte
+    code its layout caches itself."""
     compileall.compile_dir(PACKAGE, quiet=2, force=True, ddir=PACKAGE.name)
 
 
@@ -295,8 +296,16 @@ class FixedLayout:
         return cls(venv / "bin" / "python", folder, env, purelib, linked, ("-S",))
 
     def warm(self, module: str) -> None:
-        """Import `module` once, natively, as the counting process will: its byte code (and
-        its imports') is cached before callgrind runs, which would compile it 50x slower."""
+        """Have the byte code the counting process of `module` reads ready before it starts.
+
+        In the layout's venv: import `module` once, natively, as that process will, which
+        caches its byte code and its imports' in pycache/ (callgrind would compile them 50x
+        slower, and a failure here only costs that time: the worker then reports its own
+        error). Without a venv the process imports the package where it lies, from the
+        caches compile_package writes."""
+        if "PYTHONPYCACHEPREFIX" not in self.env:
+            compile_package()
+            return
         subprocess.run([str(self.python), *self.options, "-c", f"import {module}"],
                        env=self.env, cwd=self.cwd, check=False, capture_output=True,
                        timeout=_TIMEOUT_S)
@@ -330,7 +339,6 @@ class InstructionCounter:
         if unknown:
             raise ValueError(f"unknown runtime {unknown[0]!r}; known: {', '.join(RUNTIMES)}")
         ensure_countable(valgrind)
-        compile_package()
         self.invokes = invokes
         # By its full path: the worker runs with WORKER_ENVIRONMENT, which has no PATH, and
         # Popen then looks the program up in os.defpath (/bin:/usr/bin), not where this
