@@ -161,8 +161,11 @@ def _checked_number(path: Path, dotted: str, value: object, bounds: tuple[float,
     return value if want_int else float(value)
 
 
-def _section(raw: dict[str, Any], name: str, cls: type[_T], path: Path) -> _T:
-    table = raw.get(name)
+def _section(raw: dict[str, Any], name: str, cls: type[_T], path: Path,
+             base: _T | None = None) -> _T:
+    """Table [name] of `raw` as a `cls`, every key given and checked; with `base`, the table is
+    optional and replaces only the keys it gives."""
+    table = raw.get(name, {} if base is not None else None)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: missing table [{name}]; see docs/thresholds.md for its keys.")
     expected = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
@@ -174,6 +177,9 @@ def _section(raw: dict[str, Any], name: str, cls: type[_T], path: Path) -> _T:
     for key, type_name in expected.items():
         dotted = f"{name}.{key}"
         if key not in table:
+            if base is not None:
+                values[key] = getattr(base, key)
+                continue
             raise ConfigError(f"{path}: missing key {dotted}; add it under [{name}].")
         values[key] = _checked_number(path, dotted, table[key], _RANGES[dotted],
                                       want_int=type_name == "int")
@@ -261,13 +267,16 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | Non
 
     `bounds` is a workload's own file of [variants.NAME] tables (pipeline.workload), read in
     place of this file's: it must bound the workload's default variants (`required`), and a
-    session refuses to select one it does not bound (`Config.bounds`). This file bounds every
-    variant of a Keras model: the bounds of the reference recipe's `mnist_cnn` workload, whose
-    `bounds` is the default config.
+    session refuses to select one it does not bound (`Config.bounds`). It may also hold a
+    [latency] table, whose keys replace this file's for that workload: a model whose invoke
+    lasts ten times as long times blocks of fewer calls. This file bounds every variant of a
+    Keras model: the bounds of the reference recipe's `mnist_cnn` workload, whose `bounds` is
+    the default config.
     """
     path = Path(path)
     raw = _read(path, "threshold config not found; pass --thresholds PATH or restore "
                             "bench/thresholds.toml.")
+    latency = _section(raw, "latency", LatencySettings, path)
     # A workload that keeps its bounds in the default config (mnist_cnn) takes them from the
     # config in use, so `--thresholds OTHER.toml` keeps bounding it as before workloads.
     own = bounds is not None and Path(bounds).resolve() not in (path.resolve(),
@@ -279,14 +288,16 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH, bounds: Path | str | Non
         bounds_raw = _read(bounds_path, "the workload's bounds file is not found; "
                                                      "create it with a [variants.NAME] table "
                                                      "per variant it runs.")
-        unexpected = sorted(set(bounds_raw) - {"variants"})
+        unexpected = sorted(set(bounds_raw) - {"variants", "latency"})
         if unexpected:
             raise ConfigError(f"{bounds_path}: a workload's bounds file holds [variants.NAME] "
-                              f"tables only; [{unexpected[0]}] belongs in {path}.")
+                              f"tables and a [latency] table only; [{unexpected[0]}] belongs "
+                              f"in {path}.")
         variants = _variant_sections(bounds_raw, bounds_path, required=required)
+        latency = _section(bounds_raw, "latency", LatencySettings, bounds_path, base=latency)
     return Config(
         variants=variants,
-        latency=_section(raw, "latency", LatencySettings, path),
+        latency=latency,
         footprint=_section(raw, "footprint", FootprintSettings, path),
         compare=_section(raw, "compare", CompareRules, path),
         duel=_section(raw, "duel", DuelSettings, path),

@@ -112,7 +112,8 @@ class Workload:
     workload with data of its own may ignore. `scale` turns stored pixels into what the model
     takes (also the latency input: the first test image); `calibration(dataset)` gives the
     stored images of the full-integer conversions' representative dataset. `bounds` is the
-    TOML file holding the workload's `[variants.NAME]` tables (pipeline.config).
+    TOML file holding the workload's `[variants.NAME]` tables, and a `[latency]` table for a
+    model whose invoke needs blocks of another size (pipeline.config).
     `inapplicable` names the variants whose technique cannot apply to this model, with the
     reason a user is shown when they select one (tfmot's own error, quoted). `version` is part
     of `workload_sha256` in place of the model builder's and the data loader's code: bump it

@@ -58,17 +58,20 @@ def _session(run_dir: Path, out: Path, repetitions: int | None,
     from pipeline.tfenv import ensure_legacy_keras
 
     ensure_legacy_keras()
-    from pipeline.measure.interpreters import ready_to_invoke
-    from pipeline.measure.latency import SYNTHETIC_IMAGE, LatencyKey, measure_interleaved
+    from pipeline.measure.interpreters import input_shape_of, ready_to_invoke
+    from pipeline.measure.latency import LatencyKey, measure_interleaved
 
     settings = load_config().latency
     settings = replace(settings, repetitions=repetitions or settings.repetitions,
                        timed_invokes=timed_invokes or settings.timed_invokes)
     keys = [LatencyKey(m, r, t) for m in MODELS for r in RUNTIMES for t in THREADS]
     paths = {m: run_dir / f"{m}.tflite" for m in MODELS}
+    # A synthetic image of the run's input shape (pipeline.measure.latency.SYNTHETIC_IMAGE for
+    # a 28x28 model), so that any workload's run can be recorded without its data.
+    image = np.random.default_rng(0).random(input_shape_of(paths[MODELS[0]]), dtype=np.float32)
     old: dict[str, list[float]] = {}
     for key in keys:  # back to back, as pytest-benchmark ran them
-        interpreter = ready_to_invoke(paths[key.model], SYNTHETIC_IMAGE, key.runtime, key.threads)
+        interpreter = ready_to_invoke(paths[key.model], image, key.runtime, key.threads)
         invoke, rounds = interpreter.invoke, []
         for round_index in range(OLD_WARMUP_ROUNDS + OLD_ROUNDS):
             start = time.perf_counter()
@@ -77,7 +80,7 @@ def _session(run_dir: Path, out: Path, repetitions: int | None,
             if round_index >= OLD_WARMUP_ROUNDS:
                 rounds.append((time.perf_counter() - start) / OLD_ITERATIONS)
         old["|".join(map(str, key))] = rounds
-    blocks = measure_interleaved(paths, keys, SYNTHETIC_IMAGE, repetitions=settings.repetitions,
+    blocks = measure_interleaved(paths, keys, image, repetitions=settings.repetitions,
                                  warmup_invokes=settings.warmup_invokes,
                                  timed_invokes=settings.timed_invokes, seed=settings.order_seed)
     new = {"|".join(map(str, key)): [b.seconds_per_call for b in blocks[key]] for key in keys}

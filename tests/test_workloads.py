@@ -216,13 +216,27 @@ def test_a_workload_bounds_file_bounds_its_variants(tmp_path: Path) -> None:
         f"own model'), or leave it unselected.")
 
 
+def test_a_workload_s_latency_table_replaces_only_the_keys_it_gives(tmp_path: Path) -> None:
+    text = DEFAULT_BOUNDS + "[latency]\ntimed_invokes = 300\n"
+    config = load_config(DEFAULT_CONFIG_PATH, bounds=_bounds(tmp_path, text))
+    assert config.latency == dataclasses.replace(load_config().latency, timed_invokes=300)
+    assert load_config(DEFAULT_CONFIG_PATH,
+                       bounds=_bounds(tmp_path, DEFAULT_BOUNDS)).latency == load_config().latency
+
+
 @pytest.mark.parametrize(("text", "message"), [
     (DEFAULT_BOUNDS.replace("[variants.pruned_tflite]\n    accuracy_drop_max = 0.01\n", ""),
      "missing table [variants.pruned_tflite]; it needs accuracy_drop_max."),
     (DEFAULT_BOUNDS + "[compare]\nsize_growth_max = 0.5\n",
-     "a workload's bounds file holds [variants.NAME] tables only; [compare] belongs in "
-     f"{DEFAULT_CONFIG_PATH}."),
-], ids=["default-variant-unbounded", "global-section"])
+     "a workload's bounds file holds [variants.NAME] tables and a [latency] table only; "
+     f"[compare] belongs in {DEFAULT_CONFIG_PATH}."),
+    (DEFAULT_BOUNDS + "[latency]\ntimed_invokes = 0\n",
+     "latency.timed_invokes = 0 is outside [1, 1000000]."),
+    (DEFAULT_BOUNDS + "[latency]\nrounds = 3\n",
+     "unknown key(s) latency.rounds; known keys of [latency]: repetitions, warmup_invokes, "
+     "timed_invokes, order_seed."),
+], ids=["default-variant-unbounded", "global-section", "latency-out-of-range",
+        "latency-unknown-key"])
 def test_a_bad_bounds_file_is_refused(tmp_path: Path, text: str, message: str) -> None:
     path = _bounds(tmp_path, text)
     with pytest.raises(ConfigError) as excinfo:

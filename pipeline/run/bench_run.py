@@ -9,6 +9,7 @@ threshold is history worth keeping too.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from pipeline.measure.measurement import Measurement
 from pipeline.measure.size import zipped_size
 from pipeline.run.source import SourceRun
 from pipeline.variants.clustering import distinct_weights
-from pipeline.variants.conversion import save_h5, to_tflite
+from pipeline.variants.conversion import KerasExport, export_saved_model, save_h5, to_tflite
 from pipeline.variants.pruning import (
     kernel_sparsity,
     kernel_type,
@@ -121,6 +122,9 @@ class BenchRun:
         self._counter: InstructionCounter | None = None
         self._to_count: frozenset[str] = frozenset()
         self._fit_cache: dict[int | None, tuple[Any, Any]] = {}
+        #: Each converted Keras variant's SavedModel, exported once for all its conversions
+        #: (pipeline/variants/conversion.py), removed with the run object or at exit.
+        self._exports = tempfile.TemporaryDirectory(prefix="bench-exports-")
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
     def say(self, message: str) -> None:
@@ -214,8 +218,9 @@ class BenchRun:
                 self._check_input(path, x_test)
             else:
                 assert variant.converter is not None
+                assert parent is not None  # the registry gives every conversion a parent
                 with self._stage(variant.stage, variant.name):
-                    to_tflite(parent_model, path, variant.converter,
+                    to_tflite(self._export(parent), path, variant.converter,
                               representative=self._calibration)
             if self._counter is not None and variant.name in self._to_count:
                 self._counter.submit(path, variant.name)
@@ -245,6 +250,13 @@ class BenchRun:
                             None if parent is None else parent.accuracy, kernels, on)
         self._record(artifact)
         return artifact
+
+    def _export(self, parent: Artifact) -> KerasExport:
+        """`parent`'s SavedModel, exported on its first conversion."""
+        folder = Path(self._exports.name) / parent.name
+        if not folder.exists():
+            export_saved_model(parent.model, folder)
+        return KerasExport(folder)
 
     def _check_input(self, path: Path, x_test: Any) -> None:
         """A shipped .tflite file takes the workload's scaled images; else a WorkloadError with
