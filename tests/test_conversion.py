@@ -3,12 +3,15 @@ file TFLiteConverter.from_keras_model writes, byte for byte (the committed histo
 measured on from_keras_model's files)."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from pipeline import tfenv
+from pipeline.run import bench_run
 from pipeline.variants.conversion import (
     DYNAMIC_RANGE,
     FLOAT,
@@ -66,3 +69,17 @@ def test_a_keras_model_converts_as_its_export_does(model: object, tmp_path: Path
     export = export_saved_model(model, tmp_path / "export")
     assert (to_tflite(model, tmp_path / "alone.tflite").read_bytes()
             == to_tflite(export, tmp_path / "shared.tflite").read_bytes())
+
+
+def test_a_model_that_cannot_be_exported_is_converted_as_from_keras_model_would(
+        model: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """from_keras_model converts a model it cannot save from its frozen graph: the shared
+    export must not turn that into a failure."""
+    def refuse(*_: object) -> None:
+        raise ValueError("cannot save this model")
+
+    monkeypatch.setattr(bench_run, "export_saved_model", refuse)
+    run = SimpleNamespace(_exports=tempfile.TemporaryDirectory())
+    parent = SimpleNamespace(name="pruned", model=model)
+    assert bench_run.BenchRun._export(run, parent) is model  # type: ignore[arg-type]
+    assert not (Path(run._exports.name) / "pruned").exists()

@@ -251,11 +251,17 @@ class BenchRun:
         self._record(artifact)
         return artifact
 
-    def _export(self, parent: Artifact) -> KerasExport:
-        """`parent`'s SavedModel, exported on its first conversion."""
+    def _export(self, parent: Artifact) -> KerasExport | Any:
+        """`parent`'s SavedModel, exported on its first conversion; the Keras model itself if
+        it cannot be saved as one, for from_keras_model to convert its frozen graph as it does
+        then (each conversion tries anew, as from_keras_model would)."""
         folder = Path(self._exports.name) / parent.name
         if not folder.exists():
-            export_saved_model(parent.model, folder)
+            try:
+                export_saved_model(parent.model, folder)
+            except Exception:  # noqa: BLE001 - from_keras_model's own fallback, kept
+                shutil.rmtree(folder, ignore_errors=True)
+                return parent.model
         return KerasExport(folder)
 
     def _check_input(self, path: Path, x_test: Any) -> None:

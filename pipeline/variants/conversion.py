@@ -11,11 +11,11 @@ traces every layer and costs what the conversion does (3.5 of 6.5 s for the 105 
 mobilenet_v3_small, TF 2.21). The file is byte for byte the one from_keras_model writes: its
 conversion metadata records the original model format as a Keras model, as from_keras_model's
 does (from_saved_model would record TF_SAVED_MODEL, and that one byte changes the zipped size
-of mnist_cnn's pruned_tflite by one). tests/test_conversion.py compares the two.
+of mnist_cnn's pruned_tflite by one). tests/test_conversion.py compares the two. A model
+that cannot be saved goes to from_keras_model, which then converts its frozen graph.
 """
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,21 +73,21 @@ def to_tflite(model: Any, path: Path, settings: ConverterSettings = FLOAT,
               representative: np.ndarray | None = None) -> Path:
     """Convert with `settings`; write `path`.
 
-    `model` is what `export_saved_model` wrote, or a Keras model, exported to a temporary
-    folder first (the same conversion, for a model converted once). `representative` holds the
-    calibration images (already scaled) when `settings.representative_images` > 0.
+    `model` is what `export_saved_model` wrote, or a Keras model, converted by
+    `from_keras_model` (which exports it itself, or, if it cannot be saved, converts its frozen
+    graph). `representative` holds the calibration images (already scaled) when
+    `settings.representative_images` > 0.
     """
-    if not isinstance(model, KerasExport):
-        with tempfile.TemporaryDirectory(prefix="tflite-export-") as folder:
-            return to_tflite(export_saved_model(model, Path(folder)), path, settings,
-                             representative)
     tf = tfenv.tensorflow()
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(model.folder))
-    # The metadata from_keras_model writes for the same export (a TF without conversion
-    # metadata has no such attribute, and no such byte to differ).
-    metadata = getattr(converter, "_metadata", None)
-    if metadata is not None:
-        metadata.environment.modelType = KERAS_MODEL_TYPE
+    if isinstance(model, KerasExport):
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(model.folder))
+        # The metadata from_keras_model writes for the same export (a TF without conversion
+        # metadata has no such attribute, and no such byte to differ).
+        metadata = getattr(converter, "_metadata", None)
+        if metadata is not None:
+            metadata.environment.modelType = KERAS_MODEL_TYPE
+    else:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [getattr(tf.lite.Optimize, name) for name in settings.optimizations]
     if settings.supported_types:
         converter.target_spec.supported_types = [getattr(tf, name)
