@@ -59,16 +59,15 @@ def _session(run_dir: Path, out: Path, repetitions: int | None,
 
     ensure_legacy_keras()
     from pipeline.measure.interpreters import input_shape_of, ready_to_invoke
-    from pipeline.measure.latency import LatencyKey, measure_interleaved
+    from pipeline.measure.latency import LatencyKey, measure_interleaved, synthetic_image
 
     settings = load_config().latency
     settings = replace(settings, repetitions=repetitions or settings.repetitions,
                        timed_invokes=timed_invokes or settings.timed_invokes)
     keys = [LatencyKey(m, r, t) for m in MODELS for r in RUNTIMES for t in THREADS]
     paths = {m: run_dir / f"{m}.tflite" for m in MODELS}
-    # A synthetic image of the run's input shape (pipeline.measure.latency.SYNTHETIC_IMAGE for
-    # a 28x28 model), so that any workload's run can be recorded without its data.
-    image = np.random.default_rng(0).random(input_shape_of(paths[MODELS[0]]), dtype=np.float32)
+    # Of the run's input shape, so that any workload's run can be recorded without its data.
+    image = synthetic_image(input_shape_of(paths[MODELS[0]]))
     old: dict[str, list[float]] = {}
     for key in keys:  # back to back, as pytest-benchmark ran them
         interpreter = ready_to_invoke(paths[key.model], image, key.runtime, key.threads)

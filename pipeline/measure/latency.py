@@ -26,10 +26,17 @@ import numpy as np
 from pipeline.measure.interpreters import output_of, ready_to_invoke
 from pipeline.measure.measurement import Measurement
 
-#: An input for timing outside the suite (the duel, the validity recording): the CNN's latency
-#: does not depend on pixel values, so a fixed synthetic image keeps them independent of MNIST
-#: being on disk. The suite itself times test image 0, which it also checks is classified.
-SYNTHETIC_IMAGE = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+
+def synthetic_image(shape: tuple[int, ...]) -> np.ndarray:
+    """An input of `shape` for timing outside the suite (the duel, the validity recording): a
+    CNN's latency does not depend on pixel values, so a fixed synthetic image keeps them
+    independent of the data being on disk. The suite itself times test image 0, which it also
+    checks is classified."""
+    return np.random.default_rng(0).random(shape, dtype=np.float32)
+
+
+#: The synthetic input of a 28x28 model (mnist_cnn's).
+SYNTHETIC_IMAGE = synthetic_image((28, 28))
 
 
 class LatencyKey(NamedTuple):
