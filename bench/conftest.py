@@ -27,14 +27,16 @@ import pytest
 from pipeline import RUNS_DIR
 from pipeline.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from pipeline.data import DataError, Dataset
+from pipeline.judge.compare.options import PYTEST_PREFIX, GateOptions, add_gate_options
+from pipeline.measure.callgrind import InstructionCount, InstructionsUnavailable
 from pipeline.measure.footprint import FOOTPRINT_THREADS, Footprint
-from pipeline.measure.instructions import InstructionCount, InstructionsUnavailable
 from pipeline.measure.interpreters import is_available
 from pipeline.measure.latency import Block, LatencyKey
 from pipeline.options import DATA, THRESHOLDS, WORKLOAD
 from pipeline.recipe import DEFAULT_SEED
 from pipeline.results import MeasurementKey, Run, RunInfo
 from pipeline.run.bench_run import Artifact, BenchRun
+from pipeline.suite import timing
 from pipeline.suite.session import BenchSession, SessionError, SessionOptions, SessionStop
 from pipeline.tfenv import EnvironmentProblem, ensure_single_tensorflow
 from pipeline.variants.registry import default_variants
@@ -82,21 +84,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="results CSV or history folder: fail a test for each measurement "
                          "that regressed against its reference run ([compare] rules): the "
                          "latest complete run of the newest TensorFlow below the installed one, "
-                         "on the installed LiteRT.")
-    group.addoption("--compare-tf", metavar="VERSION", default=None,
-                    help="with --compare-to: the reference run is the latest complete run of "
-                         "this TensorFlow version.")
-    group.addoption("--compare-litert", metavar="VERSION", default=None,
-                    help="with --compare-to: the reference run is of this LiteRT "
-                         "(ai-edge-litert) version instead of the installed one's.")
-    group.addoption("--compare-run-id", metavar="ID", default=None,
-                    help="with --compare-to: the reference run is the (complete) run with "
-                         "this run_id.")
-    group.addoption("--compare-skip-latency", action="store_true", default=False,
-                    help="with --compare-to: wall-clock latency and heap rows are not gated "
-                         "(as pipeline.compare --skip-latency), e.g. on a CI runner that is not "
-                         "the history's machine; accuracy, size, sparsity and instruction "
-                         "counts are.")
+                         "on the installed LiteRT; the --compare-* options below are bench "
+                         "compare's, prefixed.")
+    add_gate_options(group.addoption, PYTEST_PREFIX)
     group.addoption("--skip-instructions", action="store_true", default=False,
                     help="do not count instructions under valgrind (e.g. where valgrind "
                          "cannot be installed); the run is marked incomplete, never a "
@@ -114,10 +104,8 @@ def _options(config: pytest.Config) -> SessionOptions:
         seed=config.getoption("seed"), variants=config.getoption("variants"),
         data=config.getoption("data"), results_dir=Path(config.getoption("results_dir")),
         run_dir=path("run_dir"), reuse_run=path("reuse_run"),
-        compare_to=config.getoption("compare_to"), compare_tf=config.getoption("compare_tf"),
-        compare_litert=config.getoption("compare_litert"),
-        compare_run_id=config.getoption("compare_run_id"),
-        compare_skip_latency=config.getoption("compare_skip_latency"),
+        compare_to=config.getoption("compare_to"),
+        compare=GateOptions.read(config.getoption, PYTEST_PREFIX),
         skip_instructions=config.getoption("skip_instructions"))
 
 
@@ -306,7 +294,7 @@ def counting_valgrind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def history_skip_latency(request: pytest.FixtureRequest) -> bool:
     """--compare-skip-latency: latency and heap rows are not gated."""
-    return _session(request).options.compare_skip_latency
+    return _session(request).options.compare.skip_latency
 
 
 @pytest.fixture(scope="session")
@@ -400,8 +388,7 @@ def _selected(request: pytest.FixtureRequest, bench_run: BenchRun, test_name: st
     has no selected items: pytest_collection_modifyitems deselected them)."""
     keys = sorted({LatencyKey(params["variant"], params["runtime"], threads_of(params))
                    for params in _selected_params(request, test_name)})
-    paths = _session(request).built_paths({k.model for k in keys},
-                                          lambda name: build(bench_run, name))
+    paths = timing.built_paths({k.model for k in keys}, lambda name: build(bench_run, name))
     return [key for key in keys if key.model in paths], paths
 
 
@@ -413,9 +400,9 @@ def instruction_counts(request: pytest.FixtureRequest,
     bench_run: BenchRun = request.getfixturevalue("bench_run")
     session = _session(request)
     if session.counter is not None:  # the counter waits for every counted variant's file
-        session.built_paths({params["variant"]
-                             for params in _selected_params(request, INSTRUCTIONS_TEST)},
-                            lambda name: build(bench_run, name))
+        timing.built_paths({params["variant"]
+                            for params in _selected_params(request, INSTRUCTIONS_TEST)},
+                           lambda name: build(bench_run, name))
     return session.instruction_counts()
 
 
@@ -432,8 +419,9 @@ def latency_blocks(request: pytest.FixtureRequest,
     bench_run = request.getfixturevalue("bench_run")
     request.getfixturevalue("instruction_counts")
     keys, paths = _selected(request, bench_run, LATENCY_TEST, lambda params: params["threads"])
-    return _session(request).latency_blocks(
-        keys, paths, latency_image(bench_run.workload, dataset),
+    return timing.latency_blocks(
+        bench_run, _session(request).thresholds, keys, paths,
+        latency_image(bench_run.workload, dataset),
         single_call=request.config.getoption("benchmark_disable", default=False))
 
 
@@ -443,7 +431,8 @@ def footprints(request: pytest.FixtureRequest,
     """Every selected footprint combination, `repetitions` fresh processes each."""
     bench_run = request.getfixturevalue("bench_run")
     keys, paths = _selected(request, bench_run, FOOTPRINT_TEST, lambda params: FOOTPRINT_THREADS)
-    return _session(request).footprints(keys, paths, latency_image(bench_run.workload, dataset))
+    return timing.footprints(bench_run, _session(request).thresholds, keys, paths,
+                             latency_image(bench_run.workload, dataset))
 
 
 def latency_image(workload: Workload, dataset: Dataset) -> Any:

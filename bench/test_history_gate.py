@@ -4,7 +4,7 @@ Collected only with --compare-to, one test per gated key (model, runtime, thread
 the selected reference run of the models this session's --variants selected, and run after
 every other test, since they judge what those measured; and one test that every gated
 measurement of this session had a reference measurement to be judged against. The rules are
-the [compare] rules of the threshold config, exactly as `python -m pipeline.compare` applies
+the [compare] rules of the threshold config, exactly as `bench compare` applies
 them (--compare-skip-latency as its --skip-latency); a reference run of another dataset, seed
 or recipe fails every test with the reason, and latency that cannot be compared (another
 machine, other latency settings, a run that shared the machine), like instruction counts of

@@ -2,7 +2,7 @@
 invoke() execute, per runtime (with and without XNNPACK), at 1 thread, counted under valgrind's
 callgrind (pipeline/measure/instructions.py) beside the rest of the session.
 
-Recorded for the history and gated across machines (pipeline.compare: another CI runner counts
+Recorded for the history and gated across machines (bench compare: another CI runner counts
 the same, where wall-clock latency is comparable only on one machine). The test checks the
 count is fit to gate: the steady invokes of one process agree within the gate's own bound
 (`instructions_growth_max`), or two sessions could not agree either.
@@ -14,10 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from pipeline.config import Config
-from pipeline.measure.instructions import (
-    InstructionsUnavailable,
-    wrapper_path,
-)
+from pipeline.measure.callgrind import InstructionsUnavailable
+from pipeline.measure.instructions import wrapper_path
 from pipeline.measure.interpreters import RUNTIMES
 from pipeline.run.bench_run import Artifact, BenchRun
 

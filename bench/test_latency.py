@@ -1,7 +1,7 @@
 """How fast each TFLite model's invoke() runs, per runtime and thread count.
 
 Recorded, not gated: an absolute time depends on the machine, so regressions are judged by
-`pipeline.compare` against a run on the same machine, or by `pipeline.duel`. The repetitions of
+`bench compare` against a run on the same machine, or by `bench duel`. The repetitions of
 all selected combinations are measured once, interleaved (the `latency_blocks` fixture), and
 the session records their rows as it measures them; each test hands its combination's values
 to pytest-benchmark, which stays the recorder of its own files (`--benchmark-json`,

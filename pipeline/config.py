@@ -110,8 +110,8 @@ class Config:
         """The bounds of variant `name`; ConfigError saying how to measure them if absent."""
         if name not in self.variants:
             raise ConfigError(f"{self.bounds_file}: no table [variants.{name}], so {name} "
-                              f"cannot be checked; measure its figures with `python -m "
-                              f"pipeline.spread --workload ... --variants {name}` and add its "
+                              f"cannot be checked; measure its figures with `bench spread "
+                              f"--workload ... --variants {name}` and add its "
                               f"bounds (docs/variants-and-workloads.md, 'Gate your own "
                               f"model'), or leave it unselected.")
         return self.variants[name]

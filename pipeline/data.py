@@ -1,10 +1,5 @@
-"""MNIST: found, loaded, checked, and identified by a content hash.
-
-The machines this suite runs on are often offline, so Keras' own download cannot be the only
-source. The data can come from a path the user names (`--data PATH` or `MNIST_PATH`), from the
-file Keras cached on an earlier online run, or from Keras' download, in that order. A path the user
-named is never silently skipped: if it is unusable, they get an error about it rather than results
-computed on other data.
+"""A dataset: loaded, checked, and identified by a content hash (where MNIST comes from is
+mnist.py).
 
 Every source goes through the same validator, so a bad file fails here with a message that says
 what is wrong, which path, and what to do, instead of as a numpy/zipfile traceback (or a silently
@@ -13,15 +8,12 @@ measured on, independently of how the file was compressed.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,29 +21,15 @@ import numpy as np
 #: The arrays of a Keras-layout MNIST set, in the order the content sha256 hashes them.
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 
-#: The IDX file of each array, as published in the MNIST database (each may also end in ".gz").
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-
-_IMAGE_MAGIC = 0x00000803  # IDX: unsigned bytes, 3 dimensions
-_LABEL_MAGIC = 0x00000801  # IDX: unsigned bytes, 1 dimension
-_GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # what np.load takes for npz (the 2nd: empty zip)
 _NPY_MAGIC = b"\x93NUMPY"
 
 #: What np.load, zipfile, gzip and zlib raise for a missing, truncated or corrupt file.
-_READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
+READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
 
-_NPZ_FIX = ("Pass a Keras-layout MNIST .npz (arrays x_train, y_train, x_test, y_test: uint8 "
+NPZ_FIX = ("Pass a Keras-layout MNIST .npz (arrays x_train, y_train, x_test, y_test: uint8 "
             "images of shape (N, 28, 28) and labels 0-9 of shape (N,)), or a folder holding the "
             "four MNIST IDX files.")
-_IDX_FIX = ("Pass a folder holding the four MNIST IDX files (train-images-idx3-ubyte, "
-            "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each may "
-            "end in .gz) as published in the MNIST database, or a Keras-layout MNIST .npz file.")
 
 
 class DataError(Exception):
@@ -112,17 +90,17 @@ def content_sha256(x_train: np.ndarray, y_train: np.ndarray,
     return digest.hexdigest()
 
 
-def _absolute(path: Path | str) -> Path:
+def absolute(path: Path | str) -> Path:
     """Absolute, normalised, `~`-expanded: error messages must name the file unambiguously."""
     return Path(os.path.abspath(Path(path).expanduser()))
 
 
-def _format_error(source: str, problem: str, fix: str,
+def format_error(source: str, problem: str, fix: str,
                   spec: ArraySpec | None = None) -> DataFormatError:
     return DataFormatError(f"Cannot use {source} as {(spec or MNIST).name}: {problem}. {fix}")
 
 
-def _shown(names: list[str], limit: int = 10) -> str:
+def shown(names: list[str], limit: int = 10) -> str:
     """A listing short enough for one error line, even if the user pointed at a huge folder."""
     if not names:
         return "nothing"
@@ -153,7 +131,7 @@ def _labels(y: np.ndarray) -> np.ndarray:
     return y.astype(np.uint8 if int(y.max(initial=0)) <= 255 else np.int64)
 
 
-def _validate(arrays: Mapping[str, np.ndarray], source: str, fix: str,
+def validate(arrays: Mapping[str, np.ndarray], source: str, fix: str,
               names: Mapping[str, str] | None = None, spec: ArraySpec = MNIST) -> Dataset:
     """Check the four arrays every source must provide and build the read-only Dataset.
 
@@ -169,41 +147,41 @@ def _validate(arrays: Mapping[str, np.ndarray], source: str, fix: str,
         if spec.image_shape is not None and (x.ndim != 1 + len(spec.image_shape)
                                              or x.shape[1:] != spec.image_shape):
             expected = ", ".join(str(d) for d in ("N", *spec.image_shape))
-            raise _format_error(source, f"{x_name} has shape {x.shape}; expected ({expected}) "
+            raise format_error(source, f"{x_name} has shape {x.shape}; expected ({expected}) "
                                         f"images", fix, spec)
         if x.ndim not in (3, 4):
-            raise _format_error(source, f"{x_name} has shape {x.shape}; expected (N, H, W) or "
+            raise format_error(source, f"{x_name} has shape {x.shape}; expected (N, H, W) or "
                                         f"(N, H, W, C) images", fix, spec)
         if spec.pixels_uint8 and x.dtype != np.uint8:
-            raise _format_error(source, f"{x_name} has dtype {x.dtype}; expected uint8 pixels "
+            raise format_error(source, f"{x_name} has dtype {x.dtype}; expected uint8 pixels "
                                         f"0-255 (unscaled)", fix, spec)
         if not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
-            raise _format_error(source, f"{x_name} has dtype {x.dtype}; expected uint8 or "
+            raise format_error(source, f"{x_name} has dtype {x.dtype}; expected uint8 or "
                                         f"floating-point pixels", fix, spec)
         if split == "test" and x.shape[1:] != checked["x_train"].shape[1:]:
-            raise _format_error(source, f"{x_name} holds images of shape {x.shape[1:]} but "
+            raise format_error(source, f"{x_name} holds images of shape {x.shape[1:]} but "
                                         f"{names['x_train']} of shape "
                                         f"{checked['x_train'].shape[1:]}; expected one image "
                                         f"shape", fix, spec)
         if y.ndim != 1:
-            raise _format_error(source, f"{y_name} has shape {y.shape}; expected (N,) labels",
+            raise format_error(source, f"{y_name} has shape {y.shape}; expected (N,) labels",
                                 fix, spec)
         labels = "0-9" if spec.classes == 10 else ">= 0"
         if not np.issubdtype(y.dtype, np.integer):
-            raise _format_error(source, f"{y_name} has dtype {y.dtype}; expected integer labels "
+            raise format_error(source, f"{y_name} has dtype {y.dtype}; expected integer labels "
                                         f"{labels}", fix, spec)
         if len(x) == 0:
-            raise _format_error(source, f"{x_name} holds no images; expected at least 1", fix,
+            raise format_error(source, f"{x_name} holds no images; expected at least 1", fix,
                                 spec)
         if len(x) != len(y):
-            raise _format_error(source, f"{x_name} holds {len(x)} images but {y_name} holds "
+            raise format_error(source, f"{x_name} holds {len(x)} images but {y_name} holds "
                                         f"{len(y)} labels; expected one label per image", fix,
                                 spec)
         bad = (y < 0) if spec.classes is None else (y < 0) | (y >= spec.classes)
         if bad.any():
             values = ", ".join(str(v) for v in np.unique(y[bad])[:10])
             outside = "below 0" if spec.classes is None else f"outside 0-{spec.classes - 1}"
-            raise _format_error(source, f"{y_name} holds {int(bad.sum())} labels {outside} "
+            raise format_error(source, f"{y_name} holds {int(bad.sum())} labels {outside} "
                                         f"(bad values: {values})", fix, spec)
         checked[x_key], checked[y_key] = x, _labels(y)
     for array in checked.values():
@@ -222,191 +200,51 @@ def dataset_from_arrays(x_train: np.ndarray, y_train: np.ndarray, x_test: np.nda
     """A workload's own data, checked like MNIST's but for any image size, channel count and
     number of classes; `source` names where it came from in every error and in the runs."""
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return _validate(arrays, source, _ARRAYS_FIX, spec=ANY_IMAGES)
+    return validate(arrays, source, _ARRAYS_FIX, spec=ANY_IMAGES)
 
 
-def _load_npz(path: Path | str, fix: str) -> Dataset:
+def load_npz_as(path: Path | str, fix: str) -> Dataset:
     """load_npz, with the advice in its errors chosen by the caller (the Keras cache differs)."""
-    path = _absolute(path)
+    path = absolute(path)
     source = f"npz file {path}"
     if not path.exists():
-        raise _format_error(source, "no such file", fix)
+        raise format_error(source, "no such file", fix)
     if path.is_dir():
-        raise _format_error(source, "it is a folder, not a file", fix)
+        raise format_error(source, "it is a folder, not a file", fix)
     # np.load treats anything that is neither zip nor .npy as a pickle, and would answer a CSV or
     # an HTML error page with advice to unpickle it: recognise the file by its first bytes first.
     try:
         with path.open("rb") as stream:
             head = stream.read(len(_NPY_MAGIC))
     except OSError as exc:
-        raise _format_error(source, f"it cannot be read ({type(exc).__name__}: {exc})",
+        raise format_error(source, f"it cannot be read ({type(exc).__name__}: {exc})",
                             fix) from exc
     if not head.startswith(_ZIP_MAGICS):
         what = ("it is empty (0 bytes)" if not head
                 else "it is an .npy file (a single array)" if head == _NPY_MAGIC
                 else f"it starts with {head!r}")
-        raise _format_error(source, f"{what}, not an npz (zip) archive of "
+        raise format_error(source, f"{what}, not an npz (zip) archive of "
                                     f"{', '.join(KEYS)}", fix)
     try:
         loaded = np.load(path, allow_pickle=False)
-    except _READ_ERRORS as exc:
-        raise _format_error(source, f"it is a damaged npz archive "
+    except READ_ERRORS as exc:
+        raise format_error(source, f"it is a damaged npz archive "
                                     f"({type(exc).__name__}: {exc})", fix) from exc
     with loaded:
         missing = [key for key in KEYS if key not in loaded.files]
         if missing:
-            raise _format_error(source, f"it lacks the array(s) {', '.join(missing)} (arrays "
-                                        f"found: {_shown(sorted(loaded.files))})", fix)
+            raise format_error(source, f"it lacks the array(s) {', '.join(missing)} (arrays "
+                                        f"found: {shown(sorted(loaded.files))})", fix)
         arrays = {}
         for key in KEYS:
             try:
                 arrays[key] = loaded[key]
-            except _READ_ERRORS as exc:
-                raise _format_error(source, f"its array {key} cannot be read "
+            except READ_ERRORS as exc:
+                raise format_error(source, f"its array {key} cannot be read "
                                             f"({type(exc).__name__}: {exc})", fix) from exc
-    return _validate(arrays, source, fix)
+    return validate(arrays, source, fix)
 
 
 def load_npz(path: Path | str) -> Dataset:
     """Load a Keras-layout MNIST .npz (the layout of Keras' cache and ../shared/data/mnist.npz)."""
-    return _load_npz(path, _NPZ_FIX)
-
-
-def _read_idx(path: Path, magic: int) -> np.ndarray:
-    """Read one IDX file of unsigned bytes, checking its header against its length.
-
-    A short file would otherwise be a reshape error, and a file with the wrong magic (e.g. the
-    image and label files swapped) would train on garbage.
-    """
-    source = f"IDX file {path}"
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as stream:
-            raw = stream.read()
-    except _READ_ERRORS as exc:
-        raise _format_error(source, f"it cannot be read ({type(exc).__name__}: {exc})",
-                            _IDX_FIX) from exc
-    kind, ndim = ("images", 3) if magic == _IMAGE_MAGIC else ("labels", 1)
-    header_size = 4 * (1 + ndim)
-    if len(raw) < header_size:
-        raise _format_error(source, f"it is {len(raw)} bytes long, shorter than the "
-                                    f"{header_size}-byte header of an IDX {kind} file", _IDX_FIX)
-    found, *shape = struct.unpack(f">{1 + ndim}I", raw[:header_size])
-    if found != magic:
-        gzipped = (" (its content is gzip-compressed: give the file a .gz suffix)"
-                   if raw.startswith(_GZIP_MAGIC) else "")
-        raise _format_error(source, f"its magic number is 0x{found:08X}, expected "
-                                    f"0x{magic:08X} for an IDX {kind} file{gzipped}", _IDX_FIX)
-    declared = int(np.prod(shape))
-    held = len(raw) - header_size
-    if held != declared:
-        dims = "x".join(str(d) for d in shape)
-        raise _format_error(source, f"its header declares {kind} of shape {dims} ({declared} "
-                                    f"bytes of data) but the file holds {held} bytes after the "
-                                    f"header", _IDX_FIX)
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
-
-
-def load_idx_folder(path: Path | str) -> Dataset:
-    """Load the four MNIST IDX files (as distributed by the MNIST database) from a folder.
-
-    Each file may be gzipped (name ending in .gz); if both forms exist the uncompressed one is
-    used, since `gunzip -k` leaves both behind.
-    """
-    folder = _absolute(path)
-    source = f"IDX folder {folder}"
-    if not folder.exists():
-        raise _format_error(source, "no such folder", _IDX_FIX)
-    if not folder.is_dir():
-        raise _format_error(source, "it is a file, not a folder", _IDX_FIX)
-    files: dict[str, Path] = {}
-    for key, name in IDX_FILES.items():
-        candidates = [folder / name, folder / f"{name}.gz"]
-        found = [candidate for candidate in candidates if candidate.is_file()]
-        if found:
-            files[key] = found[0]
-    if len(files) < len(IDX_FILES):
-        entries = sorted(entry.name for entry in folder.iterdir())
-        if not entries:
-            problem = "it is empty"
-        elif not files:
-            problem = f"it holds none of the four MNIST IDX files (found: {_shown(entries)})"
-        else:
-            missing = [f"{IDX_FILES[key]}[.gz]" for key in KEYS if key not in files]
-            problem = f"it lacks {', '.join(missing)} (found: {_shown(entries)})"
-        raise _format_error(source, problem, _IDX_FIX)
-    arrays = {key: _read_idx(file, _IMAGE_MAGIC if key.startswith("x") else _LABEL_MAGIC)
-              for key, file in files.items()}
-    names = {key: file.name for key, file in files.items()}
-    return _validate(arrays, source, _IDX_FIX, names=names)
-
-
-def load_from_path(path: Path | str) -> Dataset:
-    """Load MNIST from what the user named: a folder is read as IDX files, a file as an .npz."""
-    resolved = _absolute(path)
-    if not resolved.exists():
-        raise _format_error(str(resolved), "nothing exists at this path", _NPZ_FIX)
-    if resolved.is_dir():
-        return load_idx_folder(resolved)
-    return load_npz(resolved)
-
-
-def keras_cache_path(environ: Mapping[str, str] = os.environ) -> Path:
-    """Where the Keras download of MNIST is cached: $KERAS_HOME/datasets/mnist.npz, else
-    ~/.keras/datasets/mnist.npz.
-
-    tf_keras' `get_file` itself ignores KERAS_HOME, so the default download in `resolve_mnist`
-    passes this folder to `load_data(cache_dir=...)`: the file it writes is the one looked for here.
-    """
-    keras_home = environ.get("KERAS_HOME")
-    base = Path(keras_home) if keras_home else Path.home() / ".keras"
-    return _absolute(base / "datasets" / "mnist.npz")
-
-
-def _keras_download(keras_dir: Path) -> tuple:
-    """Keras' own MNIST download, caching under `keras_dir`/datasets.
-
-    TensorFlow is imported here and only here, so that a run given its data never pays for it.
-    """
-    from pipeline import tfenv
-
-    return tfenv.keras().datasets.mnist.load_data(cache_dir=str(keras_dir))
-
-
-def resolve_mnist(explicit: str | Path | None = None,
-                  environ: Mapping[str, str] = os.environ,
-                  download: Callable[[], tuple] | None = None) -> Dataset:
-    """Find MNIST: `explicit` (--data), else $MNIST_PATH, else the Keras cache, else download.
-
-    A path given by `explicit` or MNIST_PATH must work: if it does not, this raises
-    DataFormatError instead of falling back, because the user asked for that data. An empty
-    string counts as not given (as in `MNIST_PATH= pytest`). `download` returns
-    ((x_train, y_train), (x_test, y_test)); the default is tf_keras' download into the cache.
-    """
-    for given, origin in ((explicit, "the --data option"),
-                          (environ.get("MNIST_PATH"), "the MNIST_PATH variable")):
-        if given is not None and str(given) != "":
-            try:
-                return load_from_path(given)
-            except DataFormatError as exc:
-                raise DataFormatError(f"{exc} The path was given by {origin}, so no other source "
-                                      f"was tried.") from exc.__cause__
-    cache = keras_cache_path(environ)
-    if cache.exists():
-        return _load_npz(cache, f"This is Keras' MNIST cache (perhaps a partial download): delete "
-                                f"{cache} so Keras downloads it again, or pass --data PATH or "
-                                f"set MNIST_PATH to use other data.")
-    fetch = download or partial(_keras_download, cache.parent.parent)
-    try:
-        downloaded = fetch()
-    except Exception as exc:
-        raise DataUnavailableError(
-            f"MNIST could not be loaded: no --data option or MNIST_PATH variable was given, no "
-            f"Keras cache at {cache}, and Keras' download failed ({type(exc).__name__}: {exc}). "
-            f"Provide the data one of three ways: pass --data PATH (a Keras-layout .npz or a "
-            f"folder of the four MNIST IDX files), set MNIST_PATH=PATH, or run once with internet "
-            f"so Keras caches it at {cache}.") from exc
-    (x_train, y_train), (x_test, y_test) = downloaded
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return _validate(arrays, "Keras download",
-                     f"Delete {cache} and retry, or pass --data PATH or set MNIST_PATH.")
+    return load_npz_as(path, NPZ_FIX)

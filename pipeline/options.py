@@ -8,7 +8,7 @@ an argparse parser (`add_to(parser.add_argument)`) or to pytest's option group
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pipeline.workloads import DEFAULT_WORKLOAD, WORKLOADS
@@ -21,6 +21,7 @@ class Option:
 
     flags: tuple[str, ...]
     dest: str
+    #: "" for a flag that takes no value.
     metavar: str
     help: str
 
@@ -28,8 +29,18 @@ class Option:
         """Declare the option with `add` (argparse's add_argument or pytest's addoption);
         `settings` are what differs by caller (default, action, type)."""
         repeatable = " (repeatable)" if settings.get("action") == "append" else ""
-        add(*self.flags, dest=self.dest, metavar=self.metavar, help=self.help + repeatable,
-            **settings)
+        if self.metavar:
+            settings["metavar"] = self.metavar
+        add(*self.flags, dest=self.dest, help=self.help + repeatable, **settings)
+
+    def with_prefix(self, prefix: str) -> Option:
+        """The same option in a family of a command's options, as pytest-benchmark names its
+        own: `--tf` with the prefix `compare-` is `--compare-tf`, value in `compare_tf`."""
+        if not prefix:
+            return self
+        return replace(self, flags=tuple(f"--{prefix}{flag.removeprefix('--')}"
+                                         for flag in self.flags),
+                       dest=prefix.replace("-", "_") + self.dest)
 
 
 WORKLOAD = Option(

@@ -1,4 +1,4 @@
-"""Measure how far `python -m pipeline.duel` can be trusted on this machine.
+"""Measure how far `bench duel` can be trusted on this machine.
 
 A gate is valid when it stays quiet on no change and speaks up on a real one. Both are measured
 with A/A duels, whose every true ratio is 1: the same run on both sides (same artifacts), in
@@ -28,7 +28,7 @@ Usage, from the repository root, on a quiet machine (the full measurement takes 
 
 `measure` prints a markdown report for docs/latency.md. `record` runs one A/A duel and writes its
 per-pair block times as JSON: the frozen real samples tests/test_duel.py judges
-(tests/fixtures/duel/aa_duel.json). Duel settings default to pipeline.duel's.
+(tests/fixtures/duel/aa_duel.json). Duel settings default to bench duel's.
 """
 from __future__ import annotations
 
@@ -54,10 +54,10 @@ from pipeline.judge.duel import (
     load_run,
     run_duel,
 )
+from pipeline.judge.statistics import lag1_autocorrelation
 from pipeline.measure.duel_worker import WorkerError
 from pipeline.measure.environment import cpu_model
 from pipeline.measure.latency import LatencyKey
-from pipeline.measure.statistics import lag1_autocorrelation
 from pipeline.results import ResultsFileError
 
 #: Known slowdowns applied to the candidate side of real A/A data.

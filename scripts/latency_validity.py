@@ -1,4 +1,4 @@
-"""How often the latency rule of `pipeline.compare` cries wolf, and what it can see.
+"""How often the latency rule of `bench compare` cries wolf, and what it can see.
 
 Measured on real samples, not i.i.d. draws (DEVELOPERS.md: a gate is judged by its error
 rates). `record` times the TFLite models of one run in K fresh processes, one after the other
@@ -13,7 +13,7 @@ threads) both ways,
 and writes one JSON file per process. `report` then compares every consecutive pair of
 processes (A/A: same code, same files, same machine) under the old rule (median ratio beyond
 x1.15 and one-sided Mann-Whitney p < 0.01 over the rounds) and under the new rule (the
-`[compare]` rule of pipeline.compare), and the same pairs with the candidate's samples scaled
+`[compare]` rule of bench compare), and the same pairs with the candidate's samples scaled
 x1.05, x1.10, x1.25, x2 and x3 (sensitivity with the samples' real correlation).
 
     python scripts/latency_validity.py record runs/<run_id> OUT_DIR [--processes 12]
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.config import CompareRules, load_config  # noqa: E402
 from pipeline.judge.compare.rules import judge_latency  # noqa: E402
-from pipeline.measure.statistics import lag1_autocorrelation, mann_whitney_p  # noqa: E402
+from pipeline.judge.statistics import lag1_autocorrelation, mann_whitney_p  # noqa: E402
 
 MODELS = ("pruned_tflite", "pruned_quantized_tflite")
 RUNTIMES = ("tf.lite", "ai_edge_litert")

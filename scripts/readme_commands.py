@@ -26,7 +26,7 @@ from pathlib import Path
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 # An inline code span is taken as a command only when it starts with one of these programs
-# (after optional VAR=value assignments): prose spans such as `pipeline.compare` or
+# (after optional VAR=value assignments): prose spans such as `bench compare` or
 # `--format markdown` are not commands.
 INLINE_PROGRAMS = ("python", "python3", "pytest", "tox", "pip", "bash", "bench-compare",
                    "bench-history", "bench-upgrade")

@@ -21,7 +21,7 @@ import argparse
 import time
 
 from pipeline import tfenv
-from pipeline.data import resolve_mnist
+from pipeline.mnist import resolve_mnist
 from pipeline.workloads.mobilenet_v3 import TRAINED, mnist_as_rgb32
 
 EPOCHS = 3

@@ -1,4 +1,4 @@
-"""The two lanes of the unit tests, their workers, and what the test modules share.
+"""The two lanes of the unit tests, their workers, and the fixtures the test modules share.
 
 `pytest tests` runs the fast lane: every test that needs no trained model, no `pytest bench`
 session, no Valgrind and no process that imports TensorFlow. The others carry the `slow` marker
@@ -16,7 +16,8 @@ cannot slow down unnoticed (a duration budget could not be a test: durations dep
 machine).
 
 `sample_run` is the one trained sample model of a test process, shared by every slow test
-that needs a trained model but not a fresh one.
+that needs a trained model but not a fresh one. The functions and constants that several test
+modules share are in tests/helpers.py, so that no test module imports another.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A whole default `pytest bench` session: a complete run, with what decides comparability
 recorded; and `--reuse-run`, which re-measures that run's .tflite files without training
-(tests/bench_sessions.py runs them)."""
+(tests/helpers.py runs them)."""
 from __future__ import annotations
 
 import json
@@ -17,8 +17,8 @@ import pytest
 from pipeline.config import load_config
 from pipeline.data import load_npz
 from pipeline.identity import config_sha256, recipe_sha256, workload_sha256
+from pipeline.measure.callgrind import valgrind_version
 from pipeline.measure.environment import cpu_count, cpu_model, package_version, platform_label
-from pipeline.measure.instructions import valgrind_version
 from pipeline.results import (
     COLUMNS,
     LATENCY_SETTING_COLUMNS,
@@ -29,7 +29,7 @@ from pipeline.results import (
 )
 from pipeline.variants.registry import DEFAULT_VARIANTS
 from pipeline.workloads import MNIST_CNN
-from tests.bench_sessions import (
+from tests.helpers import (
     REPO_ROOT,
     SAMPLE,
     Session,
@@ -38,10 +38,10 @@ from tests.bench_sessions import (
     finished,
     only_run,
     results_files,
+    rewrite,
     run_bench,
     written_by,
 )
-from tests.test_results_reader import rewrite
 
 #: Every test here runs `pytest bench` in a subprocess: the slow lane (tests/conftest.py).
 pytestmark = pytest.mark.slow
@@ -299,7 +299,7 @@ def test_its_gate_against_a_reference_with_both_runtimes_names_tf_lite_as_absent
     """The docs' verdict (docs/gate.md, "Comparable runs"): PASS, the tf.lite rows `not
     available` and named in the note, never `missing`."""
     reference, candidate = written_by(full_session), written_by(without_tf_lite)
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "compare", str(reference),
+    done = subprocess.run([sys.executable, "-m", "pipeline", "compare", str(reference),
                            str(candidate), "--skip-latency"], capture_output=True, text=True,
                           cwd=REPO_ROOT,
                           env=bench_env(without_tf_lite.folder), timeout=120)

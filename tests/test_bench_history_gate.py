@@ -1,5 +1,5 @@
 """`pytest bench --compare-to`: the session's history gate against a reference run chosen from a
-history of real runs (tests/bench_sessions.py runs the sessions)."""
+history of real runs (tests/helpers.py runs the sessions)."""
 from __future__ import annotations
 
 import re
@@ -11,19 +11,22 @@ import pytest
 
 from pipeline.data import load_npz
 from pipeline.identity import recipe_sha256
-from pipeline.judge.compare import SelectionError, load_reference
+from pipeline.judge.compare import ReferenceQuery, SelectionError, load_reference
 from pipeline.measure.environment import package_version
 from pipeline.results import COLUMNS, SCHEMA_VERSION, read_results
 from pipeline.workloads import MNIST_CNN
-from tests.bench_sessions import (
+from tests.helpers import (
     REPO_ROOT,
     RUNS,
     SAMPLE,
+    TFLITE_TWO,
+    as_schema4,
     only_run,
     results_files,
+    rewrite,
     run_bench,
+    tflite_only,
 )
-from tests.test_results_reader import rewrite
 
 #: Every test here runs `pytest bench` in a subprocess: the slow lane (tests/conftest.py).
 pytestmark = pytest.mark.slow
@@ -164,8 +167,6 @@ def test_compare_to_a_reuse_run_fails_the_measurements_it_never_made(
     """A --reuse-run reference holds only .tflite models: the session says, before training,
     what the reference lacks, and its coverage test fails naming every gated measurement
     nothing judged (was: those measurements silently passed)."""
-    from tests.test_reference_coverage import TFLITE_TWO, as_schema4, tflite_only
-
     history = tmp_path / "history"
     history.mkdir()
     reuse = as_schema4(gate_history / "tf2.20.0.csv", history / "reuse.csv",
@@ -193,8 +194,8 @@ def test_compare_to_without_an_eligible_run_stops_before_training(tmp_path: Path
     for name in ("tf2.21.0_partial.csv", "tf2.21.0_schema1.csv", "tf2.20.0_later_partial.csv"):
         shutil.copy(gate_history / name, history / name)
     with pytest.raises(SelectionError) as expected:
-        load_reference(history, candidate_tf=package_version("tensorflow"),
-                       before=pd.Timestamp.now(tz="UTC"))
+        load_reference(history, ReferenceQuery(candidate_tf=package_version("tensorflow"),
+                                               before=pd.Timestamp.now(tz="UTC")))
     assert "never chosen" in str(expected.value)
     done = run_bench(tmp_path, "--mnist", str(SAMPLE), "--compare-to", str(history))
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr

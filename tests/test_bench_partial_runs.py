@@ -1,6 +1,6 @@
 """Partial `pytest bench` sessions: written, but marked, and never a reference run (-k,
---skip-instructions, pytest-benchmark's flags, two sessions at once; tests/bench_sessions.py
-runs them)."""
+--skip-instructions, pytest-benchmark's flags, two sessions at once; tests/helpers.py runs
+them)."""
 from __future__ import annotations
 
 import re
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.results import COLUMNS, read_results
-from tests.bench_sessions import (
+from tests.helpers import (
     REPO_ROOT,
     SAMPLE,
     Session,

@@ -1,6 +1,6 @@
 """`pytest bench` sessions that stop before anything is measured, or are stopped: bad or missing
 data, no valgrind, two TensorFlow distributions, an unknown variant, Ctrl-C and kill; and what
-a session imports (tests/bench_sessions.py runs them)."""
+a session imports (tests/helpers.py runs them)."""
 from __future__ import annotations
 
 import signal
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench_sessions import (
+from tests.helpers import (
     REPO_ROOT,
     SAMPLE,
     bench_command,

@@ -1,17 +1,22 @@
-"""`bench COMMAND`: one console script for every command, one error path, and the options the
-commands share with `pytest bench` declared once (pipeline/options.py)."""
+"""`bench COMMAND`: one console script for every command, one module each in
+pipeline/commands/, one error path, and the options the commands share with `pytest bench`
+declared once (pipeline/options.py, pipeline/judge/compare/options.py)."""
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline import cli
+from pipeline import commands as cli
 from pipeline.console import EXIT_CODES, EXIT_ERROR, fail
+from pipeline.judge.compare.options import OPTIONS as GATE_OPTIONS
+from pipeline.judge.compare.options import PYTEST_PREFIX
 from pipeline.options import DATA, THRESHOLDS, WORKLOAD, Option
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +119,41 @@ def test_a_shared_option_is_the_same_wherever_it_is_taken(option: Option,
         assert tuple(declared["flags"]) == option.flags, place
         assert (declared["dest"], declared["metavar"]) == (option.dest, option.metavar), place
         assert declared["help"].startswith(option.help), place
+
+
+@pytest.mark.parametrize("option", [option for option, _ in GATE_OPTIONS],
+                         ids=lambda option: option.flags[0])
+def test_a_gate_option_is_one_declaration_for_compare_and_for_pytest(option: Option) -> None:
+    """`bench compare --tf` and `pytest bench --compare-tf`: the same help, metavar and
+    settings, the pytest one under the prefix, as pytest-benchmark names its own options."""
+    compare = _parser_options(_command_parser("compare"))[option.flags[0]]
+    flag = f"--{PYTEST_PREFIX}{option.flags[0].removeprefix('--')}"
+    under_pytest = _pytest_options()[flag]
+    assert tuple(under_pytest["flags"]) == (flag,)
+    assert under_pytest["dest"] == f"compare_{option.dest}" and compare["dest"] == option.dest
+    assert under_pytest["help"] == compare["help"] == option.help
+    assert under_pytest.get("metavar") == (option.metavar or None) == compare["metavar"]
+
+
+def test_python_m_pipeline_runs_the_commands() -> None:
+    """`python -m pipeline COMMAND` is `bench COMMAND` where the console script is not on
+    PATH (the five `python -m pipeline.<command>` modules it replaces: docs/gate.md)."""
+    done = subprocess.run([sys.executable, "-m", "pipeline", "compare", "--help"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: bench compare ")
+    done = subprocess.run([sys.executable, "-m", "pipeline"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == EXIT_ERROR and "compare" in done.stdout
+
+
+def test_every_command_is_one_module_of_the_commands_folder() -> None:
+    """Each command, and only a command, is a `main` in pipeline/commands/ (the workers that
+    other processes run have entry points of other names)."""
+    package = ROOT / "pipeline"
+    mains = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                   if re.search(r"^def main\(", path.read_text(), re.MULTILINE))
+    assert mains == sorted(["commands/__init__.py"]
+                           + [f"commands/{name}.py" for name in cli.COMMANDS])
+    assert all(command.module == f"pipeline.commands.{name}"
+               for name, command in cli.COMMANDS.items())

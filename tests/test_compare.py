@@ -9,12 +9,8 @@ Exit codes and whole messages are asserted, as pytest-benchmark's own tests do.
 """
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -26,76 +22,37 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.commands.compare import main
 from pipeline.config import DEFAULT_CONFIG_PATH, load_config
-from pipeline.judge.compare import compare_runs, not_selected, select_reference
-from pipeline.judge.compare.cli import main
+from pipeline.judge.compare import (
+    ReferenceQuery,
+    compare_runs,
+    not_selected,
+    select_reference,
+)
 from pipeline.results import measurements_of, read_history, read_results, run_of
+from tests.helpers import (
+    DEFAULT_FOUR,
+    ERROR,
+    PQT,
+    RUNS,
+    TF220,
+    A,
+    B,
+    Rows,
+    edited,
+    field,
+    history,
+    last_line,
+    relabelled,
+    run_cli,
+    run_id,
+    verdicts,
+    with_columns,
+)
 
-RUNS = Path(__file__).parent / "fixtures" / "runs"
-A, B = RUNS / "tf2.21.0_a.csv", RUNS / "tf2.21.0_b.csv"
 PARTIAL, SCHEMA1 = RUNS / "tf2.21.0_partial.csv", RUNS / "tf2.21.0_schema1.csv"
-TF220, TF215 = RUNS / "tf2.20.0.csv", RUNS / "tf2.15.1.csv"
-PQT = "pruned_quantized_tflite"
-ERROR = "bench compare: error: "
-
-Rows = list[dict[str, str]]
-
-
-def run_id(path: Path) -> str:
-    return read_results(path).run_id
-
-
-def field(path: Path, name: str) -> str:
-    with path.open(newline="") as handle:
-        return next(csv.DictReader(handle))[name]
-
-
-def run_cli(*args: object) -> tuple[int, str, str]:
-    """main() with its exit code, stdout and stderr; in-process, so it stays fast."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
-
-
-def edited(src: Path, dst: Path, edit: Callable[[Rows], Rows]) -> Path:
-    """A copy of a real run with `edit` applied to its rows."""
-    with src.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = edit(list(reader))
-        names = list(reader.fieldnames or [])
-    with dst.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(rows)
-    return dst
-
-
-def relabelled(src: Path, dst: Path, **changes: str) -> Path:
-    """The same run with some run columns changed on every row (and a new run_id, as a new
-    session would have)."""
-    changes.setdefault("run_id", field(src, "run_id") + "_copy")
-    return edited(src, dst, lambda rows: [{**r, **changes} for r in rows])
-
-
-def history(tmp_path: Path, *paths: Path) -> Path:
-    folder = tmp_path / "history"
-    folder.mkdir(exist_ok=True)
-    for path in paths:
-        shutil.copy(path, folder / path.name)
-    return folder
-
-
-def last_line(text: str) -> str:
-    return text.splitlines()[-1]
-
-
-def verdicts(*args: object) -> dict[tuple[object, ...], str]:
-    """(model, metric, runtime, threads, stage) -> verdict, from the CLI's json output."""
-    code, out, err = run_cli(*args, "--format", "json")
-    assert err == "", err
-    return {(r["model"], r["metric"], r["runtime"], r["threads"], r["stage"]): r["verdict"]
-            for r in json.loads(out)["rows"]}
+TF215 = RUNS / "tf2.15.1.csv"
 
 
 def with_verdict(table: dict[tuple[object, ...], str], verdict: str) -> set[tuple[object, ...]]:
@@ -123,22 +80,6 @@ def test_candidate_missing_a_model_fails_with_every_missing_row(tmp_path: Path) 
                                           "absent", "from", "the", "candidate"]
 
 
-def with_columns(src: Path, dst: Path, columns: dict[str, str],
-                 edit: Callable[[Rows], Rows] = lambda rows: rows) -> Path:
-    """A copy of a real run with `edit` applied to its rows and `columns` set on every row
-    (added to the header where new), as a later schema writes it."""
-    with src.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = [{**r, **columns} for r in edit(list(reader))]
-        names = list(reader.fieldnames or [])
-    names += [name for name in columns if name not in names]
-    with dst.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(rows)
-    return dst
-
-
 def with_selection(src: Path, dst: Path, variants: str,
                    edit: Callable[[Rows], Rows] = lambda rows: rows) -> Path:
     """A copy of a real schema-2 run as schema 3 would write it, selecting `variants`."""
@@ -149,9 +90,6 @@ def with_selection(src: Path, dst: Path, variants: str,
 def also_int8(rows: Rows) -> Rows:
     """The run's rows plus an int8_tflite model (copies of the quantized model's rows)."""
     return rows + [{**r, "model": "int8_tflite"} for r in rows if r["model"] == PQT]
-
-
-DEFAULT_FOUR = "baseline pruned pruned_tflite pruned_quantized_tflite"
 
 
 def test_a_model_the_candidate_did_not_select_is_left_out_and_named(tmp_path: Path) -> None:
@@ -314,7 +252,7 @@ def test_no_older_version_gives_a_selection_error_naming_tf(tmp_path: Path) -> N
 
 def test_compare_piped_into_head_exits_cleanly() -> None:
     """Was a BrokenPipeError traceback."""
-    done = subprocess.run(f"{sys.executable} -m pipeline.compare {A} {B} | head -1",
+    done = subprocess.run(f"{sys.executable} -m pipeline compare {A} {B} | head -1",
                           shell=True, capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).parent.parent)
     assert done.stderr == ""
@@ -482,10 +420,11 @@ def test_candidate_is_never_its_own_reference(tmp_path: Path) -> None:
 
 def test_select_reference_orders_versions_numerically_and_skips_partial_runs() -> None:
     runs = read_history([TF215, TF220, A, B, PARTIAL])
-    choice = select_reference(runs, candidate_tf="2.21.0", before=read_results(B).info.time)
+    choice = select_reference(runs, ReferenceQuery(candidate_tf="2.21.0",
+                                                   before=read_results(B).info.time))
     assert choice.run.run_id == run_id(TF220)
     # 2.100 sorts after 2.21 (not as a string); the partial run is newer but never chosen.
-    choice = select_reference(runs, candidate_tf="2.100.0")
+    choice = select_reference(runs, ReferenceQuery(candidate_tf="2.100.0"))
     assert choice.run.run_id == run_id(B)
     assert choice.reason.endswith("(1 partial run never chosen)")
 
@@ -599,9 +538,9 @@ def test_a_duel_or_spread_csv_in_the_history_is_passed_over_with_a_note(tmp_path
     spread.write_text("seed,baseline.accuracy,pruned.sparsity_Dense\n0,0.9795,0.8\n")
     code, out, err = run_cli(folder, B, "--tf", "2.21.0")
     assert code == 0, out
-    assert err == (f"{ERROR.replace('error: ', '')}note: {duel}: a pipeline.duel CSV (per-key "
+    assert err == (f"{ERROR.replace('error: ', '')}note: {duel}: a bench duel CSV (per-key "
                    f"ratios of two runs), not a run; passed over (keep such files in "
                    f"results/duels/)\n"
-                   f"{ERROR.replace('error: ', '')}note: {spread}: a pipeline.spread CSV "
+                   f"{ERROR.replace('error: ', '')}note: {spread}: a bench spread CSV "
                    f"(figures per seed), not a run; passed over (keep such files in "
                    f"results/spread/)\n")

@@ -24,13 +24,10 @@ from pipeline.data import (
     Dataset,
     DataUnavailableError,
     content_sha256,
-    keras_cache_path,
-    load_from_path,
-    load_idx_folder,
     load_npz,
-    resolve_mnist,
     scale_pixels,
 )
+from pipeline.mnist import keras_cache_path, load_from_path, load_idx_folder, resolve_mnist
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
@@ -294,7 +291,7 @@ def test_the_default_download_uses_tfenv_keras_and_caches_under_keras_home(
 def test_importing_and_loading_does_not_import_tensorflow() -> None:
     """Checked in a fresh interpreter: other test modules in this session may import TensorFlow."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-            "from pipeline.data import load_from_path; load_from_path(sys.argv[2]); "
+            "from pipeline.mnist import load_from_path; load_from_path(sys.argv[2]); "
             "print(sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('tensorflow', 'tf_keras', 'keras')))")
     done = subprocess.run([sys.executable, "-c", code, str(REPO_ROOT), str(SAMPLE)],

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.judge.history.cli import main as history_main
+from pipeline.commands.history import main as history_main
+from pipeline.config import DEFAULT_CONFIG_PATH
+from pipeline.judge.history.outputs import Outputs, write_history
 from pipeline.judge.pareto import png_software
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +75,17 @@ def test_the_layout_page_names_every_module_and_folder_of_the_package() -> None:
 
 
 @pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tables made from the committed results/, in a temporary folder: `bench history`'s
+    files without its pictures (drawing them is 9 of its 10 s: the slow lane compares those)."""
+    out_dir = tmp_path_factory.mktemp("docs")
+    write_history(ROOT / "results", Outputs(out_dir), DEFAULT_CONFIG_PATH, pictures=False)
+    return out_dir
+
+
+@pytest.fixture(scope="module")
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The files made from the committed results/, in a temporary folder."""
+    """Every file made from the committed results/, pictures included, in a temporary folder."""
     out_dir = tmp_path_factory.mktemp("docs")
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -84,17 +95,25 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 REGENERATE = "bench history results --out docs"
+TABLES = ["history.csv", "pareto.csv", "pareto-ds_cnn.csv", "pareto-mobilenet_v3_small.csv"]
 
 
-@pytest.mark.parametrize("name", ["history.csv", "pareto.csv", "pareto-ds_cnn.csv",
-                                  "pareto-mobilenet_v3_small.csv"])
-def test_committed_tables_are_what_the_committed_results_give(regenerated: Path,
-                                                              name: str) -> None:
+@pytest.mark.parametrize("name", TABLES)
+def test_committed_tables_are_what_the_committed_results_give(tables: Path, name: str) -> None:
     """Fails when the code or results/ changed and docs/ was not regenerated: run REGENERATE."""
-    assert (regenerated / name).read_bytes() == (ROOT / "docs" / name).read_bytes(), (
+    assert (tables / name).read_bytes() == (ROOT / "docs" / name).read_bytes(), (
         f"docs/{name} is stale: {REGENERATE}")
 
 
+@pytest.mark.slow
+def test_the_command_writes_the_same_tables_with_its_pictures(regenerated: Path,
+                                                             tables: Path) -> None:
+    """What the fast lane compares (the tables alone) is what `bench history` writes."""
+    for name in TABLES:
+        assert (regenerated / name).read_bytes() == (tables / name).read_bytes(), name
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["history.png", "pareto.png", "history-ds_cnn.png",
                                   "pareto-ds_cnn.png", "history-mobilenet_v3_small.png",
                                   "pareto-mobilenet_v3_small.png"])

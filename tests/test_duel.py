@@ -1,4 +1,4 @@
-"""pipeline.duel: the schedule, verdicts on frozen real samples, the report, the exit codes and
+"""bench duel: the schedule, verdicts on frozen real samples, the report, the exit codes and
 the refusals, plus one end-to-end duel with real workers on small real .tflite files.
 
 Fixtures (tests/fixtures/duel, see its README.md): the two .tflite files of a real run, `run.csv`
@@ -22,6 +22,7 @@ import pytest
 
 import pipeline.judge.duel as duel
 from pipeline import REPO_ROOT
+from pipeline.commands.duel import main as duel_command
 from pipeline.config import DuelSettings
 from pipeline.judge.duel import (
     PairedSamples,
@@ -37,6 +38,7 @@ from pipeline.judge.duel import (
 from pipeline.measure.duel_worker import Worker, WorkerError
 from pipeline.measure.environment import package_version
 from pipeline.measure.latency import LatencyKey
+from tests.helpers import COUNTED, as_schema6
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "duel"
 RUN_CSV = FIXTURES / "run.csv"
@@ -54,7 +56,7 @@ def run_cli(*args: object) -> tuple[int, str, str]:
     """main() with its exit code, stdout and stderr."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = duel.main([str(a) for a in args])
+        code = duel_command([str(a) for a in args])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -298,7 +300,7 @@ def fake_duel(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
             tuple(process_of(pair, settings.processes) for pair in range(settings.pairs)))
             for key in keys}
 
-    monkeypatch.setattr(duel.cli, "run_duel", run_duel)
+    monkeypatch.setattr(duel.runs, "run_duel", run_duel)
     return factors
 
 
@@ -336,7 +338,7 @@ def test_a_litert_upgrade_duels_the_ai_edge_litert_keys_only(fake_duel: dict[str
     out read `candidate only` before)."""
     tf_lite = [key for key in KEYS if key.runtime == "tf.lite"]
     candidate = write_run(tmp_path / "candidate.csv", drop=tf_lite[:1], run_id="cand")
-    rows, _, _ = duel.cli.duel(RUN_CSV, candidate, SETTINGS,
+    rows, _, _ = duel.duel(RUN_CSV, candidate, SETTINGS,
                                interpreters=frozenset({"ai_edge_litert"}))
     assert {row.runtime for row in rows} == {"ai_edge_litert"}
     assert {row.verdict for row in rows} == {"ok"}
@@ -344,12 +346,13 @@ def test_a_litert_upgrade_duels_the_ai_edge_litert_keys_only(fake_duel: dict[str
 
 
 def test_cli_output_to_a_closed_pipe_is_quiet() -> None:
-    """`python -m pipeline.duel ... | head -1`: the reader goes away; no traceback."""
-    script = ("import pipeline.judge.duel.cli as d\n"
+    """`bench duel ... | head -1`: the reader goes away; no traceback."""
+    script = ("import pipeline.judge.duel.runs as runs\n"
+              "from pipeline.commands.duel import main\n"
               "from pipeline.judge.duel import PairedSamples\n"
-              "d.run_duel = lambda r, c, keys, s: {k: PairedSamples((1.0,) * s.pairs, "
+              "runs.run_duel = lambda r, c, keys, s: {k: PairedSamples((1.0,) * s.pairs, "
               "(1.0,) * s.pairs, tuple(range(s.pairs))) for k in keys}\n"
-              f"raise SystemExit(d.main([{str(RUN_CSV)!r}, {str(RUN_CSV)!r}]))\n")
+              f"raise SystemExit(main([{str(RUN_CSV)!r}, {str(RUN_CSV)!r}]))\n")
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
@@ -480,7 +483,7 @@ def test_no_shared_latency_key(tmp_path: Path) -> None:
 def test_help_documents_the_exit_codes() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
-        duel.main(["--help"])
+        duel_command(["--help"])
     text = " ".join(out.getvalue().split())
     for option in ("--reference-run-dir", "--candidate-python", "--pairs", "--timed-invokes",
                    "--format", "--csv"):
@@ -515,8 +518,6 @@ def test_end_to_end_with_real_workers(tmp_path: Path) -> None:
 
 def test_runs_of_two_workloads_are_not_duelled(tmp_path: Path) -> None:
     """A duel times the same models on both sides; runs of two workloads have none."""
-    from tests.test_workloads import COUNTED, as_schema6
-
     ds_cnn = as_schema6(COUNTED, tmp_path / "ds.csv", "ds_cnn", run_id="ds_run")
     code, _, err = run_cli(RUN_CSV, ds_cnn, "--reference-run-dir", FIXTURES,
                            "--candidate-run-dir", FIXTURES)

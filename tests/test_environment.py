@@ -15,9 +15,8 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.identity import config_sha256, recipe_sha256
+from pipeline.judge.platforms import architecture, comparable_platform
 from pipeline.measure.environment import (
-    architecture,
-    comparable_platform,
     cpu_count,
     cpu_model,
     installed,
@@ -28,6 +27,7 @@ from pipeline.measure.environment import (
 from pipeline.results import Measurement, read_results, to_frame, write_atomic
 from pipeline.run.info import collect_run_info
 from pipeline.workloads import MNIST_CNN
+from tests.helpers import TF_FILES, fake_distribution
 
 #: The start of /proc/cpuinfo of this project's 2-core VM: a model name as coarse as "AMD EPYC",
 #: which only family/model/stepping tell apart from another EPYC generation.
@@ -167,8 +167,6 @@ def test_the_distribution_providing_a_package_is_recorded_whatever_its_name(
         tmp_path: Path) -> None:
     """A nightly records its own version and name (issue 18: `tensorflow` was empty for
     tf-nightly and tf-keras-nightly)."""
-    from tests.test_tfenv import TF_FILES, fake_distribution
-
     fake_distribution(tmp_path, "tf-nightly", "2.23.0.dev20261026", TF_FILES, "tensorflow\n")
     fake_distribution(tmp_path, "tf-keras-nightly", "2.23.0.dev20261026",
                       ["tf_keras/__init__.py"], "tf_keras\n")

@@ -23,15 +23,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
 
+from pipeline.commands.history import main
 from pipeline.config import load_config
-from pipeline.judge.history.cli import main, newest_complete_run
+from pipeline.judge.history.bands import accuracy_band, accuracy_by_run, applied_band
+from pipeline.judge.history.outputs import newest_complete_run
 from pipeline.judge.history.picture import (
     COLUMN_TITLES,
     FIGURE_DPI,
     FIGURE_WIDTH_IN,
-    accuracy_band,
-    accuracy_by_run,
-    applied_band,
     history_figure,
     run_labels,
 )
@@ -46,7 +45,7 @@ from pipeline.judge.history.table import (
 from pipeline.judge.pareto import PARETO_COLUMNS, pareto_front, png_software
 from pipeline.results import History, Run, read_history, read_results
 from pipeline.variants.registry import VARIANTS
-from tests.test_results_reader import BAD_REASONS, FIXTURES
+from tests.helpers import BAD_REASONS, COUNTED, FIXTURES, as_schema6
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +113,7 @@ def results_dir(tmp_path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Drawn:
-    """One `pipeline.history` over the fixture runs, each of its four files named by its own
+    """One `bench history` over the fixture runs, each of its four files named by its own
     option, for every test that reads what it printed or wrote without changing the runs first
     (pictures cost seconds)."""
 
@@ -563,8 +562,6 @@ def test_each_workload_gets_its_own_picture_and_pareto_view(tmp_path: Path) -> N
     """A history of two workloads: one table with a workload column; the default workload's
     picture and Pareto view under their usual names, ds_cnn's under names carrying its own,
     each of its own runs only; a workload the command cannot resolve is tabled, not drawn."""
-    from tests.test_workloads import COUNTED, as_schema6
-
     folder = tmp_path / "results"
     folder.mkdir()
     as_schema6(COUNTED, folder / "mnist.csv", "mnist_cnn", run_id="mnist_run")

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
-from tests.test_compare import ERROR, Rows, edited, last_line, relabelled, run_cli, verdicts
+from tests.helpers import COUNTED, ERROR, Rows, edited, last_line, relabelled, run_cli, verdicts
 
-COUNTED = Path(__file__).parent / "fixtures" / "runs" / "tf2.21.0_counted.csv"
 INSTRUCTION_METRICS = ("instructions_per_invoke", "instructions_first_invoke",
                        "instructions_allocate")
 #: Another machine, as the history's runner and a CI runner differ.

@@ -19,18 +19,21 @@ import pytest
 import pipeline
 from pipeline.data import scale_pixels
 from pipeline.measure import client_requests
+from pipeline.measure.callgrind import (
+    InstructionsUnavailable,
+    instruction_count,
+    read_dumps,
+    valgrind_version,
+)
 from pipeline.measure.instruction_worker import model_input
 from pipeline.measure.instructions import (
     WORKER_NICENESS,
     InstructionCounter,
-    InstructionsUnavailable,
     count_instructions,
-    instruction_count,
     instruction_measurements,
-    read_dumps,
-    valgrind_version,
     wrapper_path,
 )
+from tests.helpers import COUNTED, edited
 
 MODELS = Path(__file__).parent / "fixtures" / "duel"
 SAMPLE = Path(__file__).parent / "data" / "mnist_sample.npz"
@@ -356,11 +359,9 @@ def test_a_little_more_work_per_invoke_fails_the_gate_and_machine_load_does_not(
     17% fewer than 12.)"""
     from dataclasses import replace
 
-    from pipeline.judge.compare.cli import main as compare
+    from pipeline.commands.compare import main as compare
     from pipeline.variants.conversion import to_tflite
     from pipeline.workloads import MNIST_CNN
-    from tests.test_compare import edited
-    from tests.test_instruction_gate import COUNTED
 
     models = {}
     for filters in (12, 13):

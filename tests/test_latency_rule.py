@@ -1,4 +1,4 @@
-"""The latency rule of `pipeline.compare` against frozen real samples.
+"""The latency rule of `bench compare` against frozen real samples.
 
 tests/fixtures/latency/ is a recording by `python scripts/latency_validity.py record`: the
 TFLite models of one run timed in consecutive fresh processes on the 2-core development machine,

@@ -4,7 +4,8 @@ results files.
 
 The order is the story a run tells (docs/layout.md): the data, the workloads, the variants
 built from them, the threshold config, what a model costs (measure), one run, its results CSV,
-the judge that reads runs back, then the suite's session and the upgrade, and the commands.
+the judge that reads runs back, then the suite's session and the upgrade, and the commands
+(pipeline/commands/, one module per command).
 Every import counts, also one inside a function: a lazy import is still a dependency.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 #: package. A module may import modules of its own layer and of earlier ones.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("__init__.py", "tfenv.py", "console.py")),
-    ("data", ("data.py",)),
+    ("data", ("data.py", "mnist.py")),
     ("workloads", ("recipe.py", "workload.py", "workloads")),
     ("variants", ("variants",)),
     ("config", ("config.py", "options.py", "identity.py")),
@@ -30,8 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("judge", ("judge",)),
     ("suite", ("suite",)),
     ("upgrade", ("upgrade",)),
-    ("commands", ("cli.py", "compare.py", "duel.py", "history.py", "spread.py",
-                  "instructions.py")),
+    ("commands", ("commands", "__main__.py")),
 )
 
 
@@ -119,3 +119,17 @@ def test_an_import_of_a_later_layer_is_found(tmp_path: Path, statement: str) -> 
     (found,) = violations(package)
     assert found.startswith("pipeline/measure/latency.py:2 imports pipeline/judge/")
     assert found.endswith("layer measure may not import the later layer judge")
+
+
+def test_no_module_imports_a_command_module() -> None:
+    """A command module parses, calls and prints; what it computes lives in its layer, so no
+    module (another command included) imports one. Only `python -m pipeline` imports the
+    commands' dispatcher."""
+    commands = PACKAGE / "commands"
+    found = [f"{path.relative_to(PACKAGE.parent)}:{line} imports "
+             f"{target.relative_to(PACKAGE.parent)}"
+             for path in sorted(PACKAGE.rglob("*.py"))
+             for line, target in imported_modules(path)
+             if target.is_relative_to(commands)
+             and (path, target) != (PACKAGE / "__main__.py", commands / "__init__.py")]
+    assert found == []

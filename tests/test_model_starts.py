@@ -15,7 +15,7 @@ import h5py
 import pytest
 
 from pipeline.results import read_results
-from tests.test_own_workload import EXAMPLE, REPO_ROOT, SAMPLE, _run
+from tests.helpers import EXAMPLE, REPO_ROOT, SAMPLE, _run
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def test_a_trained_file_is_loaded_gated_and_refused_once_changed(example: Path) 
         "trained_cnn", True, digest)
     stages = run.rows[run.rows["metric"] == "stage_seconds"]
     assert set(stages[stages["model"] == "baseline"]["stage"]) == {"load", "evaluate"}
-    done = _run(["-m", "pipeline.compare", str(first), str(second), "--skip-latency"],
+    done = _run(["-m", "pipeline", "compare", str(first), str(second), "--skip-latency"],
                 cwd=example)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].startswith("PASS: ")
@@ -64,7 +64,7 @@ def test_a_trained_file_is_loaded_gated_and_refused_once_changed(example: Path) 
         kernel[0, 0] = kernel[0, 0] + 0.5
     changed = _sha256(example / "trained_cnn.h5")
     third = _session(example, "trained_cnn:WORKLOAD", results, example.parent / "runs" / "t3")
-    done = _run(["-m", "pipeline.compare", str(first), str(third), "--skip-latency"],
+    done = _run(["-m", "pipeline", "compare", str(first), str(third), "--skip-latency"],
                 cwd=example)
     assert (done.returncode, done.stdout) == (2, ""), done.stdout + done.stderr
     assert (f"cannot compare: runs differ in workload_sha256 (model file sha256 {digest} vs "
@@ -87,7 +87,7 @@ def test_a_tflite_file_is_measured_as_shipped_and_gated(example: Path) -> None:
         "tf.lite", "ai_edge_litert"}
     assert set(run.rows[run.rows["metric"] == "stage_seconds"]["stage"]) == {"load",
                                                                               "evaluate"}
-    done = _run(["-m", "pipeline.compare", str(first), str(second), "--skip-latency"],
+    done = _run(["-m", "pipeline", "compare", str(first), str(second), "--skip-latency"],
                 cwd=example)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].startswith("PASS: ")

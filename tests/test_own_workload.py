@@ -7,32 +7,18 @@ pipeline.identity), and the gate refusing to compare it with a run of the refere
 workload (exit 2)."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.results import read_results
+from tests.helpers import EXAMPLE, REPO_ROOT, SAMPLE, _run
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO_ROOT / "examples" / "own_workload"
-SAMPLE = REPO_ROOT / "tests" / "data" / "mnist_sample.npz"
 MNIST_CNN_RUN = REPO_ROOT / "tests" / "fixtures" / "runs" / "tf2.21.0_counted.csv"
 
 #: Every test here runs `pytest bench` in a subprocess: the slow lane (tests/conftest.py).
 pytestmark = pytest.mark.slow
-
-
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    # As a user's shell has it: no MNIST source, no path into the repository, and none of the
-    # variables this test's own pytest sets (an xdist worker's would turn pytest-benchmark off).
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MNIST_PATH", "PYTHONPATH") and not k.startswith("PYTEST_")}
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                          env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +64,7 @@ def test_its_second_run_passes_the_gate_against_the_first(own_runs: tuple[Path, 
     folder, (first, second) = own_runs
     # Wall-clock latency is left out: the suite's tests may share the machine with anything,
     # which a latency bound measured on a quiet machine does not allow (docs/latency.md).
-    done = _run(["-m", "pipeline.compare", str(first), str(second), "--skip-latency"],
+    done = _run(["-m", "pipeline", "compare", str(first), str(second), "--skip-latency"],
                 cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].startswith("PASS: ")
@@ -88,7 +74,7 @@ def test_its_second_run_passes_the_gate_against_the_first(own_runs: tuple[Path, 
 def test_it_is_never_compared_with_the_reference_recipe(own_runs: tuple[Path, list[Path]]
                                                         ) -> None:
     folder, (_, second) = own_runs
-    done = _run(["-m", "pipeline.compare", str(MNIST_CNN_RUN), str(second)], cwd=folder)
+    done = _run(["-m", "pipeline", "compare", str(MNIST_CNN_RUN), str(second)], cwd=folder)
     assert (done.returncode, done.stdout) == (2, "")
     assert "cannot compare: runs differ in workload: reference run " in done.stderr
     assert "has 'mnist_cnn', candidate run" in done.stderr and "has 'tiny_cnn'" in done.stderr

@@ -4,7 +4,7 @@ README's install.
 The commands are read from the README and docs/*.md (scripts/readme_commands.py: ```bash
 blocks, `$ ` lines of pasted sessions, inline spans starting with a program), never from a copy
 kept here. Each distinct program is then run the cheapest way that proves it is installed and
-starts: `tox --version`, `bench-compare --help`, `python -m pipeline.duel --help`,
+starts: `tox --version`, `bench-compare --help`, `python -m pipeline duel --help`,
 `python scripts/time_vs_bare.py --help`, ... A program that is not found, or does not start,
 fails its test with the README line that uses it.
 """
@@ -150,7 +150,7 @@ def test_parser_joins_splits_and_strips(tmp_path: Path) -> None:
     readme.write_text(
         "# T\n## Install\n```bash\npython3 -m venv .venv && . .venv/bin/activate\n"
         "pip install -r a.txt \\\n    -e .   # comment\n```\n"
-        "Then `tox -e tf220`, not `pipeline.compare`.\n"
+        "Then `tox -e tf220`, not `bench compare`.\n"
         "```\n$ MNIST_PATH=x pytest bench | tee log\noutput, not a command\n```\n",
         encoding="utf-8")
     found = [(c.line, c.section, c.words) for c in readme_commands.readme_commands(readme)]

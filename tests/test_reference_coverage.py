@@ -12,42 +12,26 @@ would write them, changing only what the case is about. Whole messages are asser
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.test_compare import (
+from tests.helpers import (
     ERROR,
     PQT,
+    TFLITE_TWO,
     A,
     B,
+    Rows,
+    as_schema4,
     history,
     last_line,
     run_cli,
     run_id,
+    tflite_only,
     verdicts,
-    with_columns,
 )
 
-Rows = list[dict[str, str]]
-DEFAULT_FOUR = "baseline pruned pruned_tflite pruned_quantized_tflite"
-TFLITE_TWO = "pruned_tflite pruned_quantized_tflite"
 REUSE_ID = "20261128T005520Z_tf2.21.0_reuse0"
 TOX_PARALLEL = "tox parallel: tox p -e tf220,tf221 (pid 4242)"
-
-
-def as_schema4(src: Path, dst: Path, *, variants: str = DEFAULT_FOUR, source_run_id: str = "",
-               shared_by: str = "", edit: Callable[[Rows], Rows] = lambda rows: rows,
-               **run_columns: str) -> Path:
-    """A copy of a real schema-2 run as schema 4 writes it."""
-    return with_columns(src, dst, {"schema_version": "4", "variants": variants,
-                                   "source_run_id": source_run_id,
-                                   "machine_shared": str(bool(shared_by)),
-                                   "machine_shared_by": shared_by, **run_columns}, edit)
-
-
-def tflite_only(rows: Rows) -> Rows:
-    """What a --reuse-run session records: the .tflite models only."""
-    return [r for r in rows if r["model"] in TFLITE_TWO.split()]
 
 
 def reuse_of_a(dst: Path) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_compare import ERROR, TF220, A, B, field, history, relabelled, run_cli, run_id
+from tests.helpers import ERROR, TF220, A, B, field, history, relabelled, run_cli, run_id
 
 
 def litert_line(tmp_path: Path) -> Path:
@@ -69,7 +69,8 @@ def test_the_committed_history_gates_each_litert_release_against_the_one_before(
     """results/ holds LiteRT 1.4.0, 2.1.6, 2.2.0 (and 2.3.0) under TF 2.21 for both workloads:
     with --upgrade litert each release's run is compared with the release below it, on 2.21."""
     from pipeline import REPO_ROOT
-    from pipeline.judge.compare.selection import load_reference
+    from pipeline.judge.compare.options import GateOptions
+    from pipeline.judge.compare.selection import ReferenceQuery, load_reference
     from pipeline.results import read_history
 
     results = REPO_ROOT / "results"
@@ -78,5 +79,6 @@ def test_the_committed_history_gates_each_litert_release_against_the_one_before(
         by_litert = {run.info.litert: run for run in runs if run.info.workload == workload}
         assert sorted(by_litert) == ["1.4.0", "2.1.6", "2.2.0", "2.3.0"], workload
         for below, release in (("1.4.0", "2.1.6"), ("2.1.6", "2.2.0")):
-            choice = load_reference(results, candidate=by_litert[release], upgrade="litert")
+            query = ReferenceQuery.of(by_litert[release], GateOptions(upgrade="litert"))
+            choice = load_reference(results, query)
             assert choice.run.run_id == by_litert[below].run_id, (workload, release)

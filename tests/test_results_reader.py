@@ -4,7 +4,6 @@ tests/fixtures/results (base.csv and one broken copy per defect) and, for schema
 copy of a real schema-1 run in tests/fixtures/runs."""
 from __future__ import annotations
 
-import csv
 import importlib.util
 import shutil
 from collections.abc import Callable
@@ -35,59 +34,11 @@ from pipeline.results import (
     write_atomic,
 )
 from pipeline.variants.registry import VARIANT_NAMES
+from tests.helpers import BAD_REASONS, BASE_RUN_ID, FIXTURES, rewrite
 
-FIXTURES = Path(__file__).parent / "fixtures" / "results"
 BASE = FIXTURES / "base.csv"
-BASE_RUN_ID = "20250601T120000Z_tf2.20.0_3f2a9c"
 #: A real schema-1 run (TF 2.21.0, written before schema 2 existed), kept as it was written.
 SCHEMA1 = Path(__file__).parent / "fixtures" / "runs" / "tf2.21.0_schema1.csv"
-
-#: The exact reason of every broken fixture: the message a user sees after "<path>: ".
-BAD_REASONS: dict[str, str] = {
-    "bad_empty.csv": "empty file; a results CSV has a header row and one row per measurement "
-                     "(was the run interrupted?)",
-    "bad_not_a_csv.csv": "not a CSV text file: it contains NUL bytes (binary data?); pass a "
-                         "results CSV written by `pytest bench`",
-    "bad_missing_column.csv": "missing column(s) unit; a schema_version 9 file has all of its "
-                              "columns (docs/results-csv.md, 'Results CSV')",
-    "bad_schema_v99.csv": "line 2: unknown schema_version '99'; this reader supports 1, 2, 3, 4, "
-                          "5, 6, 7, 8, 9 (read a newer file with the pipeline version that "
-                          "wrote it)",
-    "bad_nan_value.csv": "line 8 (pruned accuracy): value is empty; every measurement needs a "
-                         "finite number (NaN is written as an empty cell)",
-    "bad_non_numeric_value.csv": "line 8 (pruned accuracy): value 'n/a' is not a number",
-    "bad_duplicate_rows.csv": "line 27 (pruned_tflite accuracy) repeats the measurement of line "
-                              "13; each (model, runtime, threads, metric, stage) may appear once "
-                              "per run",
-    "bad_latency_without_samples.csv": "line 19 (pruned_tflite latency tf.lite threads=1): "
-                                       "latency row without samples; the comparison's "
-                                       "statistics need the per-repetition seconds",
-    "bad_latency_bad_samples.csv": "line 19 (pruned_tflite latency tf.lite threads=1): samples "
-                                   "holds 'fast', not a number; expected per-repetition seconds "
-                                   "separated by spaces",
-    "bad_two_runs.csv": f"holds 2 run_ids ('{BASE_RUN_ID}', '20250602T120000Z_tf2.20.0_000000'); "
-                        "a results file holds one run (put several files in a folder to read a "
-                        "history)",
-    "bad_unknown_metric.csv": "line 8 (pruned flops): unknown metric 'flops'; known metrics: "
-                              "accuracy, zipped_bytes, raw_bytes, sparsity, distinct_weights, "
-                              "latency, instructions_per_invoke, instructions_first_invoke, "
-                              "instructions_allocate, init_seconds, first_invoke_seconds, "
-                              "heap_growth_bytes, peak_rss_growth_bytes, stage_seconds",
-}
-
-
-def rewrite(src: Path, dst: Path, edit: Callable[[list[dict[str, str]]], list[dict[str, str]]],
-            fieldnames: list[str] | None = None) -> Path:
-    """Copy a results CSV through `edit` (a function of its rows), for one-off broken files."""
-    with src.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = edit(list(reader))
-        names = fieldnames or list(reader.fieldnames or [])
-    with dst.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return dst
 
 
 def reason_of(path: Path) -> str:

@@ -13,11 +13,12 @@ import pytest
 
 from pipeline.config import DEFAULT_CONFIG_PATH, Config, load_config
 from pipeline.data import Dataset, load_npz
-from pipeline.measure.instructions import InstructionsUnavailable
+from pipeline.measure.callgrind import InstructionsUnavailable
 from pipeline.measure.latency import LatencyKey
 from pipeline.results import Measurement, MeasurementKey, read_results
 from pipeline.run.source import SourceRun
 from pipeline.suite import session as session_module
+from pipeline.suite import timing
 from pipeline.suite.session import (
     BenchSession,
     SessionError,
@@ -142,10 +143,11 @@ def test_the_session_records_latency_and_footprint_rows_as_it_measures_them(
     key = LatencyKey("pruned_tflite", "ai_edge_litert", 1)
     paths = {"pruned_tflite": DUEL_MODELS / "pruned_tflite.tflite"}
     image = MNIST_CNN.scale(dataset.x_test[0])
-    session.latency_blocks([key], paths, image, single_call=True)
-    assert not [m for m in session.bench_run.measurements if m.metric == "latency"]
-    blocks = session.latency_blocks([key], paths, image)[key]
-    footprints = session.footprints([key], paths, image)[key]
+    run = session.bench_run
+    timing.latency_blocks(run, quick, [key], paths, image, single_call=True)
+    assert not [m for m in run.measurements if m.metric == "latency"]
+    blocks = timing.latency_blocks(run, quick, [key], paths, image)[key]
+    footprints = timing.footprints(run, quick, [key], paths, image)[key]
     recorded = {m.metric: m for m in session.bench_run.measurements}
     assert recorded["latency"].key == MeasurementKey("pruned_tflite", "ai_edge_litert", 1,
                                                       "latency", None)

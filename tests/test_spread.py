@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.suite.spread import main, summarize
+from pipeline.commands.spread import main
+from pipeline.suite.spread import summarize
 
 
 def test_summary_rows_follow_the_seeds() -> None:

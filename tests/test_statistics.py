@@ -1,4 +1,4 @@
-"""pipeline.measure.statistics: exact small cases worked by hand, coverage on simulated data, seeds,
+"""pipeline.judge.statistics: exact small cases worked by hand, coverage on simulated data, seeds,
 the verdict rule's boundaries and the exact error messages."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.measure.statistics import (
+from pipeline.judge.statistics import (
     RatioEstimate,
     bootstrap_ratio_of_medians,
     judge_ratio,

@@ -17,6 +17,7 @@ import pytest
 from pipeline import tfenv
 from pipeline.measure import interpreters
 from pipeline.tfenv import LEGACY_KERAS_VARIABLE, EnvironmentProblem
+from tests.helpers import TF_FILES, fake_distribution
 
 
 def fake_tensorflow(version: str, keras: object) -> types.ModuleType:
@@ -131,24 +132,6 @@ def test_unknown_runtime() -> None:
     with pytest.raises(ValueError,
                        match=r"unknown runtime 'tflite'; known: tf.lite, ai_edge_litert"):
         interpreters.interpreter_class("tflite")
-
-
-def fake_distribution(site: Path, name: str, version: str, files: list[str],
-                      top_level: str | None = None) -> None:
-    """A *.dist-info folder as pip leaves it: METADATA, RECORD (`files` plus its own files) and,
-    when given, top_level.txt."""
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    own = ["METADATA", "RECORD"] + (["top_level.txt"] if top_level is not None else [])
-    record = [f"{path},sha256=x,1" for path in files] + [f"{info.name}/{own_name},,"
-                                                          for own_name in own]
-    (info / "RECORD").write_text("\n".join(record) + "\n")
-    if top_level is not None:
-        (info / "top_level.txt").write_text(top_level)
-
-
-TF_FILES = ["tensorflow/__init__.py", "tensorflow/libtensorflow_framework.so.2"]
 
 
 def test_one_tensorflow_distribution_passes(tmp_path: Path) -> None:

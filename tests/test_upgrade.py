@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
-from test_compare import relabelled
 
+from pipeline.commands import upgrade as command
 from pipeline.measure.environment import package_version
 from pipeline.results import read_results
-from pipeline.upgrade import cli, environment
+from pipeline.upgrade import environment, steps
 from pipeline.upgrade.candidate import (
     CandidateError,
     current_tensorflow,
@@ -31,6 +31,7 @@ from pipeline.upgrade.candidate import (
 )
 from pipeline.upgrade.environment import CandidateEnvironment, Probe, check_import, prepare
 from pipeline.upgrade.verdict import DONE, Step, report, summary, verdict
+from tests.helpers import relabelled
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 NIGHTLY = (("tf-nightly", "2.23.0.dev20261026"),)
@@ -178,7 +179,7 @@ def test_a_litert_environment_that_is_not_the_candidate_beside_the_current_tf_is
 
 @pytest.mark.slow  # the probe imports TensorFlow in a process of its own
 def test_the_probe_runs_in_this_environment_and_finds_its_tensorflow() -> None:
-    code, stdout, stderr = cli.capture([sys.executable, "-c", environment.PROBE, "import"])
+    code, stdout, stderr = steps.capture([sys.executable, "-c", environment.PROBE, "import"])
     assert code == 0, stderr
     probe = Probe.parse(stdout)
     assert check_import(parse_candidate(f"tensorflow=={package_version('tensorflow')}"),
@@ -339,8 +340,8 @@ def test_junit_counts() -> None:
            'tests="111"></testsuite></testsuites>')
     path = Path(__file__).parent / "fixtures" / "upgrade_junit.xml"
     assert path.read_text().strip() == xml
-    assert cli.junit_counts(path) == "105 passed, 2 failed, 1 errors, 3 skipped"
-    assert cli.junit_counts(path.with_name("absent.xml")) == ""
+    assert steps.junit_counts(path) == "105 passed, 2 failed, 1 errors, 3 skipped"
+    assert steps.junit_counts(path.with_name("absent.xml")) == ""
 
 
 # --- the whole command, TensorFlow and pytest faked ----------------------------------------
@@ -366,12 +367,12 @@ def run_main(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bench: FakeBench,
                                Probe(STABLE, STABLE_KERAS, "2.21.0", "/x", "0.8.1"), "2.21.0",
                                True, "2026-12-01")
     prepared: list[dict[str, object]] = []
-    monkeypatch.setattr(cli, "prepare", lambda *a, **k: prepared.append(k) or env)
-    monkeypatch.setattr(cli, "stream", bench)
-    monkeypatch.setattr(cli, "capture", lambda argv: (0, json.dumps({"tensorflow": STABLE}), ""))
+    monkeypatch.setattr(steps, "prepare", lambda *a, **k: prepared.append(k) or env)
+    monkeypatch.setattr(steps, "stream", bench)
+    monkeypatch.setattr(steps, "capture", lambda argv: (0, json.dumps({"tensorflow": STABLE}), ""))
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([candidate, "--output", str(tmp_path / "out"), *args])
+        code = command.main([candidate, "--output", str(tmp_path / "out"), *args])
     if candidate.startswith("ai-edge-litert"):  # installed beside the current TensorFlow
         assert prepared[0]["beside"] == parse_candidate("tensorflow==2.21.0")
     return code, out.getvalue(), err.getvalue()
@@ -441,10 +442,10 @@ def test_a_candidate_failing_its_own_suite_fails_and_a_history_without_reference
 def test_a_candidate_that_is_not_one_is_refused_before_anything_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bench = FakeBench(RUNS / "tf2.21.0_a.csv")
-    monkeypatch.setattr(cli, "stream", bench)
+    monkeypatch.setattr(steps, "stream", bench)
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        assert cli.main(["tensorflow===", "--output", str(tmp_path / "out")]) == 2
+        assert command.main(["tensorflow===", "--output", str(tmp_path / "out")]) == 2
     assert err.getvalue().startswith(
         "bench upgrade: error: 'tensorflow===' is neither a requirement nor a .whl file (")
     assert bench.calls == [] and not (tmp_path / "out").exists()

@@ -33,10 +33,9 @@ from pipeline.variants.registry import (
 from pipeline.workload import Compile, Workload, WorkloadError, model_file_sha256
 from pipeline.workloads import DS_CNN, MNIST_CNN, MOBILENET_V3_SMALL, WORKLOADS, resolve_workload
 from pipeline.workloads.mobilenet_v3 import mnist_as_rgb32
-from tests.test_compare import ERROR, RUNS, run_cli, with_columns
+from tests.helpers import COUNTED, ERROR, as_schema6, run_cli
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
-COUNTED = RUNS / "tf2.21.0_counted.csv"
 
 
 # --- finding a workload ----------------------------------------------------------------------
@@ -211,7 +210,7 @@ def test_a_workload_bounds_file_bounds_its_variants(tmp_path: Path) -> None:
         config.bounds("int8_tflite")
     assert str(excinfo.value) == (
         f"{tmp_path / 'bounds.toml'}: no table [variants.int8_tflite], so int8_tflite cannot "
-        f"be checked; measure its figures with `python -m pipeline.spread --workload ... "
+        f"be checked; measure its figures with `bench spread --workload ... "
         f"--variants int8_tflite` and add its bounds (docs/variants-and-workloads.md, 'Gate your "
         f"own model'), or leave it unselected.")
 
@@ -251,15 +250,6 @@ def test_the_built_in_bounds_files_bound_every_variant_that_applies() -> None:
 
 
 # --- the gate keeps workloads apart -------------------------------------------------------------
-
-def as_schema6(src: Path, dst: Path, workload: str, workload_sha256: str = "",
-               run_id: str | None = None, timestamp: str | None = None) -> Path:
-    """A real schema-5 run rewritten as the schema-6 run of `workload`."""
-    columns = {"schema_version": "6", "workload": workload, "workload_sha256": workload_sha256,
-               **({"run_id": run_id} if run_id else {}),
-               **({"timestamp_utc": timestamp} if timestamp else {})}
-    return with_columns(src, dst, columns)
-
 
 def test_runs_of_two_workloads_are_refused(tmp_path: Path) -> None:
     reference = as_schema6(COUNTED, tmp_path / "ref.csv", "mnist_cnn", "a" * 64)

@@ -6,7 +6,7 @@ Run from this folder (or with it on PYTHONPATH), from anywhere:
 
 The suite builds the model with `model(**model_parameters)`, fits and compresses it with the
 reference recipe, checks it against the bounds in `tiny_cnn_bounds.toml` beside this file, and
-writes a results CSV that `python -m pipeline.compare` gates like any other. The data is this
+writes a results CSV that `bench compare` gates like any other. The data is this
 folder's own `.npz` (x_train, y_train, x_test, y_test); any image size, channel count and
 number of classes will do, as long as the model takes that image shape.
 """

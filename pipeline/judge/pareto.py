@@ -1,11 +1,11 @@
 """The trade-off view of one run: every variant's accuracy against its zipped size and latency,
 with the Pareto front marked (the variants no other variant beats on both at once).
 
-`python -m pipeline.history` writes it for the newest complete run of the newest TensorFlow
+`bench history` writes it for the newest complete run of the newest TensorFlow
 line (pareto.csv, pareto.png: in build/history/ by default, in docs/ for docs/history.md with
 `--out docs`) and prints the table.
 
-Pictures here and in pipeline.history are drawn inside `figure_style()` and saved with
+Pictures here and in bench history are drawn inside `figure_style()` and saved with
 `save_png()`, so the same history gives the same PNG bytes: the committed docs/ pictures are
 regenerated and compared byte for byte by tests/test_history.py.
 """

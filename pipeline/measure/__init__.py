@@ -2,8 +2,8 @@
 
 interpreters.py (runtimes, interpreter accuracy), size.py (zipped bytes), latency.py
 (interleaved repetitions of invoke()), instructions.py with instruction_worker.py and
-client_requests.py (instructions counted under valgrind), footprint.py (a fresh process's init,
-heap and peak memory), statistics.py (intervals of latency ratios, no I/O), duel_worker.py (the
-duel's timing process), environment.py (versions, machine, revision: the run columns),
-machine_sharing.py (whether another benchmark ran meanwhile).
+client_requests.py, callgrind.py and counting_layout.py (instructions counted under valgrind),
+footprint.py (a fresh process's init, heap and peak memory), duel_worker.py (the duel's timing
+process), environment.py (versions, machine, revision: the run columns), machine_sharing.py
+(whether another benchmark ran meanwhile). What judges the measurements is pipeline.judge.
 """

@@ -1,6 +1,6 @@
 """The worker of a duel (`python -m pipeline.measure.duel_worker`) and the driver's handle on it.
 
-A duel (pipeline.duel) times two TensorFlow environments on one machine, so each side runs in a
+A duel (bench duel) times two TensorFlow environments on one machine, so each side runs in a
 long-lived process started with its own environment's python: TensorFlow is imported once per
 side, and a block is a request away. Both ends of the protocol live in this file, so they
 cannot drift apart. One JSON object per line:
@@ -70,7 +70,7 @@ def serve(requests: TextIO, replies: TextIO) -> None:
         _send(replies, reply)
 
 
-def main() -> None:
+def work() -> None:
     """Serve on stdin/stdout, with stdout kept for the protocol alone: anything else printing
     to it (a library's print, C code writing to fd 1) would corrupt a reply, so fd 1 is pointed
     at stderr and replies go to a private copy of the original stdout."""
@@ -222,4 +222,4 @@ class Worker:
 
 
 if __name__ == "__main__":
-    main()
+    work()

@@ -1,13 +1,12 @@
 """What a run was made with: versions, machine, code revision. Recorded on every CSV row.
 
 A comparison is only meaningful between runs whose differences are known; these columns are
-how `pipeline.compare` tells a TensorFlow upgrade from a machine change.
+how `bench compare` tells a TensorFlow upgrade from a machine change.
 """
 from __future__ import annotations
 
 import os
 import platform
-import re
 import secrets
 import subprocess
 from collections.abc import Iterable
@@ -96,28 +95,6 @@ def cpu_count() -> int:
 def platform_label() -> str:
     """OS-kernel release-architecture, e.g. "Linux-6.18.44-fc-v669-x86_64"."""
     return f"{platform.system()}-{platform.release()}-{platform.machine()}"
-
-
-def comparable_platform(label: str) -> str:
-    """The part of a platform label that latency depends on: OS, architecture and kernel
-    major.minor ("Linux 6.18 x86_64"). A kernel patch release (6.18.44 -> 6.18.45) does not
-    make history incomparable; another minor version, OS or architecture does. A label this
-    module did not write is returned whole, so it only matches itself."""
-    system, _, rest = label.partition("-")
-    release, _, machine = rest.rpartition("-")
-    version = re.match(r"(\d+)\.(\d+)", release)
-    # An architecture is one word (x86_64, aarch64); anything else, e.g. the "glibc2.39" that
-    # ends platform.platform(), means the label is not one of ours.
-    if not (system and version and re.fullmatch(r"\w+", machine)):
-        return label
-    return f"{system} {version.group(1)}.{version.group(2)} {machine}"
-
-
-def architecture(label: str) -> str:
-    """The architecture of a platform label ("x86_64"); a label this module did not write is
-    returned whole, so it only matches itself."""
-    machine = label.rpartition("-")[2]
-    return machine if re.fullmatch(r"\w+", machine) and "-" in label else label
 
 
 def _git(*args: str) -> str | None:

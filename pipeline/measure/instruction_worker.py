@@ -1,4 +1,4 @@
-"""The process pipeline.instructions runs under callgrind: load one runtime's native interpreter
+"""The process bench instructions runs under callgrind: load one runtime's native interpreter
 wrapper once, then count each model it is given in a child forked for it.
 
 Run as `python -m pipeline.measure.instruction_worker WRAPPER.so INPUT.npy INVOKES` under
@@ -45,7 +45,7 @@ SUBGRAPH = 0
 #: Interpreter threads: instruction counts are gated at 1 thread (a second thread's work is
 #: another core's, and its hand-offs are scheduling, not instructions of the model).
 THREADS = 1
-#: The `desc: Trigger:` label of each dump, which pipeline.instructions reads back.
+#: The `desc: Trigger:` label of each dump, which bench instructions reads back.
 ALLOCATE_DUMP, INVOKE_DUMP = b"allocate", b"invoke"
 
 
@@ -120,7 +120,7 @@ def read_job() -> tuple[int, Path] | None:
     return int(resolver), Path(model)
 
 
-def main(argv: list[str]) -> int:
+def work(argv: list[str]) -> int:
     wrapper_path, image_path, invokes = argv
     wrapper = load_wrapper(Path(wrapper_path))
     image = np.load(image_path)
@@ -146,4 +146,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(work(sys.argv[1:]))

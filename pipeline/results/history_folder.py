@@ -22,8 +22,8 @@ from pipeline.results.schema import Run
 #: history folder may be given one by mistake (the duel's --csv "beside the runs"); it is
 #: recognised by its header and passed over with a note, never misread as a broken run.
 _OTHER_CSVS: dict[str, tuple[str, str]] = {
-    "duel": ("a pipeline.duel CSV (per-key ratios of two runs), not a run", "results/duels/"),
-    "spread": ("a pipeline.spread CSV (figures per seed), not a run", "results/spread/"),
+    "duel": ("a bench duel CSV (per-key ratios of two runs), not a run", "results/duels/"),
+    "spread": ("a bench spread CSV (figures per seed), not a run", "results/spread/"),
 }
 
 

@@ -1,7 +1,7 @@
 """One benchmark run: builds any registered variant on first use and records what it measured.
 
 The pytest fixtures are one-liners over this class, so a test that needs only the baseline
-never triggers pruning, and a script (`python -m pipeline.spread`) can drive the same stages
+never triggers pruning, and a script (`bench spread`) can drive the same stages
 without pytest. A variant is built from its parent (pipeline.variants.registry), each once per
 run, and records its measurements as it goes, whether or not a test later asserts on them: a failed
 threshold is history worth keeping too.

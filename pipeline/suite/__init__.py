@@ -1,6 +1,7 @@
 """The suite: what drives runs.
 
 session.py (a `pytest bench` session without pytest: its options, checks, progress lines,
-results CSV and summary), reuse.py (an earlier run's files found and checked for --reuse-run),
-spread.py (the seed-to-seed spread behind the thresholds, `python -m pipeline.spread`).
+results CSV and summary), timing.py (its latency repetitions and footprints), reuse.py (an
+earlier run's files found and checked for --reuse-run), spread.py (the seed-to-seed spread
+behind the thresholds, `bench spread`).
 """

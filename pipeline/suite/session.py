@@ -7,8 +7,8 @@ that decides something lives here, where it is tested without a session
 
 * at the start, before any training: the variants, a --reuse-run run, whether valgrind can
   count, the --compare-to reference run, each refused with a SessionError that says what to do;
-* while measuring: the BenchRun, the instruction counter beside it, the interleaved latency
-  repetitions and footprint processes, with their progress lines;
+* while measuring: the BenchRun and the instruction counter beside it, with their progress
+  lines (the wall-clock measurements that follow are timing.py's);
 * at the end: why the run is incomplete (if it is), whom it shared the machine with, the one
   results CSV, and the summary lines.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,15 @@ from pipeline.judge.compare import (
     SelectionError,
     gated_keys,
 )
+from pipeline.judge.compare.options import GateOptions
 from pipeline.judge.compare.session import SessionPlan, session_reference
 from pipeline.judge.summary import SUMMARY_THREADS, format_summary, summary_table
+from pipeline.measure.callgrind import (
+    TOOL,
+    InstructionCount,
+    InstructionsUnavailable,
+    ensure_countable,
+)
 from pipeline.measure.environment import (
     cpu_count,
     cpu_model,
@@ -41,24 +48,12 @@ from pipeline.measure.environment import (
     new_run_id,
     platform_label,
 )
-from pipeline.measure.footprint import Footprint, footprint_measurements, measure_footprint
 from pipeline.measure.instructions import (
-    TOOL,
-    InstructionCount,
     InstructionCounter,
-    InstructionsUnavailable,
-    ensure_countable,
     instruction_measurements,
     wrapper_path,
 )
 from pipeline.measure.interpreters import unavailable_runtimes
-from pipeline.measure.latency import (
-    Block,
-    LatencyKey,
-    interleaved_order,
-    latency_measurement,
-    measure_interleaved,
-)
 from pipeline.measure.machine_sharing import (
     SessionRegistry,
     Sharing,
@@ -67,7 +62,7 @@ from pipeline.measure.machine_sharing import (
     tox_parallel_ancestor,
 )
 from pipeline.results import MeasurementKey, ResultsFileError, Run, RunInfo, to_frame, write_atomic
-from pipeline.run.bench_run import Artifact, BenchRun
+from pipeline.run.bench_run import BenchRun
 from pipeline.run.info import collect_run_info
 from pipeline.run.source import ReuseError, SourceRun
 from pipeline.suite.reuse import load_source_run
@@ -96,10 +91,8 @@ class SessionOptions:
     reuse_run: Path | None = None
     #: As given: messages name it as the user wrote it (`results/`).
     compare_to: str | None = None
-    compare_tf: str | None = None
-    compare_litert: str | None = None
-    compare_run_id: str | None = None
-    compare_skip_latency: bool = False
+    #: How --compare-to chooses its reference run (pytest bench --compare-tf, ...).
+    compare: GateOptions = GateOptions()
     skip_instructions: bool = False
 
 
@@ -206,7 +199,7 @@ class BenchSession:
         reference = self.history_reference
         if reference is None:
             return []
-        gate = LatencyGate(skip=self.options.compare_skip_latency)
+        gate = LatencyGate(skip=self.options.compare.skip_latency)
         return [key for key in gated_keys(reference, self.thresholds.compare, gate)
                 if key.model in self.variants]
 
@@ -216,7 +209,7 @@ class BenchSession:
 
     def _history_reference(self) -> ReferenceChoice | None:
         """The run `--compare-to` selects, read before any training so a bad path fails at
-        once: the choice pipeline.compare would make for this session's variants here."""
+        once: the choice bench compare would make for this session's variants here."""
         path = self.options.compare_to
         if path is None:
             return None
@@ -224,14 +217,12 @@ class BenchSession:
             variants=self.variants, workload=self.workload.name, cpu=cpu_model(),
             cpu_count=cpu_count(), platform=platform_label(),
             **self.thresholds.latency.columns(),
-            machine_shared_by=self.sharing().by, skip_latency=self.options.compare_skip_latency,
+            machine_shared_by=self.sharing().by, skip_latency=self.options.compare.skip_latency,
             valgrind=self.valgrind, instructions_tool=self.instructions_tool)
         try:
-            return session_reference(Path(path), plan, installed_tf=installed("tensorflow")[1],
-                                     installed_litert=installed("litert")[1],
-                                     tf=self.options.compare_tf,
-                                     litert=self.options.compare_litert,
-                                     run_id=self.options.compare_run_id)
+            return session_reference(Path(path), plan, self.options.compare,
+                                     installed_tf=installed("tensorflow")[1],
+                                     installed_litert=installed("litert")[1])
         except ResultsFileError as exc:
             raise SessionError(f"--compare-to: {exc}") from None
         except SelectionError as exc:
@@ -292,62 +283,6 @@ class BenchSession:
             if isinstance(count, InstructionCount) and (variant, runtime) in self.counted_keys:
                 self.bench_run.record_all(instruction_measurements(variant, runtime, count))
         return counts
-
-    def latency_blocks(self, keys: list[LatencyKey], paths: dict[str, Path], image: Any,
-                       *, single_call: bool = False) -> dict[LatencyKey, list[Block]]:
-        """Every key's repetitions, measured once, interleaved ([latency] settings), and
-        recorded; with `single_call` (--benchmark-disable) one untimed call each, enough for a
-        correctness check, and nothing recorded."""
-        assert self.bench_run is not None, "start() the session first"
-        settings = self.thresholds.latency
-        if single_call:
-            settings = replace(settings, repetitions=1, warmup_invokes=0, timed_invokes=1)
-        say = self.bench_run.say
-        say(f"benchmark {len(keys)} combinations x {settings.repetitions} repetitions ...")
-        start = time.perf_counter()
-        blocks = measure_interleaved(paths, keys, image, repetitions=settings.repetitions,
-                                     warmup_invokes=settings.warmup_invokes,
-                                     timed_invokes=settings.timed_invokes,
-                                     seed=settings.order_seed)
-        say(f"benchmark: done in {time.perf_counter() - start:.1f} s")
-        if not single_call:
-            for key, measured in blocks.items():
-                self.bench_run.record(latency_measurement(
-                    key, [block.seconds_per_call for block in measured]))
-        return blocks
-
-    def footprints(self, keys: list[LatencyKey], paths: dict[str, Path],
-                   image: Any) -> dict[LatencyKey, list[Footprint]]:
-        """Every key, `repetitions` fresh processes each, in one seeded shuffled order (as
-        latency: drift in machine load is spread over all keys), and recorded."""
-        assert self.bench_run is not None, "start() the session first"
-        settings = self.thresholds.footprint
-        say = self.bench_run.say
-        say(f"footprint {len(keys)} combinations x {settings.repetitions} processes ...")
-        start = time.perf_counter()
-        measured: dict[LatencyKey, list[Footprint]] = {key: [] for key in keys}
-        for key in interleaved_order(keys, settings.repetitions,
-                                     self.thresholds.latency.order_seed):
-            measured[key].append(measure_footprint(paths[key.model], key.runtime,
-                                                   key.threads, image,
-                                                   invokes=settings.invokes))
-        say(f"footprint: done in {time.perf_counter() - start:.1f} s")
-        for key, footprints in measured.items():
-            self.bench_run.record_all(footprint_measurements(key, footprints))
-        return measured
-
-    def built_paths(self, models: Iterable[str],
-                    build: Callable[[str], Artifact]) -> dict[str, Path]:
-        """Each of `models` built (in sorted order), by its file; one that cannot be built is
-        left out: its own tests raise the error (BenchRun caches it), the others are
-        measured."""
-        paths = {}
-        for model in sorted(set(models)):
-            try:
-                paths[model] = build(model).path
-            except Exception:
-                continue
-        return paths
 
     # -- at the end ------------------------------------------------------------------------
 

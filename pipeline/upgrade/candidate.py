@@ -53,7 +53,7 @@ class Candidate:
 
     @property
     def upgrade(self) -> str:
-        """What the candidate upgrades, as pipeline.compare --upgrade names it: `litert` for an
+        """What the candidate upgrades, as bench compare --upgrade names it: `litert` for an
         ai-edge-litert distribution, else `tensorflow`."""
         return "litert" if self.distribution in LITERT_DISTRIBUTIONS else "tensorflow"
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline import REPO_ROOT, tfenv
-from pipeline.data import resolve_mnist
+from pipeline.mnist import resolve_mnist
 from pipeline.workload import Workload
 
 BOUNDS = REPO_ROOT / "bench" / "workloads" / "ds_cnn.toml"

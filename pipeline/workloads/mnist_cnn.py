@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline import THRESHOLDS_PATH, tfenv
-from pipeline.data import resolve_mnist
+from pipeline.mnist import resolve_mnist
 from pipeline.workload import Workload
 
 

@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 
 from pipeline import REPO_ROOT
-from pipeline.data import resolve_mnist
+from pipeline.mnist import resolve_mnist
 from pipeline.recipe import RECIPE
 from pipeline.workload import Workload, Wrapping
 

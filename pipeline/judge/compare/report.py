@@ -2,7 +2,7 @@
 
 Exit codes: 0 PASS (nothing regressed or went missing, and everything gated was compared);
 1 FAIL (a row regressed or a gated measurement is missing); 2 the inputs cannot be used or may
-not be compared (cli.py); 3 INCONCLUSIVE (nothing failed, but latency could not be compared,
+not be compared (gate.py); 3 INCONCLUSIVE (nothing failed, but latency could not be compared,
 e.g. the runs come from different machines, or a gated measurement of the candidate has no
 reference measurement: exit 0 would claim more than was checked).
 """

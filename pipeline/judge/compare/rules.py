@@ -13,7 +13,7 @@ Under the `[compare]` rules of bench/thresholds.toml:
   mostly shared-library pages and moved +72% to +120% between two checkouts of the same code
   (pipeline.measure.footprint).
 * instructions_per_invoke, instructions_first_invoke, instructions_allocate (counted under
-  valgrind, pipeline.instructions): growth beyond `instructions_growth_max` regresses,
+  valgrind, bench instructions): growth beyond `instructions_growth_max` regresses,
   shrinking as much improves; allocate at `instructions_allocate_growth_max`, since it moves
   with the process's heap state (the same runtime wheel counted up to 2.35% apart in the
   environments of two TensorFlow lines). Compared across machines, since counts do not depend on the
@@ -49,8 +49,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import CompareRules
+from pipeline.judge.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
 from pipeline.measure.interpreters import interpreter_of, is_available
-from pipeline.measure.statistics import RatioEstimate, bootstrap_ratio_of_medians, judge_ratio
 from pipeline.results import (
     METRICS,
     STAGES,

@@ -1,5 +1,5 @@
 """The history gate of a `pytest bench` session (`--compare-to`): its reference run, chosen
-before anything is measured, by the same rules as `python -m pipeline.compare`.
+before anything is measured, by the same rules as `bench compare`.
 
 A session must pick its reference run at collection, when it knows what it will measure (the
 variants it selected) and where (this machine, its latency settings, whether another benchmark
@@ -17,13 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.judge.compare.selection import (
-    Gaps,
-    ReferenceChoice,
-    counting_obstacle,
-    latency_obstacle,
-    load_reference,
-)
+from pipeline.judge.compare.comparability import counting_obstacle, latency_obstacle
+from pipeline.judge.compare.options import GateOptions
+from pipeline.judge.compare.selection import Gaps, ReferenceChoice, ReferenceQuery, load_reference
 from pipeline.results import SCHEMA_VERSION, Run
 from pipeline.variants.registry import VARIANTS
 
@@ -31,7 +27,7 @@ from pipeline.variants.registry import VARIANTS
 @dataclass(frozen=True)
 class SessionPlan:
     """What a session about to start will measure, and where: the facts latency_obstacle and
-    counting_obstacle read of a run (selection.MachineFacts)."""
+    counting_obstacle read of a run (comparability.MachineFacts)."""
 
     variants: tuple[str, ...]
     #: The workload it builds (pipeline.workload): only runs of it are candidates.
@@ -78,12 +74,11 @@ class SessionPlan:
         return gaps
 
 
-def session_reference(path: Path, plan: SessionPlan, *, installed_tf: str,
-                      installed_litert: str = "", tf: str | None = None,
-                      litert: str | None = None, run_id: str | None = None) -> ReferenceChoice:
+def session_reference(path: Path, plan: SessionPlan, options: GateOptions, *,
+                      installed_tf: str, installed_litert: str = "") -> ReferenceChoice:
     """The reference run for a session (ResultsFileError, SelectionError as load_reference):
     by default the latest complete run of the newest TensorFlow below the installed one, on
     the installed LiteRT, written before now, that covers the plan."""
-    return load_reference(path, candidate_tf=installed_tf, candidate_litert=installed_litert,
-                          before=pd.Timestamp.now(tz="UTC"), tf=tf, litert=litert,
-                          run_id=run_id, gaps=plan.gaps(), workload=plan.workload)
+    return load_reference(path, ReferenceQuery(
+        options, candidate_tf=installed_tf, candidate_litert=installed_litert,
+        workload=plan.workload, before=pd.Timestamp.now(tz="UTC"), gaps=plan.gaps()))

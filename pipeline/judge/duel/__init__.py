@@ -1,6 +1,6 @@
-"""A same-machine A/B latency comparison of two runs: `python -m pipeline.duel REF CAND`.
+"""A same-machine A/B latency comparison of two runs: `bench duel REF CAND`.
 
-The history gate (pipeline.compare) judges a run against runs made earlier, on the machine of
+The history gate (`bench compare`) judges a run against runs made earlier, on the machine of
 the history. Where that machine is not at hand (a hosted CI runner, a laptop) the history says
 nothing about latency: machines and their load differ by more than a TensorFlow upgrade changes.
 A duel measures both runs now, here, in adjacent pairs, so only the two environments differ:
@@ -22,15 +22,15 @@ A duel measures both runs now, here, in adjacent pairs, so only the two environm
 
 schedule.py plans the blocks and judges each key (pure); runs.py loads the two runs and
 times them through pipeline/measure/duel_worker.py, `processes` workers per environment; report.py
-renders the rows; cli.py is the command line. Run `python -m pipeline.duel --help` for it and
-its exit codes.
+renders the rows; `duel()` (runs.py) is the whole duel, which pipeline/commands/duel.py
+runs as `bench duel` (`bench duel --help` for its options and exit codes).
 """
-from pipeline.judge.duel.cli import main
 from pipeline.judge.duel.report import exit_code, format_report, records, summary_line
 from pipeline.judge.duel.runs import (
     Run,
     artifact_paths,
     check_environment,
+    duel,
     duel_rows,
     load_run,
     run_duel,
@@ -50,7 +50,7 @@ from pipeline.judge.duel.schedule import (
 
 __all__ = [
     "SIDES", "DuelError", "DuelRow", "PairedSamples", "Run", "Side", "artifact_paths",
-    "check_environment", "check_settings", "duel_rows", "exit_code", "format_report", "judge",
-    "load_run", "main", "process_of", "records", "run_duel", "run_schedule", "schedule",
+    "check_environment", "check_settings", "duel", "duel_rows", "exit_code", "format_report",
+    "judge", "load_run", "process_of", "records", "run_duel", "run_schedule", "schedule",
     "summary_line",
 ]

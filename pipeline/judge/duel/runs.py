@@ -2,9 +2,10 @@
 loop that times them through `processes` worker processes per side."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline import RUNS_DIR
@@ -15,10 +16,12 @@ from pipeline.judge.duel.schedule import (
     DuelRow,
     PairedSamples,
     Side,
+    check_settings,
     judge,
     run_schedule,
 )
 from pipeline.measure.duel_worker import Worker
+from pipeline.measure.interpreters import interpreter_of
 from pipeline.measure.latency import LatencyKey
 from pipeline.results import read_results
 
@@ -128,3 +131,30 @@ def duel_rows(reference: Run, candidate: Run, samples: Mapping[LatencyKey, Paire
     return [rows[key] for key in sorted(rows)]
 
 
+def duel(reference_csv: Path, candidate_csv: Path, settings: DuelSettings, *,
+         reference_python: str = sys.executable, candidate_python: str = sys.executable,
+         reference_run_dir: Path | None = None, candidate_run_dir: Path | None = None,
+         interpreters: frozenset[str] | None = None) -> tuple[list[DuelRow], Run, Run]:
+    """Duel every latency key the two runs share (of `interpreters` only, when given: a LiteRT
+    upgrade changes no tf.lite key); DuelError, WorkerError or ResultsFileError with the one
+    line the CLI prints when it cannot be run (exit 2)."""
+    check_settings(settings)
+    reference = load_run("reference", reference_csv, reference_run_dir, reference_python)
+    candidate = load_run("candidate", candidate_csv, candidate_run_dir, candidate_python)
+    if reference.workload != candidate.workload:
+        raise DuelError(f"the runs built different workloads: reference {reference.run_id} "
+                        f"{reference.workload!r}, candidate {candidate.run_id} "
+                        f"{candidate.workload!r}; duel two runs of one workload")
+    if interpreters is not None:  # the other keys are not this duel's: left out of both sides
+        reference, candidate = (
+            replace(run, keys=frozenset(k for k in run.keys
+                                        if interpreter_of(k.runtime) in interpreters))
+            for run in (reference, candidate))
+    keys = sorted(reference.keys & candidate.keys)
+    if not keys:
+        only = f" of {', '.join(sorted(interpreters))}" if interpreters is not None else ""
+        raise DuelError(f"no latency key{only} is in both runs (reference {reference.run_id} "
+                        f"has {len(reference.keys)}, candidate {candidate.run_id} has "
+                        f"{len(candidate.keys)}); duel two runs that both timed latency")
+    samples = run_duel(reference, candidate, keys, settings)
+    return duel_rows(reference, candidate, samples, settings), reference, candidate

@@ -12,8 +12,8 @@ from typing import Literal
 import numpy as np
 
 from pipeline.config import DuelSettings
+from pipeline.judge.statistics import judge_ratio, process_ratio
 from pipeline.measure.latency import LatencyKey
-from pipeline.measure.statistics import judge_ratio, process_ratio
 
 Side = Literal["reference", "candidate"]
 SIDES: tuple[Side, Side] = ("reference", "candidate")

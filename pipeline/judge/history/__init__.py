@@ -1,2 +1,3 @@
 """The history view of a results folder: table.py (the tidy table, run order, machines),
-picture.py (history.png), cli.py (`python -m pipeline.history`, the files it writes)."""
+picture.py (history.png) with bands.py (the accuracy bands it shades), outputs.py (the files
+`bench history` writes)."""

@@ -1,6 +1,6 @@
 """The history table: every run of a history as tidy rows, and the facts its picture needs.
 
-One row per run x (model, runtime, threads), each number once (see cli.py for the columns), in
+One row per run x (model, runtime, threads), each number once (see outputs.py for the columns), in
 run order (TensorFlow version, LiteRT version, then time); the machines the runs were measured
 on, labelled as briefly as tells them apart.
 """

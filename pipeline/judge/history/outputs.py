@@ -1,4 +1,5 @@
-"""`bench history`: every run of a results folder as one tidy table and one picture.
+"""What `bench history` writes: every run of a results folder as one tidy table and one
+picture per workload, and each workload's Pareto view.
 
     bench history [RESULTS_DIR] [--out DIR] [--csv OUT.csv] [--png OUT.png]
                   [--pareto-csv OUT.csv] [--pareto-png OUT.png] [--thresholds PATH]
@@ -56,34 +57,24 @@ drawn as before, on the lines.
 An output CSV given inside RESULTS_DIR is skipped when reading, so the table never becomes part
 of the history it summarizes.
 """
+
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from pipeline.console import fail
+from pipeline.config import load_config
 from pipeline.judge.history.picture import model_style, plot_history
 from pipeline.judge.history.table import history_table, run_facts
 from pipeline.judge.pareto import pareto_table, plot_pareto
-from pipeline.options import THRESHOLDS, WORKLOAD
-from pipeline.results import (
-    History,
-    ResultsFileError,
-    completeness,
-    read_history,
-    write_atomic,
-)
+from pipeline.results import History, completeness, read_history, write_atomic
 from pipeline.variants.registry import default_variants
-from pipeline.workload import Workload, WorkloadError
+from pipeline.workload import Workload
 from pipeline.workloads import DEFAULT_WORKLOAD, WORKLOADS, resolve_workload
 
-#: Its name in messages and --help: `python -m pipeline.history` and bench-history run it too.
-PROG = "bench history"
 #: Where the four files go without output options: git-ignored (/build/), relative to the
 #: current folder like RESULTS_DIR.
 DEFAULT_OUT_DIR = Path("build/history")
@@ -92,44 +83,35 @@ OUTPUT_NAMES: Mapping[str, str] = {"csv": "history.csv", "png": "history.png",
                                    "pareto_csv": "pareto.csv", "pareto_png": "pareto.png"}
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Tabulate and plot every run of a results folder: history.csv, "
-                    "history.png, pareto.csv and pareto.png, into build/history/ unless told "
-                    "otherwise (--out docs regenerates the pictures of docs/history.md).",
-        epilog="exit codes: 0 = written; 2 = a results file could not be used (the reason is "
-               "printed on one line to stderr) or bad arguments.",
-    )
-    parser.add_argument("results_dir", metavar="RESULTS_DIR", nargs="?", type=Path,
-                        default=Path("results"), help="folder of results CSVs (default: results)")
-    parser.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT_DIR,
-                        help="folder for the four files (default: build/history)")
-    parser.add_argument("--csv", metavar="OUT.csv", type=Path,
-                        help="where to write the table instead (default: DIR/history.csv)")
-    parser.add_argument("--png", metavar="OUT.png", type=Path,
-                        help="where to write the picture instead (default: DIR/history.png)")
-    THRESHOLDS.add_to(parser.add_argument, type=Path, default=DEFAULT_CONFIG_PATH)
-    parser.add_argument("--pareto-csv", metavar="OUT.csv", type=Path,
-                        help="the Pareto table of the newest complete run of the newest "
-                             "TensorFlow line (default: DIR/pareto.csv)")
-    parser.add_argument("--pareto-png", metavar="OUT.png", type=Path,
-                        help="its picture (default: DIR/pareto.png)")
-    # Built-in workloads are always drawn (each but the default into files named after it,
-    # history-ds_cnn.png); one of your own is drawn when named, with its bounds.
-    WORKLOAD.add_to(parser.add_argument, action="append", default=[])
-    return parser
+@dataclass(frozen=True)
+class Outputs:
+    """Where the files go: `out` for each, unless its own path is given."""
+
+    out: Path = DEFAULT_OUT_DIR
+    csv: Path | None = None
+    png: Path | None = None
+    pareto_csv: Path | None = None
+    pareto_png: Path | None = None
+
+    def paths(self, workload: str = DEFAULT_WORKLOAD) -> dict[str, Path]:
+        """Each output's path: its own, else its OUTPUT_NAMES name under `out`; the pictures
+        and Pareto table of a workload other than the default one carry its name
+        (history-ds_cnn.png). The table (csv) is one for all workloads."""
+        paths = {key: getattr(self, key) or self.out / name
+                 for key, name in OUTPUT_NAMES.items()}
+        if workload != DEFAULT_WORKLOAD:
+            paths.update({key: path.with_name(f"{path.stem}-{workload}{path.suffix}")
+                          for key, path in paths.items() if key != "csv"})
+        return paths
 
 
-def output_paths(args: argparse.Namespace, workload: str = DEFAULT_WORKLOAD) -> dict[str, Path]:
-    """Each output's path: the option naming it, else its OUTPUT_NAMES name under --out; the
-    pictures and Pareto table of a workload other than the default one carry its name
-    (history-ds_cnn.png). The table (csv) is one for all workloads."""
-    paths = {key: getattr(args, key) or args.out / name for key, name in OUTPUT_NAMES.items()}
-    if workload != DEFAULT_WORKLOAD:
-        paths.update({key: path.with_name(f"{path.stem}-{workload}{path.suffix}")
-                      for key, path in paths.items() if key != "csv"})
-    return paths
+@dataclass(frozen=True)
+class Written:
+    """What write_history wrote, in lines to print, and the history folder's files that are
+    not runs (a duel's or spread's CSV), passed over."""
+
+    lines: list[str]
+    passed_over: tuple[str, ...]
 
 
 def newest_complete_run(table: pd.DataFrame) -> str | None:
@@ -139,13 +121,17 @@ def newest_complete_run(table: pd.DataFrame) -> str | None:
     return None if complete.empty else str(complete["run_id"].iloc[-1])
 
 
-def write_pareto(table: pd.DataFrame, csv_path: Path, png_path: Path) -> pd.DataFrame | None:
-    """The Pareto table and picture of newest_complete_run; None when there is none."""
+def write_pareto(table: pd.DataFrame, csv_path: Path,
+                 png_path: Path | None) -> pd.DataFrame | None:
+    """The Pareto table and (with a `png_path`) picture of newest_complete_run; None when
+    there is none."""
     run_id = newest_complete_run(table)
     if run_id is None:
         return None
     pareto = pareto_table(table, run_id)
     write_atomic(pareto, csv_path)
+    if png_path is None:
+        return pareto
     tensorflow = table.loc[table["run_id"] == run_id, "tensorflow"].iat[0]  # a table cell
     plot_pareto(pareto, f"TF {tensorflow}, run {run_id}: accuracy against size and latency",
                 png_path, {m: model_style(m) for m in pareto["model"]})
@@ -157,48 +143,48 @@ def _workloads_in(table: pd.DataFrame) -> list[str]:
     return sorted(table["workload"].unique(), key=lambda w: (w != DEFAULT_WORKLOAD, w))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The CLI; returns the exit code (0 written, 2 unusable input)."""
-    args = _parser().parse_args(argv)
-    out = output_paths(args)
-    try:
-        known = {**WORKLOADS, **{w.name: w for w in map(resolve_workload, args.workload)}}
-        history = read_history(args.results_dir, exclude=[out["csv"], out["pareto_csv"]])
-        table = history_table(history)
-        write_atomic(table, out["csv"])
-        lines = []
-        for name in _workloads_in(table):
-            lines += _draw_workload(args, history, table, known.get(name), name)
-        drawn = f", {out['png']}" if DEFAULT_WORKLOAD in set(table["workload"]) else ""
-        lines.insert(0, f"{PROG}: {table['run_id'].nunique()} runs, {len(table)} rows -> "
-                        f"{out['csv']}{drawn}")
-    except (ResultsFileError, ConfigError, WorkloadError) as exc:
-        return fail(PROG, str(exc))
-    except OSError as exc:  # an output folder that cannot be written
-        return fail(PROG, f"{exc.filename}: {exc.strerror}")
-    for note in history.passed_over:  # a duel's or spread's CSV, not a run
-        print(f"{PROG}: note: {note}", file=sys.stderr)
-    print("\n".join(lines))
-    return 0
+def write_history(results_dir: Path, outputs: Outputs, thresholds: Path,
+                  workloads: Sequence[str] = (), prog: str = "bench history", *,
+                  pictures: bool = True) -> Written:
+    """The table of every run in `results_dir`, and each workload's picture and Pareto view
+    (a built-in workload always, one of `workloads` when named: package.module:attribute);
+    without `pictures`, the tables only (drawing is most of the cost: 9 of 10 s). Raises
+    ResultsFileError, ConfigError or WorkloadError for an unusable input, OSError for an
+    output that cannot be written."""
+    paths = outputs.paths()
+    known = {**WORKLOADS, **{w.name: w for w in map(resolve_workload, workloads)}}
+    history = read_history(results_dir, exclude=[paths["csv"], paths["pareto_csv"]])
+    table = history_table(history)
+    write_atomic(table, paths["csv"])
+    lines = []
+    for name in _workloads_in(table):
+        lines += _draw_workload(outputs, thresholds, history, table, known.get(name), name,
+                                prog, pictures)
+    drawn = f", {paths['png']}" if DEFAULT_WORKLOAD in set(table["workload"]) else ""
+    lines.insert(0, f"{prog}: {table['run_id'].nunique()} runs, {len(table)} rows -> "
+                    f"{paths['csv']}{drawn}")
+    return Written(lines, history.passed_over)
 
 
-def _draw_workload(args: argparse.Namespace, history: History, table: pd.DataFrame,
-                   workload: Workload | None, name: str) -> list[str]:
+def _draw_workload(outputs: Outputs, thresholds: Path, history: History,
+                   table: pd.DataFrame, workload: Workload | None, name: str,
+                   prog: str, pictures: bool = True) -> list[str]:
     """The picture and Pareto view of one workload's runs, bounds from the threshold config
     and that workload's bounds file; the lines to print about them."""
     if workload is None:
-        return [f"{PROG}: runs of workload {name!r} are in the table but not drawn: pass "
+        return [f"{prog}: runs of workload {name!r} are in the table but not drawn: pass "
                 f"--workload package.module:attribute for it (its bounds file gives the "
                 f"bounds)"]
-    out = output_paths(args, name)
-    config = load_config(args.thresholds, bounds=workload.bounds,
+    out = outputs.paths(name)
+    config = load_config(thresholds, bounds=workload.bounds,
                          required=default_variants(workload))
     rows = table[table["workload"] == name].reset_index(drop=True)
-    plot_history(rows, out["png"], config,
-                 run_facts(run for run in history if run.info.workload == name))
-    pareto = write_pareto(rows, out["pareto_csv"], out["pareto_png"])
+    if pictures:
+        plot_history(rows, out["png"], config,
+                     run_facts(run for run in history if run.info.workload == name))
+    pareto = write_pareto(rows, out["pareto_csv"], out["pareto_png"] if pictures else None)
     # The default workload's lines read as they did before workloads: its files keep their names.
-    prefix = f"{PROG}: " if name == DEFAULT_WORKLOAD else f"{PROG}: workload {name}: "
+    prefix = f"{prog}: " if name == DEFAULT_WORKLOAD else f"{prog}: workload {name}: "
     lines = [] if name == DEFAULT_WORKLOAD else [
         f"{prefix}{rows['run_id'].nunique()} runs -> {out['png']}"]
     if pareto is None:
@@ -206,5 +192,3 @@ def _draw_workload(args: argparse.Namespace, history: History, table: pd.DataFra
     return lines + [f"{prefix}Pareto view of {newest_complete_run(rows)} -> "
                     f"{out['pareto_csv']}, {out['pareto_png']}",
                     pareto.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
-
-

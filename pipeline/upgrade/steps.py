@@ -1,109 +1,52 @@
-"""`bench-upgrade CANDIDATE` (or `python -m pipeline.upgrade`): gate a TensorFlow build or a
-LiteRT release in one command; see docs/gate.md, "Gate a new TensorFlow build in one command"
-and "Gate a LiteRT upgrade"."""
+"""The steps of `bench upgrade`, in order: the candidate's environment, its run, the gate
+against the history, the current environment's run and the duel; each returns a Step for
+verdict.py. The command (pipeline/commands/upgrade.py) parses its options into a Plan and
+runs them."""
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import REPO_ROOT, RUNS_DIR
+from pipeline import REPO_ROOT
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from pipeline.console import fail, print_report
-from pipeline.judge.compare.cli import GateError, gate
+from pipeline.console import print_report
+from pipeline.judge.compare.gate import GateError, gate
+from pipeline.judge.compare.options import GateOptions
 from pipeline.judge.compare.report import format_markdown, markdown_header, markdown_table, outcome
 from pipeline.judge.compare.report import summary_line as gate_summary
-from pipeline.judge.duel.cli import duel
 from pipeline.judge.duel.report import exit_code as duel_exit_code
 from pipeline.judge.duel.report import format_report as duel_report
 from pipeline.judge.duel.report import summary_line as duel_summary
+from pipeline.judge.duel.runs import duel
 from pipeline.judge.duel.schedule import DuelError
 from pipeline.measure.duel_worker import WorkerError
-from pipeline.measure.environment import cpu_count, cpu_model
-from pipeline.options import WORKLOAD
 from pipeline.results import ResultsFileError
-from pipeline.upgrade.candidate import (
-    Candidate,
-    CandidateError,
-    current_tensorflow,
-    parse_candidate,
-)
+from pipeline.upgrade.candidate import Candidate, CandidateError, current_tensorflow
 from pipeline.upgrade.environment import CandidateEnvironment, prepare, run_probe
-from pipeline.upgrade.verdict import DONE, EXIT_CODES, Step, report, summary, verdict
-from pipeline.workloads import DEFAULT_WORKLOAD
+from pipeline.upgrade.verdict import DONE, Step
 
-#: Its name in messages and --help: `python -m pipeline.upgrade` and bench-upgrade run it too.
+#: How progress lines are headed.
 PROG = "bench upgrade"
 #: Gate rows shown above the fold of the report: what moved or could not be judged.
 NOTABLE = frozenset({"missing", "regressed", "improved", "not compared", "no reference"})
 
-EPILOG = """\
-steps, in this order, for each --workload:
-  1. the candidate's environment under --envs-dir: made once (the candidate, then the tf-keras
-     of its line and tfmot without dependencies), reused while the candidate, the python and
-     the requirements files are unchanged; `import tensorflow` must report the candidate. A
-     LiteRT candidate (ai-edge-litert, ai-edge-litert-nightly, or its wheel) is installed
-     beside the current environment's TensorFlow, pinned, and ai_edge_litert must import as it
-  2. pytest bench --variants all under the candidate
-  3. the gate: pipeline.compare HISTORY <that run> --skip-latency (accuracy, size, sparsity,
-     instruction counts against the newest TensorFlow line below the candidate on its LiteRT;
-     for a LiteRT candidate, --upgrade litert: the newest LiteRT below it on its TensorFlow)
-  4. pytest bench under the current environment (--reference-python), then the duel:
-     pipeline.duel <that run> <the candidate's run>, latency on this machine (for a LiteRT
-     candidate the ai_edge_litert keys only; --skip-duel: neither)
-then the markdown report (OUTPUT/report.md) and one verdict.
 
-exit codes (as pipeline.compare's):
-  0  PASS: every step passed
-  1  FAIL: a measurement regressed or is missing, a key of the duel regressed, or the
-     candidate failed its own suite
-  2  ERROR: a step could not be run (the candidate does not install or import, a run wrote no
-     results, no reference run in the history); the report says which and why
-  3  INCONCLUSIVE: nothing failed, but the gate could not judge something
-  1 beats 2 beats 3: a regression found is certain even where another step
-  could not run."""
+@dataclass(frozen=True)
+class Plan:
+    """What the command line asks of the steps."""
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
-        description="Gate a TensorFlow build or a LiteRT release against the history and the "
-                    "current environment in one command: a nightly, a release candidate, a "
-                    "release or a wheel.")
-    parser.add_argument("candidate", metavar="CANDIDATE",
-                        help="what pip installs: tf-nightly, tensorflow==2.22.0rc1, "
-                             "tensorflow-cpu==2.21.0, path/to/tensorflow-*.whl, or a LiteRT: "
-                             "ai-edge-litert==2.2.0, ai-edge-litert-nightly, "
-                             "path/to/ai_edge_litert-*.whl")
-    WORKLOAD.add_to(parser.add_argument, action="append")
-    parser.add_argument("--variants", metavar="NAMES", default="all",
-                        help="pytest bench --variants for both runs (default all)")
-    parser.add_argument("--history", metavar="DIR", type=Path, default=REPO_ROOT / "results",
-                        help="the history the gate chooses its reference run from "
-                             "(default results/)")
-    parser.add_argument("--reference-python", metavar="PY", default=sys.executable,
-                        help="python of the current environment, whose run the candidate "
-                             "duels (default: this python)")
-    parser.add_argument("--skip-duel", action="store_true",
-                        help="no run under the current environment and no duel: the gate "
-                             "alone (latency is then not judged)")
-    parser.add_argument("--envs-dir", metavar="DIR", type=Path,
-                        default=REPO_ROOT / ".bench-upgrade",
-                        help="where candidate environments are kept (default .bench-upgrade/, "
-                             "git-ignored)")
-    parser.add_argument("--recreate", action="store_true",
-                        help="make the candidate's environment again even if its inputs are "
-                             "unchanged (an unpinned tf-nightly: tonight's build)")
-    parser.add_argument("--output", metavar="DIR", type=Path,
-                        help="folder for both runs' CSVs and report.md (default "
-                             "runs/upgrade/<UTC time>_<candidate>/)")
-    return parser
+    variants: str
+    history: Path
+    reference_python: str
+    skip_duel: bool
+    envs_dir: Path
+    recreate: bool
 
 
 class Progress:
@@ -181,10 +124,10 @@ def bench_step(name: str, python: str, workload: str, variants: str, results: Pa
 
 def gate_step(name: str, history: Path, candidate_csv: Path, upgrade: str = "tensorflow") -> Step:
     """The gate against the history, latency left to the duel (--skip-latency); `upgrade` is
-    what the candidate upgrades (pipeline.compare --upgrade)."""
+    what the candidate upgrades (bench compare --upgrade)."""
     started = time.monotonic()
     try:
-        result = gate(history, candidate_csv, skip_latency=True, upgrade=upgrade)
+        result = gate(history, candidate_csv, GateOptions(upgrade=upgrade, skip_latency=True))
     except GateError as exc:
         return Step(name, "ERROR", str(exc), time.monotonic() - started)
     judged = outcome(result.rows)
@@ -224,16 +167,17 @@ def current_environment_tensorflow(python: str) -> Candidate:
     return current_tensorflow(probe.tensorflow, python)
 
 
-def environment_step(candidate: Candidate, args: argparse.Namespace,
+def environment_step(candidate: Candidate, plan: Plan,
                      say: Progress) -> tuple[Step, CandidateEnvironment | None]:
+    """The candidate's environment, made or reused (step 1)."""
     started = time.monotonic()
     try:
-        beside = (current_environment_tensorflow(args.reference_python)
+        beside = (current_environment_tensorflow(plan.reference_python)
                   if candidate.upgrade == "litert" else None)
         if beside is not None:
             say(f"{candidate.spec} is a LiteRT candidate: installed beside {beside.spec}, the "
                 f"current environment's TensorFlow")
-        env = prepare(candidate, args.envs_dir, recreate=args.recreate, stream=stream,
+        env = prepare(candidate, plan.envs_dir, recreate=plan.recreate, stream=stream,
                       capture=capture, say=say, beside=beside)
     except CandidateError as exc:
         return Step("environment", "ERROR", str(exc), time.monotonic() - started), None
@@ -242,62 +186,27 @@ def environment_step(candidate: Candidate, args: argparse.Namespace,
                 time.monotonic() - started), env
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The CLI; returns the verdict's exit code (0 pass, 1 fail, 2 error, 3 inconclusive)."""
-    args = _parser().parse_args(argv)
-    try:
-        candidate = parse_candidate(args.candidate)
-    except CandidateError as exc:
-        return fail(PROG, str(exc))
-    now = datetime.now(UTC)
-    output = (args.output or RUNS_DIR / "upgrade"
-              / f"{now:%Y%m%dT%H%M%SZ}_{candidate.slug}").absolute()
-    output.mkdir(parents=True, exist_ok=True)
-    say = Progress()
+def gate_workload(workload: str, candidate: Candidate, env: CandidateEnvironment,
+                  plan: Plan, output: Path, say: Progress) -> list[Step]:
+    """Steps 2-4 for one workload: the candidate's run, the gate, the current environment's
+    run and the duel; a step that cannot give the next its input ends the list."""
     steps: list[Step] = []
-    try:
-        step, env = environment_step(candidate, args, say)
-        steps.append(step)
-        if env is not None:
-            for workload in args.workload or [DEFAULT_WORKLOAD]:
-                steps += _gate_workload(workload, candidate, env, args, output, say)
-    except KeyboardInterrupt:
-        say("interrupted; an environment whose install did not finish is made again next time")
-        return 130
-    context = [f"command: `{PROG} {' '.join(argv if argv is not None else sys.argv[1:])}`",
-               f"candidate: {candidate.spec} -> "
-               + (f"{env.probe.label()}, in {env.path} (made {env.created_utc}"
-                  f"{', reused' if env.reused else ''})" if env is not None
-                  else "not installed"),
-               f"current environment: {args.reference_python}",
-               f"history: {args.history}",
-               f"machine: {cpu_model()}, {cpu_count()} cpus; {now:%Y-%m-%d %H:%M} UTC"]
-    text = report(f"{PROG} {candidate.spec}", context, steps)
-    (output / "report.md").write_text(text + "\n")
-    say(f"report: {output / 'report.md'}")
-    print_report(summary(steps))
-    return EXIT_CODES[verdict(steps)]
-
-
-def _gate_workload(workload: str, candidate: Candidate, env: CandidateEnvironment,
-                   args: argparse.Namespace, output: Path, say: Progress) -> list[Step]:
-    steps: list[Step] = []
-    say(f"{workload}: pytest bench --variants {args.variants} under {env.probe.label()}")
+    say(f"{workload}: pytest bench --variants {plan.variants} under {env.probe.label()}")
     bench, candidate_csv = bench_step(f"pytest bench, candidate, {workload}", str(env.python),
-                                      workload, args.variants, output / "candidate" / workload,
+                                      workload, plan.variants, output / "candidate" / workload,
                                       judged=True)
     steps.append(bench)
     if candidate_csv is None:
         return steps
-    say(f"{workload}: the gate against {args.history}")
-    steps.append(gate_step(f"gate against the history, {workload}", args.history,
+    say(f"{workload}: the gate against {plan.history}")
+    steps.append(gate_step(f"gate against the history, {workload}", plan.history,
                            candidate_csv, candidate.upgrade))
     print_report(steps[-1].section)
-    if args.skip_duel:
+    if plan.skip_duel:
         return steps
-    say(f"{workload}: pytest bench --variants {args.variants} under the current environment")
+    say(f"{workload}: pytest bench --variants {plan.variants} under the current environment")
     bench, reference_csv = bench_step(f"pytest bench, current environment, {workload}",
-                                      args.reference_python, workload, args.variants,
+                                      plan.reference_python, workload, plan.variants,
                                       output / "reference" / workload, judged=False)
     steps.append(bench)
     if reference_csv is None:
@@ -307,6 +216,6 @@ def _gate_workload(workload: str, candidate: Candidate, env: CandidateEnvironmen
     # TensorFlow on both sides, so they are not duelled.
     interpreters = frozenset({"ai_edge_litert"}) if candidate.upgrade == "litert" else None
     steps.append(duel_step(f"duel with the current environment, {workload}", reference_csv,
-                           candidate_csv, args.reference_python, str(env.python), interpreters))
+                           candidate_csv, plan.reference_python, str(env.python), interpreters))
     print_report(steps[-1].section)
     return steps

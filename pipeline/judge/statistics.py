@@ -1,7 +1,7 @@
 """The statistics of the latency comparisons, in one module without I/O (like asv's statistics).
 
 Latency verdicts rest on three decisions kept here, so they are tested once and shared by the
-history gate (`pipeline.compare`) and the same-machine duel (`pipeline.duel`):
+history gate (`bench compare`) and the same-machine duel (`bench duel`):
 
 * A verdict needs both a practical and a statistical reason: `judge_ratio` calls a slowdown a
   regression only when the point ratio exceeds the allowed factor AND its confidence interval

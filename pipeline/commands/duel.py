@@ -1,4 +1,4 @@
-"""`python -m pipeline.duel REFERENCE CANDIDATE`: the command line of the duel."""
+"""`bench duel REFERENCE CANDIDATE`: the command line of the duel (pipeline.judge.duel)."""
 from __future__ import annotations
 
 import argparse
@@ -12,14 +12,13 @@ import pandas as pd
 from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, DuelSettings, load_config
 from pipeline.console import fail, print_report
 from pipeline.judge.duel.report import exit_code, format_report, records
-from pipeline.judge.duel.runs import Run, duel_rows, load_run, run_duel
-from pipeline.judge.duel.schedule import SIDES, DuelError, DuelRow, check_settings
+from pipeline.judge.duel.runs import duel
+from pipeline.judge.duel.schedule import SIDES, DuelError
 from pipeline.measure.duel_worker import WorkerError
-from pipeline.measure.interpreters import interpreter_of
 from pipeline.options import THRESHOLDS
 from pipeline.results import ResultsFileError
 
-#: Its name in messages and --help: `python -m pipeline.duel` runs it too.
+#: Its name in messages and --help.
 PROG = "bench duel"
 
 
@@ -94,35 +93,6 @@ def settings_from(args: argparse.Namespace) -> DuelSettings:
                                                     "seed", "processes")
              if getattr(args, name) is not None}
     return replace(settings, **given)
-
-
-def duel(reference_csv: Path, candidate_csv: Path, settings: DuelSettings, *,
-         reference_python: str = sys.executable, candidate_python: str = sys.executable,
-         reference_run_dir: Path | None = None, candidate_run_dir: Path | None = None,
-         interpreters: frozenset[str] | None = None) -> tuple[list[DuelRow], Run, Run]:
-    """Duel every latency key the two runs share (of `interpreters` only, when given: a LiteRT
-    upgrade changes no tf.lite key); DuelError, WorkerError or ResultsFileError with the one
-    line the CLI prints when it cannot be run (exit 2)."""
-    check_settings(settings)
-    reference = load_run("reference", reference_csv, reference_run_dir, reference_python)
-    candidate = load_run("candidate", candidate_csv, candidate_run_dir, candidate_python)
-    if reference.workload != candidate.workload:
-        raise DuelError(f"the runs built different workloads: reference {reference.run_id} "
-                        f"{reference.workload!r}, candidate {candidate.run_id} "
-                        f"{candidate.workload!r}; duel two runs of one workload")
-    if interpreters is not None:  # the other keys are not this duel's: left out of both sides
-        reference, candidate = (
-            replace(run, keys=frozenset(k for k in run.keys
-                                        if interpreter_of(k.runtime) in interpreters))
-            for run in (reference, candidate))
-    keys = sorted(reference.keys & candidate.keys)
-    if not keys:
-        only = f" of {', '.join(sorted(interpreters))}" if interpreters is not None else ""
-        raise DuelError(f"no latency key{only} is in both runs (reference {reference.run_id} "
-                        f"has {len(reference.keys)}, candidate {candidate.run_id} has "
-                        f"{len(candidate.keys)}); duel two runs that both timed latency")
-    samples = run_duel(reference, candidate, keys, settings)
-    return duel_rows(reference, candidate, samples, settings), reference, candidate
 
 
 def main(argv: Sequence[str] | None = None) -> int:

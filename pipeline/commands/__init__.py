@@ -1,8 +1,11 @@
-"""`bench COMMAND ...`: every command of the project behind one console script.
+"""`bench COMMAND ...`: every command of the project, one module each in this folder.
 
-Each command keeps its own parser, help and exit codes (pipeline.console); this only finds the
-command and runs it, the way `git` runs its subcommands. `python -m pipeline.<command>` and the
-older `bench-compare`, `bench-history` and `bench-upgrade` run the same code.
+A command module parses its options, calls what its layer computes (the gate in
+pipeline.judge.compare, the duel in pipeline.judge.duel, ...) and prints; it defines nothing
+another module imports. Each keeps its own parser, help and exit codes (pipeline.console); this
+module only finds the command and runs it, the way `git` runs its subcommands. `python -m
+pipeline COMMAND` and the older console scripts `bench-compare`, `bench-history` and
+`bench-upgrade` run the same code (docs/gate.md, "One command: bench").
 """
 from __future__ import annotations
 
@@ -25,19 +28,19 @@ class Command(NamedTuple):
 
 #: Every subcommand, in the order a user meets them.
 COMMANDS: dict[str, Command] = {
-    "compare": Command("pipeline.judge.compare.cli",
+    "compare": Command("pipeline.commands.compare",
                        "gate a candidate run against its reference run in the history"),
-    "duel": Command("pipeline.judge.duel.cli",
+    "duel": Command("pipeline.commands.duel",
                     "time two environments' .tflite files on this machine, in alternating "
                     "blocks"),
-    "history": Command("pipeline.judge.history.cli",
+    "history": Command("pipeline.commands.history",
                        "the history table, its picture and the Pareto view"),
-    "upgrade": Command("pipeline.upgrade.cli",
+    "upgrade": Command("pipeline.commands.upgrade",
                        "gate a TensorFlow build in one command: its environment, its run, the "
                        "gate and the duel"),
-    "spread": Command("pipeline.suite.spread",
+    "spread": Command("pipeline.commands.spread",
                       "the seed-to-seed spread the thresholds are set from"),
-    "instructions": Command("pipeline.measure.instructions",
+    "instructions": Command("pipeline.commands.instructions",
                             "count a .tflite model's instructions under callgrind"),
 }
 
@@ -68,6 +71,3 @@ def main(argv: Sequence[str] | None = None) -> int:
                           f"{', '.join(COMMANDS)} (`{PROG} --help`)")
     return command_main(name)(rest)
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

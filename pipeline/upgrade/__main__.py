@@ -1,3 +1,0 @@
-from pipeline.upgrade.cli import main
-
-raise SystemExit(main())
