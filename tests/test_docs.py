@@ -77,7 +77,7 @@ def test_the_layout_page_names_every_module_and_folder_of_the_package() -> None:
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tables made from the committed results/, in a temporary folder: `bench history`'s
-    files without its pictures (drawing them is 9 of its 10 s: the slow lane compares those)."""
+    files without its pictures (drawing them is 10 of its 11 s: the slow lane compares them)."""
     out_dir = tmp_path_factory.mktemp("docs")
     write_history(ROOT / "results", Outputs(out_dir), DEFAULT_CONFIG_PATH, pictures=False)
     return out_dir
