@@ -133,3 +133,14 @@ def test_no_module_imports_a_command_module() -> None:
              if target.is_relative_to(commands)
              and (path, target) != (PACKAGE / "__main__.py", commands / "__init__.py")]
     assert found == []
+
+
+#: The most lines a module of the package may have: past it, a module holds more than one job
+#: (the two that grew to ~500 were each split along their seams).
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_the_line_budget() -> None:
+    long = {str(path.relative_to(PACKAGE)): lines for path in sorted(PACKAGE.rglob("*.py"))
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert long == {}, f"over {MAX_MODULE_LINES} lines: split along a seam"
