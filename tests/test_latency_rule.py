@@ -80,4 +80,3 @@ def test_a_slowdown_within_the_factor_is_not_a_regression() -> None:
     """x1.25 is inside `latency_slowdown_max`: significant or not, it must not fail the gate,
     because host noise moves whole sessions by that much (the recording holds such sessions)."""
     assert verdicts(1.25).count("regressed") == 0
-

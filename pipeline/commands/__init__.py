@@ -70,4 +70,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(PROG, f"unknown command {name!r}; the commands are "
                           f"{', '.join(COMMANDS)} (`{PROG} --help`)")
     return command_main(name)(rest)
-

@@ -76,4 +76,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     print_report(format_rows(result.rows, args.format, header=result.header))
     return result.exit_code
-

@@ -115,5 +115,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             return fail(PROG, f"--csv {args.csv}: cannot write it ({exc.strerror})")
     return exit_code(rows)
-
-

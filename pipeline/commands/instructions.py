@@ -53,4 +53,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name:<28} {runtime:<26} {count.allocate:>12,} {count.first_invoke:>13,} "
               f"{count.per_invoke:>11,}", flush=True)
     return status
-

@@ -62,4 +62,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table.set_index("seed").T.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"written: {out}")
     return 0
-

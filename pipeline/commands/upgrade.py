@@ -121,5 +121,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"report: {output / 'report.md'}")
     print_report(summary(steps))
     return EXIT_CODES[verdict(steps)]
-
-

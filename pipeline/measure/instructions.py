@@ -262,5 +262,3 @@ def count_instructions(model: Path, runtime: str, image: np.ndarray, *,
     if isinstance(found, InstructionsUnavailable):
         raise found
     return found
-
-

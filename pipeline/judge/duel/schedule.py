@@ -116,5 +116,3 @@ def check_settings(settings: DuelSettings) -> None:
         raise DuelError(f"{settings.pairs} pairs cannot be spread evenly over "
                         f"{settings.processes} processes per side: pass a multiple of "
                         f"{2 * settings.processes} (each process times as many AB as BA pairs)")
-
-
