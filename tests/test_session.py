@@ -13,7 +13,9 @@ import pytest
 
 from pipeline.config import DEFAULT_CONFIG_PATH, Config, load_config
 from pipeline.data import Dataset, load_npz
+from pipeline.judge.compare.options import GateOptions
 from pipeline.measure.callgrind import InstructionsUnavailable
+from pipeline.measure.environment import installed
 from pipeline.measure.latency import LatencyKey
 from pipeline.results import Measurement, MeasurementKey, read_results
 from pipeline.run.source import SourceRun
@@ -34,6 +36,8 @@ SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 BASE_RUN = Path(__file__).resolve().parent / "fixtures" / "results" / "base.csv"
 #: Two real .tflite files of the seed's recipe (tests/fixtures/duel).
 DUEL_MODELS = Path(__file__).resolve().parent / "fixtures" / "duel"
+#: The committed history.
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
 @pytest.fixture(autouse=True)
@@ -90,6 +94,24 @@ def test_a_missing_compare_to_path_is_refused_before_anything_is_loaded(
     with pytest.raises(SessionError, match=r"^--compare-to: "):
         BenchSession(uncounted(tmp_path, compare_to=str(tmp_path / "no_such_history")), MNIST_CNN,
                      thresholds)
+
+
+@pytest.mark.skipif(installed("tensorflow")[1] != "2.21.0" or installed("litert")[1] != "2.3.0",
+                    reason="the committed history's LiteRT releases are chosen around TF 2.21.0 "
+                           "and LiteRT 2.3.0 (requirements/tf-2.21.txt)")
+@pytest.mark.parametrize(("upgrade", "tensorflow", "litert"), [
+    ("tensorflow", "2.20.0", "2.3.0"), ("litert", "2.21.0", "2.2.0")])
+def test_compare_upgrade_chooses_the_reference_as_bench_compare_upgrade_does(
+        tmp_path: Path, thresholds: Config, upgrade: str, tensorflow: str, litert: str) -> None:
+    """`pytest bench --compare-to results/ --compare-upgrade litert` (the gate's own --upgrade,
+    declared once for both): the committed history's run of the newest LiteRT below the
+    installed one, on the installed TensorFlow; by default the newest TensorFlow below, on the
+    installed LiteRT."""
+    session = BenchSession(uncounted(tmp_path, compare_to=str(RESULTS),
+                                     compare=GateOptions(upgrade=upgrade)), MNIST_CNN, thresholds)
+    assert session.history is not None
+    info = session.history.run.info
+    assert (info.workload, info.tensorflow, info.litert) == ("mnist_cnn", tensorflow, litert)
 
 
 def test_a_machine_that_cannot_count_stops_the_session_with_the_way_out(
