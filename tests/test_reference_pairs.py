@@ -82,3 +82,18 @@ def test_the_committed_history_gates_each_litert_release_against_the_one_before(
             query = ReferenceQuery.of(by_litert[release], GateOptions(upgrade="litert"))
             choice = load_reference(results, query)
             assert choice.run.run_id == by_litert[below].run_id, (workload, release)
+
+
+def test_a_litert_the_history_lacks_is_answered_with_the_pairs_it_holds(tmp_path: Path) -> None:
+    """A TensorFlow candidate on a LiteRT no run of the history has: every run is of one
+    LiteRT, and the refusal names it, not the TensorFlow versions alone (which would hide why
+    none of them was chosen)."""
+    folder = history(tmp_path, A)
+    candidate = relabelled(B, tmp_path / "cand.csv", litert="1.0.1")
+    code, _, err = run_cli(folder, candidate)
+    assert code == 2
+    assert err == (f"{ERROR}{folder}: no complete run of a TensorFlow version below the "
+                   f"candidate's 2.21.0 on LiteRT 1.0.1 written before it; complete runs: "
+                   f"{field(A, 'tensorflow')} + litert {field(A, 'litert')} (1 run) (pass --tf "
+                   f"VERSION or --litert VERSION to compare with a run of that version)\n")
+

@@ -118,10 +118,11 @@ def _pair(tensorflow: str, litert: str) -> str:
     return f"{tensorflow} + litert {litert or 'none'}"
 
 
-def _describe_available(runs: Sequence[Run]) -> str:
+def _describe_available(runs: Sequence[Run], *, pairs: bool = False) -> str:
     """`2.15.1 (1 run), 2.20.0 (2 runs)`; as (TensorFlow, LiteRT) pairs, `2.21.0 + litert 2.2.0
-    (1 run), ...`, when the runs hold more than one LiteRT."""
-    pairs = len({version_of(run, "litert") for run in runs}) > 1
+    (1 run), ...`, when the runs hold more than one LiteRT or `pairs` asks for them (a
+    candidate's LiteRT the runs lack: what they hold instead is the answer)."""
+    pairs = pairs or len({version_of(run, "litert") for run in runs}) > 1
     counts: dict[tuple[str, str], int] = {}
     for run in runs:
         key = (run.info.tensorflow, version_of(run, "litert") if pairs else "")
@@ -211,7 +212,7 @@ def select_reference(history: History | Sequence[Run], query: ReferenceQuery) ->
     # Named only where it chose: when every eligible run has the held version, it left none out.
     on_held = (f" on {_PACKAGE_LABEL[held]} {held_version or 'none'}"
                if held_version is not None and len(within) < len(eligible) else "")
-    available = f"complete runs: {_describe_available(eligible) or 'none'}"
+    available = f"complete runs: {_describe_available(eligible, pairs=bool(on_held)) or 'none'}"
     if wanted[moved] is not None:
         matching = [run for run in within if version_of(run, moved) == wanted[moved]]
         if not matching:
