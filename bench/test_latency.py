@@ -19,25 +19,11 @@ import pytest
 from pipeline.config import Config
 from pipeline.data import Dataset
 from pipeline.measure.interpreters import (
-    INTERPRETERS,
-    NO_XNNPACK,
     RuntimeUnavailable,
     interpreter_class,
 )
-from pipeline.measure.latency import Block, LatencyKey
+from pipeline.measure.latency import LATENCY_COMBINATIONS, Block, LatencyKey
 from pipeline.run.bench_run import Artifact, BenchRun
-
-THREADS = (1, 2)
-#: The interpreter timed without XNNPACK too: the maintained one (tf.lite.Interpreter is
-#: deprecated, and its builtin kernels are the same code). Without XNNPACK an invoke takes
-#: ~4.5x as long, so each combination costs ~0.7 s of the session.
-WITHOUT_XNNPACK = "ai_edge_litert"
-#: (runtime, threads) timed per model: both interpreters with XNNPACK at 1 and 2 threads, and
-#: WITHOUT_XNNPACK with TFLite's builtin kernels only (benchmark_model's --use_xnnpack=false)
-#: at 1 thread.
-COMBINATIONS: tuple[tuple[str, int], ...] = (
-    tuple((runtime, threads) for runtime in INTERPRETERS for threads in THREADS)
-    + ((f"{WITHOUT_XNNPACK}{NO_XNNPACK}", 1),))
 
 
 class RecordedClock:
@@ -85,7 +71,7 @@ def record_in_pytest_benchmark(benchmark: Any, seconds_per_call: Sequence[float]
                        rounds=len(seconds_per_call), iterations=timed_invokes)
 
 
-@pytest.mark.parametrize(("runtime", "threads"), COMBINATIONS)
+@pytest.mark.parametrize(("runtime", "threads"), LATENCY_COMBINATIONS)
 @pytest.mark.variants(kind="tflite")
 @pytest.mark.benchmark(timer=CLOCK)
 def test_invoke_latency(benchmark: Any, variant: str, runtime: str, threads: int, dataset: Dataset,

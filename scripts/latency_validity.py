@@ -42,10 +42,11 @@ sys.path.insert(0, str(ROOT))
 from pipeline.config import CompareRules, load_config  # noqa: E402
 from pipeline.judge.compare.rules import judge_latency  # noqa: E402
 from pipeline.judge.statistics import lag1_autocorrelation, mann_whitney_p  # noqa: E402
+from pipeline.measure.latency import LATENCY_THREADS  # noqa: E402
 
 MODELS = ("pruned_tflite", "pruned_quantized_tflite")
 RUNTIMES = ("tf.lite", "ai_edge_litert")
-THREADS = (1, 2)
+THREADS = LATENCY_THREADS
 #: The schema-1 method and rule, as they were (bench/thresholds.toml before schema 2).
 OLD_WARMUP_ROUNDS, OLD_ROUNDS, OLD_ITERATIONS = 20, 200, 100
 OLD_FACTOR, OLD_ALPHA = 1.15, 0.01

@@ -16,7 +16,7 @@ from pipeline.data import Dataset, load_npz
 from pipeline.judge.compare.options import GateOptions
 from pipeline.measure.callgrind import InstructionsUnavailable
 from pipeline.measure.environment import installed
-from pipeline.measure.latency import LatencyKey
+from pipeline.measure.latency import LATENCY_COMBINATIONS, LatencyKey
 from pipeline.results import Measurement, MeasurementKey, read_results
 from pipeline.run.source import SourceRun
 from pipeline.suite import session as session_module
@@ -267,3 +267,21 @@ def test_a_test_applies_to_the_selected_variants_its_marker_filters_admit(
     assert every.variants_for(measure="distinct_weights") == ["clustered",
                                                               "clustered_cqat_int8_tflite"]
     assert default.history_keys() == []  # no --compare-to: no history-gate test
+
+
+def test_the_timing_matrix_is_what_every_committed_run_timed() -> None:
+    """LATENCY_COMBINATIONS is declared once (pipeline/measure/latency.py) and is what the
+    history holds: every committed run timed each TFLite model at exactly these (runtime,
+    threads), so a change to the matrix is a change of what runs measure, seen here first."""
+    from pipeline.results import read_history
+
+    want = set(LATENCY_COMBINATIONS)
+    runs = list(read_history(RESULTS))
+    assert runs
+    for run in runs:
+        latency = run.rows[run.rows["metric"] == "latency"]
+        assert not latency.empty, run.run_id
+        for model, rows in latency.groupby("model"):
+            timed = set(zip(rows["runtime"], rows["threads"].astype(int), strict=True))
+            assert timed == want, (run.run_id, model, timed ^ want)
+

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from pipeline.measure.interpreters import SINGLE_THREAD
 from pipeline.measure.measurement import Measurement
 from pipeline.variants.registry import ROOT, registry_rank
 
 #: The latency the summary shows: the gated one.
-SUMMARY_THREADS = 1
+SUMMARY_THREADS = SINGLE_THREAD
 
 
 def summary_table(measurements: Sequence[Measurement]) -> pd.DataFrame:

@@ -36,12 +36,12 @@ from typing import Any, cast
 
 import numpy as np
 
-from pipeline.measure.interpreters import as_input, create_interpreter
+from pipeline.measure.interpreters import SINGLE_THREAD, as_input, create_interpreter
 from pipeline.measure.latency import LatencyKey, sampled_measurement
 from pipeline.measure.measurement import Measurement
 
 #: Footprints are measured single-threaded: start-up cost, not parallel speed.
-FOOTPRINT_THREADS = 1
+FOOTPRINT_THREADS = SINGLE_THREAD
 #: The footprint metrics, with their units.
 FOOTPRINT_METRICS: dict[str, str] = {
     "init_seconds": "s", "first_invoke_seconds": "s", "heap_growth_bytes": "bytes",

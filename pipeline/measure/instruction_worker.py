@@ -38,13 +38,13 @@ from typing import Any
 import numpy as np
 
 from pipeline.measure import client_requests
-from pipeline.measure.interpreters import as_input
+from pipeline.measure.interpreters import SINGLE_THREAD, as_input
 
 #: The main subgraph: the seed's models have one.
 SUBGRAPH = 0
-#: Interpreter threads: instruction counts are gated at 1 thread (a second thread's work is
+#: Interpreter threads: instruction counts are gated at one thread (a second thread's work is
 #: another core's, and its hand-offs are scheduling, not instructions of the model).
-THREADS = 1
+THREADS = SINGLE_THREAD
 #: The `desc: Trigger:` label of each dump, which bench instructions reads back.
 ALLOCATE_DUMP, INVOKE_DUMP = b"allocate", b"invoke"
 

@@ -43,11 +43,15 @@ from pipeline.measure.callgrind import (
     read_dumps,
 )
 from pipeline.measure.counting_layout import TIMEOUT_S, FixedLayout
-from pipeline.measure.interpreters import INTERPRETERS, NO_XNNPACK, RUNTIMES, interpreter_of
+from pipeline.measure.interpreters import (
+    INTERPRETERS,
+    NO_XNNPACK,
+    RUNTIMES,
+    SINGLE_THREAD,
+    interpreter_of,
+)
 from pipeline.measure.measurement import Measurement
 
-#: Interpreter threads of every count (pipeline.measure.instruction_worker.THREADS).
-THREADS = 1
 #: Invokes per model: the first (lazy initialisation), then steady ones, whose median is the
 #: per-invoke figure (the second can differ from the rest by ~0.05%: measured 478,343 / 170,816
 #: / 170,484 ... for pruned_tflite on tf.lite).
@@ -81,7 +85,7 @@ def instruction_measurements(model: str, runtime: str,
     samples), first invoke, allocate_tensors()."""
     def row(metric: str, value: int, **steady: Any) -> Measurement:
         return Measurement(model=model, metric=metric, value=value, unit="instructions",
-                           runtime=runtime, threads=THREADS, **steady)
+                           runtime=runtime, threads=SINGLE_THREAD, **steady)
 
     return [row("instructions_per_invoke", count.per_invoke, min=min(count.steady),
                 median=count.per_invoke, rounds=len(count.steady),

@@ -28,6 +28,10 @@ NO_XNNPACK = ":no_xnnpack"
 #: Every runtime a measurement can name: each interpreter with XNNPACK, then without.
 RUNTIMES: tuple[str, ...] = INTERPRETERS + tuple(f"{name}{NO_XNNPACK}" for name in INTERPRETERS)
 ACCURACY_RUNTIME = "tf.lite"
+#: The thread count of every single-thread figure: instruction counts (gated across machines),
+#: footprints, and the latency the summary and the Pareto view show. Declared here, where the
+#: counting process already looks (it imports nothing it does not need).
+SINGLE_THREAD = 1
 
 
 class RuntimeUnavailable(RuntimeError):

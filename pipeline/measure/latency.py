@@ -23,8 +23,28 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipeline.measure.interpreters import output_of, ready_to_invoke
+from pipeline.measure.interpreters import (
+    INTERPRETERS,
+    NO_XNNPACK,
+    SINGLE_THREAD,
+    output_of,
+    ready_to_invoke,
+)
 from pipeline.measure.measurement import Measurement
+
+#: The interpreter threads invoke() is timed at.
+LATENCY_THREADS: tuple[int, ...] = (SINGLE_THREAD, 2)
+#: The interpreter timed without XNNPACK too: the maintained one (tf.lite.Interpreter is
+#: deprecated, and its builtin kernels are the same code). Without XNNPACK an invoke takes
+#: ~4.5x as long, so each combination costs ~0.7 s of the session.
+WITHOUT_XNNPACK = "ai_edge_litert"
+#: The timing matrix, (runtime, threads) per model: both interpreters with XNNPACK at every
+#: thread count, and WITHOUT_XNNPACK with TFLite's builtin kernels only (benchmark_model's
+#: --use_xnnpack=false) at one thread. The history's latency keys are these (a change here is
+#: a change of what every run measures: tests/test_session.py checks the history).
+LATENCY_COMBINATIONS: tuple[tuple[str, int], ...] = (
+    tuple((runtime, threads) for runtime in INTERPRETERS for threads in LATENCY_THREADS)
+    + ((f"{WITHOUT_XNNPACK}{NO_XNNPACK}", SINGLE_THREAD),))
 
 
 def synthetic_image(shape: tuple[int, ...]) -> np.ndarray:
