@@ -33,6 +33,7 @@ from pipeline.measure.instructions import (
     instruction_measurements,
     wrapper_path,
 )
+from pipeline.measure.runtimes import TFLITE_COUNTED
 from tests.helpers import COUNTED, edited
 
 MODELS = Path(__file__).parent / "fixtures" / "duel"
@@ -297,7 +298,7 @@ def test_dumps_are_read_in_the_order_they_were_made(tmp_path: Path) -> None:
     dumps = read_dumps(tmp_path, 77)
     assert dumps == [("allocate", 191243), ("invoke", 478046), ("invoke", 170816),
                      ("invoke", 170484)]
-    count = instruction_count(dumps, 3, "m on r")
+    count = instruction_count(dumps, 3, "m on r", TFLITE_COUNTED)
     assert (count.allocate, count.first_invoke, count.per_invoke, count.steady) == (
         191243, 478046, 170484, (170816, 170484))
     (tmp_path / "callgrind.out.77.4").write_text("garbage\n")
@@ -307,17 +308,21 @@ def test_dumps_are_read_in_the_order_they_were_made(tmp_path: Path) -> None:
 
 def test_a_count_missing_a_call_or_counting_zero_is_refused() -> None:
     with pytest.raises(InstructionsUnavailable) as refused:
-        instruction_count([("allocate", 5), ("invoke", 0), ("invoke", 3)], 2, "m on r")
+        instruction_count([("allocate", 5), ("invoke", 0), ("invoke", 3)], 2, "m on r",
+                          TFLITE_COUNTED)
     assert str(refused.value).startswith(
         "counting m on r: expected dumps allocate, invoke x2 with non-zero counts, got "
-        "[('allocate', 5), ('invoke', 0), ('invoke', 3)]; the runtime's build may name ")
+        "[('allocate', 5), ('invoke', 0), ('invoke', 3)]; the runtime's build may name "
+        "tflite::impl::Interpreter::AllocateTensors() or tflite::Subgraph::InvokeImpl() "
+        "otherwise")
     with pytest.raises(InstructionsUnavailable, match="expected dumps allocate, invoke x3"):
-        instruction_count([("allocate", 5), ("invoke", 4), ("invoke", 3)], 3, "m on r")
+        instruction_count([("allocate", 5), ("invoke", 4), ("invoke", 3)], 3, "m on r",
+                          TFLITE_COUNTED)
 
 
 def test_a_count_is_three_rows_per_model_and_runtime() -> None:
     count = instruction_count([("allocate", 5), ("invoke", 9), ("invoke", 3), ("invoke", 4),
-                               ("invoke", 3)], 4, "m on r")
+                               ("invoke", 3)], 4, "m on r", TFLITE_COUNTED)
     rows = instruction_measurements("pruned_tflite", "tf.lite", count)
     assert [(r.metric, r.value, r.threads, r.unit) for r in rows] == [
         ("instructions_per_invoke", 3, 1, "instructions"),

@@ -14,7 +14,8 @@ from pipeline.config import load_config
 from pipeline.judge.compare import compare_runs
 from pipeline.judge.compare.report import outcome, summary_line
 from pipeline.measure import interpreters
-from pipeline.results import Run, read_results
+from pipeline.measure.runtimes import NO_XNNPACK, RUNTIME_ENTRIES
+from pipeline.results import RUN_COLUMNS, Run, read_results
 
 COUNTED = Path(__file__).parent / "fixtures" / "runs" / "tf2.21.0_counted.csv"
 
@@ -83,3 +84,22 @@ def test_a_reference_without_tf_lite_leaves_the_candidate_s_rows_unjudged_not_un
     rows = compare_runs(_without_tf_lite_rows(full, declared=True), full, load_config().compare)
     absent = {row.verdict for row in rows if (row.runtime or "").startswith("tf.lite")}
     assert absent == {"not available"} and outcome(rows).verdict == "PASS"
+
+
+@pytest.mark.parametrize("name", list(RUNTIME_ENTRIES))
+def test_each_runtime_entry_declares_what_its_own_package_says(name: str) -> None:
+    """A runtime is one declared entry (pipeline/measure/runtimes.py): its kernel modes' op
+    resolver ids are its own module's OpResolverType values (the counting process passes them
+    to the native wrapper), its version is a run column, and every runtime name runs record
+    splits back into that entry and a mode."""
+    entry = RUNTIME_ENTRIES[name]
+    assert entry.missing() is None, f"{name} is not installed here"
+    resolver = type(entry.builtin_kernels_only())
+    assert entry.kernel_modes == {"": resolver.BUILTIN.value,
+                                  NO_XNNPACK: resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES.value}
+    assert entry.version_column in RUN_COLUMNS
+    assert entry.interpreter().__name__ == "Interpreter"
+    named = [runtime for runtime in interpreters.RUNTIMES
+             if interpreters.interpreter_of(runtime) == name]
+    assert {interpreters.kernel_mode_of(runtime) for runtime in named} == set(entry.kernel_modes)
+    assert all(interpreters.runtime_entry(runtime) is entry for runtime in named)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import tfenv
-from pipeline.measure import interpreters
+from pipeline.measure import interpreters, runtimes
 from pipeline.tfenv import LEGACY_KERAS_VARIABLE, EnvironmentProblem
 from tests.helpers import TF_FILES, fake_distribution
 
@@ -121,7 +121,7 @@ def test_missing_tfmot(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_missing_litert_is_a_named_unavailable_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(interpreters.importlib.util, "find_spec",
+    monkeypatch.setattr(runtimes.importlib.util, "find_spec",
                         lambda name: None if name == "ai_edge_litert" else object())
     with pytest.raises(interpreters.RuntimeUnavailable) as excinfo:
         interpreters.interpreter_class("ai_edge_litert")

@@ -1,9 +1,10 @@
 """Callgrind as the instruction counter uses it: what it counts, how it is started, and its
 dumps read back into counts.
 
-Only the native `tflite::impl::Interpreter::AllocateTensors()` (where the default delegate,
-XNNPACK, is applied and packs its weights) and `tflite::Subgraph::InvokeImpl()` of each invoke
-are collected (`--toggle-collect`); the counted child dumps once per call by client request
+Only a runtime's declared native functions are collected (`--toggle-collect`; for a TFLite
+interpreter `tflite::impl::Interpreter::AllocateTensors()`, where the default delegate, XNNPACK,
+is applied and packs its weights, and `tflite::Subgraph::InvokeImpl()` of each invoke:
+runtimes.py); the counted child dumps once per call by client request
 (pipeline.measure.client_requests), so each dump is one call's count.
 """
 from __future__ import annotations
@@ -22,14 +23,14 @@ from pipeline.measure.instruction_worker import ALLOCATE_DUMP, INVOKE_DUMP
 
 #: The valgrind tool that counts, recorded with each run (run column `instructions_tool`).
 TOOL = "callgrind"
-#: The native functions whose instructions are counted.
-INVOKE_FUNCTION = "tflite::Subgraph::InvokeImpl()"
-ALLOCATE_FUNCTION = "tflite::impl::Interpreter::AllocateTensors()"
-#: callgrind, printing nothing but errors, instrumenting nothing until the worker's child asks
-#: (pipeline.measure.client_requests) and collecting only inside the two functions.
-CALLGRIND_ARGS: tuple[str, ...] = (
-    f"--tool={TOOL}", "--quiet", "--instr-atstart=no", "--collect-atstart=no",
-    f"--toggle-collect={ALLOCATE_FUNCTION}", f"--toggle-collect={INVOKE_FUNCTION}")
+
+
+def callgrind_args(functions: Sequence[str]) -> tuple[str, ...]:
+    """callgrind, printing nothing but errors, instrumenting nothing until the worker's child
+    asks (pipeline.measure.client_requests) and collecting only inside `functions` (a
+    runtime's counted_functions: allocate, invoke)."""
+    return (f"--tool={TOOL}", "--quiet", "--instr-atstart=no", "--collect-atstart=no",
+            *(f"--toggle-collect={function}" for function in functions))
 
 
 class InstructionsUnavailable(RuntimeError):
@@ -87,9 +88,10 @@ def read_dumps(folder: Path, pid: int) -> list[tuple[str, int]]:
     return [dumps[part] for part in sorted(dumps)]
 
 
-def instruction_count(dumps: Sequence[tuple[str, int]], invokes: int,
-                      what: str) -> InstructionCount:
-    """The counts of one model from its dumps: allocate, then `invokes` invokes, each non-zero.
+def instruction_count(dumps: Sequence[tuple[str, int]], invokes: int, what: str,
+                      functions: Sequence[str]) -> InstructionCount:
+    """The counts of one model from its dumps: allocate, then `invokes` invokes, each non-zero
+    (`functions` are the native ones counted, for the message).
 
     Anything else raises InstructionsUnavailable: a count attributed to the wrong call would
     move the gate.
@@ -101,8 +103,7 @@ def instruction_count(dumps: Sequence[tuple[str, int]], invokes: int,
         raise InstructionsUnavailable(
             f"counting {what}: expected dumps {_runs(expected)} with non-zero counts, got "
             f"{list(zip(labels, counts, strict=True))}; the runtime's build may name "
-            f"{ALLOCATE_FUNCTION} or {INVOKE_FUNCTION} otherwise (look with nm -C on its "
-            f"libraries)")
+            f"{' or '.join(functions)} otherwise (look with nm -C on its libraries)")
     steady = tuple(counts[2:])
     return InstructionCount(allocate=counts[0], first_invoke=counts[1],
                             per_invoke=statistics.median_low(steady), steady=steady)

@@ -35,9 +35,9 @@ from typing import IO, Any
 import numpy as np
 
 from pipeline.measure.callgrind import (
-    CALLGRIND_ARGS,
     InstructionCount,
     InstructionsUnavailable,
+    callgrind_args,
     ensure_countable,
     instruction_count,
     read_dumps,
@@ -45,31 +45,19 @@ from pipeline.measure.callgrind import (
 from pipeline.measure.counting_layout import TIMEOUT_S, FixedLayout
 from pipeline.measure.interpreters import (
     INTERPRETERS,
-    NO_XNNPACK,
     RUNTIMES,
     SINGLE_THREAD,
     interpreter_of,
+    kernel_mode_of,
+    runtime_entry,
 )
 from pipeline.measure.measurement import Measurement
+from pipeline.measure.runtimes import RUNTIME_ENTRIES
 
 #: Invokes per model: the first (lazy initialisation), then steady ones, whose median is the
 #: per-invoke figure (the second can differ from the rest by ~0.05%: measured 478,343 / 170,816
 #: / 170,484 ... for pruned_tflite on tf.lite).
 INVOKES = 6
-#: tf.lite's and ai_edge_litert's op resolver ids (tensorflow/lite/python/interpreter.py):
-#: builtin kernels with the default delegate, and without it.
-RESOLVER_DEFAULT, RESOLVER_NO_DEFAULT_DELEGATES = 1, 3
-#: Where each runtime's native interpreter wrapper lies inside its package, first match wins:
-#: the extension its Interpreter class imports. TF 2.15-2.20 import it from
-#: lite/python/interpreter_wrapper/; in 2.21 that folder holds a Python shim importing the one
-#: in lite/python/. LiteRT 2.1 on names it _pywrap_litert_*; 1.x and 2.0 kept TFLite's name.
-_WRAPPERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "tf.lite": ("tensorflow", (
-        "lite/python/interpreter_wrapper/_pywrap_tensorflow_interpreter_wrapper*.so",
-        "lite/python/_pywrap_tensorflow_interpreter_wrapper*.so")),
-    "ai_edge_litert": ("ai_edge_litert", ("_pywrap_litert_interpreter_wrapper*.so",
-                                          "_pywrap_tensorflow_interpreter_wrapper*.so")),
-}
 #: The workers' scheduling priority (nice). They count while the session trains; at the
 #: lowest priority they take only the CPU time training leaves idle, instead of slowing the fit
 #: down. Counts do not depend on it: valgrind counts instructions, not time.
@@ -96,10 +84,8 @@ def instruction_measurements(model: str, runtime: str,
 
 def wrapper_path(runtime: str) -> Path:
     """The native interpreter wrapper of `runtime` (found without importing its package)."""
-    base = interpreter_of(runtime)
-    if runtime not in RUNTIMES or base not in _WRAPPERS:
-        raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
-    package, patterns = _WRAPPERS[base]
+    entry = runtime_entry(runtime)
+    package, patterns = entry.package, entry.wrapper_patterns
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise InstructionsUnavailable(f"{package} is not installed, so {runtime} cannot be "
@@ -169,7 +155,7 @@ class InstructionCounter:
                                                 for r in self.runtimes):
                 continue
             stderr = (self._folder / f"{base}.stderr").open("w+")
-            command = [self._valgrind, *CALLGRIND_ARGS,
+            command = [self._valgrind, *callgrind_args(RUNTIME_ENTRIES[base].counted_functions),
                        f"--callgrind-out-file={self._folder / 'callgrind.out'}.%p",
                        str(self._layout.python), *self._layout.options,
                        "-m", WORKER_MODULE,
@@ -195,8 +181,7 @@ class InstructionCounter:
         self._copies += 1
         for runtime in self.runtimes:
             worker = self._workers[interpreter_of(runtime)]
-            resolver = (RESOLVER_NO_DEFAULT_DELEGATES if runtime.endswith(NO_XNNPACK)
-                        else RESOLVER_DEFAULT)
+            resolver = runtime_entry(runtime).kernel_modes[kernel_mode_of(runtime)]
             assert worker.process.stdin is not None
             try:
                 worker.process.stdin.write(f"{resolver} {copy}\n")
@@ -239,7 +224,8 @@ class InstructionCounter:
                 continue
             try:
                 found[(name, runtime)] = instruction_count(
-                    read_dumps(self._folder, pid), self.invokes, what)
+                    read_dumps(self._folder, pid), self.invokes, what,
+                    RUNTIME_ENTRIES[base].counted_functions)
             except InstructionsUnavailable as exc:
                 found[(name, runtime)] = exc
         return found

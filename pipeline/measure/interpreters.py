@@ -1,32 +1,31 @@
 """TFLite interpreters from either runtime, and accuracy over the test set.
 
-Two runtimes run the same .tflite file: TensorFlow's own `tf.lite.Interpreter` (deprecated) and
-its successor `ai_edge_litert.interpreter.Interpreter`. A TensorFlow upgrade can change either,
-so latency is measured on both; accuracy uses `tf.lite`, as the reference recipe does, and
-`ai_edge_litert` in a TensorFlow that no longer has `tf.lite.Interpreter` (TensorFlow has it
-scheduled for deletion). A runtime that is not there is a declared state of the run
-(`unavailable_runtimes`), not an error.
+Two runtimes run the same .tflite file, each a declared entry of runtimes.py: TensorFlow's own
+`tf.lite.Interpreter` (deprecated) and its successor `ai_edge_litert.interpreter.Interpreter`.
+A TensorFlow upgrade can change either, so latency is measured on both; accuracy uses
+`tf.lite`, as the reference recipe does, and `ai_edge_litert` in a TensorFlow that no longer
+has `tf.lite.Interpreter` (TensorFlow has it scheduled for deletion). A runtime that is not
+there is a declared state of the run (`unavailable_runtimes`), not an error.
 """
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
-from pipeline import tfenv
+from pipeline.measure.runtimes import NO_XNNPACK, RUNTIME_ENTRIES, Runtime
 from pipeline.variants.pruning import kernel_key
 
-#: The two interpreters, each with its default delegate (XNNPACK on x86).
-INTERPRETERS: tuple[str, ...] = ("tf.lite", "ai_edge_litert")
-#: Suffix of a runtime without the default delegate: the interpreter is built with
-#: experimental_op_resolver_type=BUILTIN_WITHOUT_DEFAULT_DELEGATES, TFLite's builtin kernels
-#: only (what TFLite's benchmark_model measures with --use_xnnpack=false).
-NO_XNNPACK = ":no_xnnpack"
-#: Every runtime a measurement can name: each interpreter with XNNPACK, then without.
-RUNTIMES: tuple[str, ...] = INTERPRETERS + tuple(f"{name}{NO_XNNPACK}" for name in INTERPRETERS)
+#: The interpreters, each with its default delegate (XNNPACK on x86): runtimes.py declares them.
+INTERPRETERS: tuple[str, ...] = tuple(RUNTIME_ENTRIES)
+#: Every runtime a measurement can name: each interpreter in each of its kernel modes, the
+#: default ones first (`tf.lite`, `ai_edge_litert`, then `tf.lite:no_xnnpack`, ...).
+RUNTIMES: tuple[str, ...] = tuple(
+    f"{name}{mode}" for mode in dict.fromkeys(m for e in RUNTIME_ENTRIES.values()
+                                              for m in e.kernel_modes)
+    for name, entry in RUNTIME_ENTRIES.items() if mode in entry.kernel_modes)
 ACCURACY_RUNTIME = "tf.lite"
 #: The thread count of every single-thread figure: instruction counts (gated across machines),
 #: footprints, and the latency the summary and the Pareto view show. Declared here, where the
@@ -38,59 +37,30 @@ class RuntimeUnavailable(RuntimeError):
     """The requested interpreter runtime is not installed; the message says how to get it."""
 
 
-def _tf_lite_missing() -> str | None:
-    tf = tfenv.tensorflow()
-    if getattr(getattr(tf, "lite", None), "Interpreter", None) is None:
-        return (f"tensorflow {tf.__version__} has no tf.lite.Interpreter (deprecated in favour "
-                f"of ai_edge_litert, and removed)")
-    return None
-
-
-def _tf_lite_interpreter() -> Callable[..., Any]:
-    return cast(Callable[..., Any], tfenv.tensorflow().lite.Interpreter)
-
-
-def _litert_missing() -> str | None:
-    if importlib.util.find_spec("ai_edge_litert") is None:
-        return "ai_edge_litert is not installed (pip install ai-edge-litert)"
-    return None
-
-
-def _litert_interpreter() -> Callable[..., Any]:
-    from ai_edge_litert.interpreter import Interpreter
-
-    return Interpreter
-
-
-#: Per interpreter: why it is missing (None: it is there), found without loading its native
-#: library, and its Interpreter class. Finding must not load it: a session that forks
-#: footprint processes must not have started a runtime it has not used yet (a forked child
-#: of a process holding ai_edge_litert's library beside TensorFlow 2.15's hung on a lock).
-_RUNTIMES: dict[str, tuple[Callable[[], str | None], Callable[[], Callable[..., Any]]]] = {
-    "tf.lite": (_tf_lite_missing, _tf_lite_interpreter),
-    "ai_edge_litert": (_litert_missing, _litert_interpreter),
-}
-
-
 def interpreter_of(runtime: str) -> str:
     """The interpreter a runtime runs on: `ai_edge_litert` for `ai_edge_litert:no_xnnpack`."""
-    return runtime.removesuffix(NO_XNNPACK)
+    return runtime.partition(":")[0]
+
+
+def kernel_mode_of(runtime: str) -> str:
+    """The kernel mode suffix of a runtime: "" (the default delegate) or `:no_xnnpack`."""
+    return runtime[len(interpreter_of(runtime)):]
+
+
+def runtime_entry(runtime: str) -> Runtime:
+    """The declared entry of `runtime`'s interpreter; ValueError for a name no entry gives."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+    return RUNTIME_ENTRIES[interpreter_of(runtime)]
 
 
 def interpreter_class(runtime: str) -> Callable[..., Any]:
     """The Interpreter class of `runtime`; RuntimeUnavailable when it is not installed."""
-    missing, interpreter = _runtime(runtime)
-    why = missing()
+    entry = runtime_entry(runtime)
+    why = entry.missing()
     if why is not None:
         raise RuntimeUnavailable(why)
-    return interpreter()
-
-
-def _runtime(runtime: str) -> tuple[Callable[[], str | None], Callable[[], Callable[..., Any]]]:
-    try:
-        return _RUNTIMES[interpreter_of(runtime)]
-    except KeyError:
-        raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}") from None
+    return entry.interpreter()
 
 
 def unavailable_runtimes() -> dict[str, str]:
@@ -98,8 +68,8 @@ def unavailable_runtimes() -> dict[str, str]:
     any: a session measures the others, and its run records these as not available
     (RunInfo.runtimes_unavailable)."""
     missing = {}
-    for name in INTERPRETERS:
-        why = _runtime(name)[0]()
+    for name, entry in RUNTIME_ENTRIES.items():
+        why = entry.missing()
         if why is not None:
             missing[name] = why
     return missing
@@ -131,22 +101,12 @@ def accuracy_interpreters() -> tuple[str, ...]:
     return (first, *(name for name in INTERPRETERS if name != first and name not in missing))
 
 
-def _without_default_delegates(runtime: str) -> Any:
-    """The BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolver type of `runtime`'s own module."""
-    if interpreter_of(runtime) == "tf.lite":
-        return tfenv.tensorflow().lite.experimental.OpResolverType.\
-            BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    from ai_edge_litert.interpreter import OpResolverType
-
-    return OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-
-
 def create_interpreter(path: Path, runtime: str = ACCURACY_RUNTIME,
                        num_threads: int | None = None) -> Any:
     """An interpreter for the model at `path`, tensors not yet allocated."""
     options: dict[str, Any] = {}
-    if runtime.endswith(NO_XNNPACK):
-        options["experimental_op_resolver_type"] = _without_default_delegates(runtime)
+    if kernel_mode_of(runtime) == NO_XNNPACK:
+        options["experimental_op_resolver_type"] = runtime_entry(runtime).builtin_kernels_only()
     return interpreter_class(runtime)(model_path=str(path), num_threads=num_threads, **options)
 
 
