@@ -21,10 +21,10 @@ import pandas as pd
 from matplotlib import style as mpl_style
 from matplotlib.figure import Figure
 
-from pipeline.measure.interpreters import SINGLE_THREAD
+from pipeline.measure.interpreters import ACCURACY_RUNTIME, SINGLE_THREAD
 
 #: The latency shown: the suite's gated one (1 thread) on the runtime the accuracy uses.
-PARETO_RUNTIME = "tf.lite"
+PARETO_RUNTIME = ACCURACY_RUNTIME
 PARETO_THREADS = SINGLE_THREAD
 PARETO_COLUMNS: tuple[str, ...] = (
     "model", "accuracy", "zipped_bytes", "latency_median_us", "front_size", "front_latency",
