@@ -30,6 +30,7 @@ from pipeline.suite.session import (
 )
 from pipeline.variants.registry import UnknownVariant, select
 from pipeline.workloads import MNIST_CNN
+from tests.helpers import REPO_ROOT
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 #: A real run's results CSV (tests/fixtures/make_results_fixtures.py).
@@ -37,7 +38,7 @@ BASE_RUN = Path(__file__).resolve().parent / "fixtures" / "results" / "base.csv"
 #: Two real .tflite files of the seed's recipe (tests/fixtures/duel).
 DUEL_MODELS = Path(__file__).resolve().parent / "fixtures" / "duel"
 #: The committed history.
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+RESULTS = REPO_ROOT / "results"
 
 
 @pytest.fixture(autouse=True)
