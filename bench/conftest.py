@@ -209,6 +209,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     runtime this environment does not provide (a TensorFlow without tf.lite.Interpreter): the
     run records the runtime as not available, a declared state, rather than skipping."""
     state = config.stash[_SESSION]
+    if not config.option.collectonly:
+        # The data first: a session that cannot load it stops in a second, before finding
+        # the runtimes imports TensorFlow (5 s).
+        _load_data(state)
     not_applicable = [item for item in items if _not_applicable(item)]
     if not_applicable:
         state.not_applicable.update(item.nodeid for item in not_applicable)
@@ -265,9 +269,13 @@ def thresholds(request: pytest.FixtureRequest) -> Config:
 def dataset(request: pytest.FixtureRequest) -> Dataset:
     """The workload's data: for the built-in ones MNIST from --data, $MNIST_PATH, the Keras
     cache or Keras' download; else stop the run with what to do."""
-    session = _session(request)
+    return _load_data(_session(request))
+
+
+def _load_data(session: BenchSession) -> Dataset:
+    """The session's data, or the session stopped with what to do."""
     try:
-        return session.workload.load(session.options.data)
+        return session.dataset
     except (DataError, WorkloadError) as exc:
         _stop(exc)
 

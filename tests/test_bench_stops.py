@@ -173,6 +173,19 @@ def test_an_unknown_variant_stops_before_training_naming_the_known_ones(tmp_path
     assert not (tmp_path / "run").exists() and results_files(tmp_path) == []
 
 
+def test_bad_data_stops_the_session_before_tensorflow_is_imported(tmp_path: Path) -> None:
+    """The data is loaded before collection looks for the runtimes (tf.lite's check imports
+    TensorFlow, 5 s): a session that cannot load its data says so in a second."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *bench_command(
+        tmp_path / "results", "--mnist", str(tmp_path / "nowhere.npz"))[1:]], cwd=REPO_ROOT,
+        env=bench_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert "as MNIST: nothing exists at this path." in done.stdout + done.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "pytest" in imported and "tensorflow" not in imported
+
+
 def test_a_bench_session_does_not_import_hypothesis(tmp_path: Path) -> None:
     """hypothesis' pytest plugin imports all of hypothesis at the end of a session (0.8 s);
     bench/conftest.py leaves the plugin out of sessions without hypothesis tests."""

@@ -159,6 +159,12 @@ class BenchSession:
         self.final_sharing = Sharing(False, "")
 
     @cached_property
+    def dataset(self) -> Dataset:
+        """The workload's data (--data, or the workload's own sources), loaded once; DataError
+        or WorkloadError with what to do when it cannot be."""
+        return self.workload.load(self.options.data)
+
+    @cached_property
     def unavailable_runtimes(self) -> dict[str, str]:
         """The interpreters this environment does not provide, with why (found once, on first
         use: it imports TensorFlow)."""
