@@ -45,10 +45,9 @@ from pipeline.judge.history.table import (
 from pipeline.judge.pareto import PARETO_COLUMNS, pareto_front, png_software
 from pipeline.results import History, Run, read_history, read_results
 from pipeline.variants.registry import VARIANTS
-from tests.helpers import BAD_REASONS, COUNTED, FIXTURES, as_schema6
+from tests.helpers import BAD_REASONS, COUNTED, FIXTURES, RUNS, as_schema6
+from tests.helpers import REPO_ROOT as ROOT
 
-RUNS = Path(__file__).parent / "fixtures" / "runs"
-ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 AMD = "AMD EPYC (AuthenticAMD family 25 model 17 stepping 1)"
 INTEL = "Intel(R) Xeon(R) CPU @ 2.20GHz (GenuineIntel family 6 model 79 stepping 0)"

@@ -34,10 +34,9 @@ from pipeline.measure.instructions import (
     wrapper_path,
 )
 from pipeline.measure.runtimes import TFLITE_COUNTED
-from tests.helpers import COUNTED, edited
+from tests.helpers import COUNTED, SAMPLE, edited
 
 MODELS = Path(__file__).parent / "fixtures" / "duel"
-SAMPLE = Path(__file__).parent / "data" / "mnist_sample.npz"
 _VALGRIND_MISSING = pytest.mark.skipif(
     shutil.which("valgrind") is None, reason="valgrind is not installed (apt-get install valgrind)")
 

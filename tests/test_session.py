@@ -30,9 +30,8 @@ from pipeline.suite.session import (
 )
 from pipeline.variants.registry import UnknownVariant, select
 from pipeline.workloads import MNIST_CNN
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, SAMPLE
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
 #: A real run's results CSV (tests/fixtures/make_results_fixtures.py).
 BASE_RUN = Path(__file__).resolve().parent / "fixtures" / "results" / "base.csv"
 #: Two real .tflite files of the seed's recipe (tests/fixtures/duel).

@@ -31,9 +31,8 @@ from pipeline.upgrade.candidate import (
 )
 from pipeline.upgrade.environment import CandidateEnvironment, Probe, check_import, prepare
 from pipeline.upgrade.verdict import DONE, Step, report, summary, verdict
-from tests.helpers import relabelled
+from tests.helpers import RUNS, relabelled
 
-RUNS = Path(__file__).parent / "fixtures" / "runs"
 NIGHTLY = (("tf-nightly", "2.23.0.dev20261026"),)
 NIGHTLY_KERAS = (("tf-keras-nightly", "2.23.0.dev2026102609"),)
 STABLE, STABLE_KERAS = (("tensorflow", "2.21.0"),), (("tf-keras", "2.21.0"),)

@@ -33,10 +33,7 @@ from pipeline.variants.registry import (
 from pipeline.workload import Compile, Workload, WorkloadError, model_file_sha256
 from pipeline.workloads import DS_CNN, MNIST_CNN, MOBILENET_V3_SMALL, WORKLOADS, resolve_workload
 from pipeline.workloads.mobilenet_v3 import mnist_as_rgb32
-from tests.helpers import COUNTED, ERROR, as_schema6, run_cli
-
-SAMPLE = Path(__file__).resolve().parent / "data" / "mnist_sample.npz"
-
+from tests.helpers import COUNTED, ERROR, SAMPLE, as_schema6, run_cli
 
 # --- finding a workload ----------------------------------------------------------------------
 
